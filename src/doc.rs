@@ -1,0 +1,193 @@
+//! Documents as JSON text: their top-level members (borrowed, values left as
+//! raw JSON), the system fields the datastore owns, and the shallow merge.
+//!
+//! Documents cross the JS boundary and are stored as JSON text (see
+//! `design/performance.md`: ~2x cheaper than object conversion and ~5x more
+//! compact than `serde_json::Value`). A shallow merge only needs top-level
+//! members, so nested values are never parsed into a tree.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::{DsError, DsResult};
+
+/// Fields the datastore owns: a caller's value for them is overwritten on
+/// `create`/`upsert`/`replace`, and refused in a patch.
+pub const REV: &str = "rev";
+/// Cosmos DB's own system properties, written by the server.
+pub const COSMOS_SYSTEM: [&str; 6] = ["_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"];
+
+/// The top-level members of a JSON object, in order, values as raw JSON.
+#[derive(Debug)]
+pub struct Members<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Members<'a> {
+    /// Parses `text` as a JSON object. `what` names it in the error
+    /// ("document", "patch").
+    pub fn parse(text: &'a str, what: &str) -> DsResult<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let members = de
+            .deserialize_map(MembersVisitor)
+            .map_err(|e| DsError::invalid(format!("{what} must be a JSON object ({e})")))?;
+        de.end()
+            .map_err(|e| DsError::invalid(format!("{what} is not valid JSON ({e})")))?;
+        Ok(members)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        // Last one wins, as in JSON.parse.
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// Drops the fields the datastore owns (`rev`, Cosmos system fields).
+    pub fn without_system_fields(mut self) -> Self {
+        self.0.retain(|(k, _)| !is_system_field(k));
+        self
+    }
+
+    /// Serializes back to a compact JSON object.
+    pub fn to_json(&self) -> String {
+        write_object(self.0.iter().map(|(k, v)| (k.as_ref(), *v)))
+    }
+
+    /// Shallow merge: members of `patch` replace same-named members of
+    /// `self` in place, new ones are appended.
+    pub fn merge(&self, patch: &Members<'_>) -> String {
+        let mut merged: Vec<(&str, &RawValue)> =
+            self.0.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+        for (pk, pv) in &patch.0 {
+            match merged.iter_mut().find(|(k, _)| *k == pk.as_ref()) {
+                Some(slot) => slot.1 = pv,
+                None => merged.push((pk.as_ref(), pv)),
+            }
+        }
+        write_object(merged.into_iter())
+    }
+}
+
+/// Writes members as a compact JSON object.
+fn write_object<'k>(members: impl Iterator<Item = (&'k str, &'k RawValue)> + Clone) -> String {
+    let cap = members
+        .clone()
+        .map(|(k, v)| k.len() + v.get().len() + 4)
+        .sum::<usize>()
+        + 2;
+    let mut out = String::with_capacity(cap);
+    out.push('{');
+    for (i, (k, v)) in members.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_string(&mut out, k);
+        out.push(':');
+        out.push_str(v.get());
+    }
+    out.push('}');
+    out
+}
+
+/// True for `rev` and the Cosmos system properties.
+pub fn is_system_field(key: &str) -> bool {
+    key == REV || COSMOS_SYSTEM.contains(&key)
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_string(out: &mut String, s: &str) {
+    // serde_json's escaping, so keys round-trip exactly as JSON.stringify wrote them.
+    match serde_json::to_string(s) {
+        Ok(q) => out.push_str(&q),
+        Err(_) => out.push_str("\"\""), // unreachable: a &str always serializes
+    }
+}
+
+/// Appends the datastore's system fields to a JSON object text (which must
+/// end in `}`): `rev`, `_etag`, `_ts`.
+pub fn with_system_fields(body: &str, rev: u64, etag: &str, ts: u64) -> String {
+    let mut out = String::with_capacity(body.len() + 64 + etag.len());
+    let inner = body.strip_suffix('}').unwrap_or(body);
+    out.push_str(inner);
+    if inner.len() > 1 {
+        out.push(',');
+    }
+    out.push_str("\"rev\":");
+    out.push_str(&rev.to_string());
+    out.push_str(",\"_etag\":");
+    push_json_string(&mut out, etag);
+    out.push_str(",\"_ts\":");
+    out.push_str(&ts.to_string());
+    out.push('}');
+    out
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out: Vec<(Cow<'de, str>, &'de RawValue)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let value: &'de RawValue = map.next_value()?;
+            out.push((key, value));
+        }
+        Ok(Members(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_members_in_order_with_raw_values() {
+        let m = Members::parse(r#"{"id":"a","n":{"x":[1,2]},"s":"q\"uote"}"#, "document").unwrap();
+        let keys: Vec<&str> = m.0.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(keys, ["id", "n", "s"]);
+        assert_eq!(m.get("n").unwrap().get(), r#"{"x":[1,2]}"#);
+        assert_eq!(m.to_json(), r#"{"id":"a","n":{"x":[1,2]},"s":"q\"uote"}"#);
+    }
+
+    #[test]
+    fn rejects_non_objects() {
+        for bad in ["[1]", "1", "null", "\"s\"", "{", "{} x"] {
+            assert!(Members::parse(bad, "document").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn escaped_keys_compare_unescaped() {
+        let m = Members::parse(r#"{"a\u0062":1}"#, "patch").unwrap();
+        assert!(m.get("ab").is_some());
+    }
+
+    #[test]
+    fn merge_replaces_in_place_and_appends() {
+        let d = Members::parse(r#"{"id":"a","s":"queued","n":1}"#, "d").unwrap();
+        let p = Members::parse(r#"{"s":"assigned","who":"x"}"#, "p").unwrap();
+        assert_eq!(d.merge(&p), r#"{"id":"a","s":"assigned","n":1,"who":"x"}"#);
+    }
+
+    #[test]
+    fn strips_system_fields_only() {
+        let d = Members::parse(r#"{"id":"a","rev":9,"_etag":"e","_ts":1,"_mine":2}"#, "d")
+            .unwrap()
+            .without_system_fields();
+        assert_eq!(d.to_json(), r#"{"id":"a","_mine":2}"#);
+    }
+
+    #[test]
+    fn appends_system_fields() {
+        assert_eq!(
+            with_system_fields(r#"{"id":"a"}"#, 3, "\"e1\"", 7),
+            r#"{"id":"a","rev":3,"_etag":"\"e1\"","_ts":7}"#
+        );
+    }
+}

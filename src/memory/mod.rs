@@ -1,0 +1,8 @@
+//! The in-process provider: documents live in Rust memory, behind
+//! `parking_lot` locks, shared across worker threads when opened by name.
+
+mod query;
+pub mod registry;
+pub mod store;
+
+pub use store::{Expected, Store, WriteOutcome};

@@ -1,0 +1,146 @@
+//! The portable query, run over the Memory store. Matching entries are
+//! snapshotted under each shard's lock (cheap `Arc` clones) and filtered,
+//! sorted and serialized outside it.
+
+use serde_json::Value;
+
+use super::store::{format_etag, Entry, Store};
+use crate::doc::Members;
+use crate::error::DsResult;
+use crate::query::{compare_values, values_equal, Direction, QueryFilter};
+
+impl Store {
+    /// Runs `filter` and returns the matching documents as a JSON array.
+    /// Without `orderBy`, documents come oldest write first.
+    pub fn query(&self, filter: &QueryFilter) -> DsResult<String> {
+        let prefix = filter
+            .partition_key
+            .as_ref()
+            .map(|pk| format!("{}\n", pk.get()));
+        let mut hits: Vec<Entry> = Vec::new();
+        for shard in self.shards() {
+            let guard = shard.lock();
+            hits.extend(
+                guard
+                    .iter()
+                    .filter(|(k, _)| prefix.as_deref().is_none_or(|p| k.starts_with(p)))
+                    .map(|(_, e)| e.clone()),
+            );
+        }
+
+        let wheres = filter.where_.as_ref().filter(|w| !w.is_empty());
+        let mut rows: Vec<(Option<Value>, Entry)> = Vec::with_capacity(hits.len());
+        for e in hits {
+            if wheres.is_none() && filter.order_by.is_none() {
+                rows.push((None, e));
+                continue;
+            }
+            let members = Members::parse(&e.body, "stored document")?;
+            let keep = wheres.is_none_or(|w| {
+                w.iter()
+                    .all(|(f, want)| field(&e, &members, f).is_some_and(|v| values_equal(&v, want)))
+            });
+            if keep {
+                let sort_key = filter
+                    .order_by
+                    .as_ref()
+                    .and_then(|o| field(&e, &members, &o.field));
+                rows.push((sort_key, e));
+            }
+        }
+
+        match &filter.order_by {
+            Some(o) => rows.sort_by(|(a, ea), (b, eb)| {
+                let by_field = compare_values(a.as_ref(), b.as_ref());
+                let by_field = if o.direction == Direction::Desc {
+                    by_field.reverse()
+                } else {
+                    by_field
+                };
+                by_field.then(ea.etag.cmp(&eb.etag))
+            }),
+            None => rows.sort_by(|(_, a), (_, b)| a.etag.cmp(&b.etag)),
+        }
+        if let Some(limit) = filter.limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+
+        let mut out = String::from("[");
+        for (i, (_, e)) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&e.to_json());
+        }
+        out.push(']');
+        Ok(out)
+    }
+}
+
+/// A top-level field's value, the system fields included.
+fn field(e: &Entry, members: &Members<'_>, name: &str) -> Option<Value> {
+    match name {
+        "rev" => Some(Value::from(e.rev)),
+        "_ts" => Some(Value::from(e.ts)),
+        "_etag" => Some(Value::from(format_etag(e.etag))),
+        _ => members
+            .get(name)
+            .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::memory::Store;
+    use crate::query::QueryFilter;
+    use crate::validate::PartitionKeyPath;
+    use serde_json::Value;
+
+    fn ids(s: &Store, filter: &str) -> Vec<String> {
+        let out: Value =
+            serde_json::from_str(&s.query(&QueryFilter::parse(Some(filter)).unwrap()).unwrap())
+                .unwrap();
+        out.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn filters_orders_limits_and_partitions() {
+        let s = Store::new(PartitionKeyPath::parse("/t").unwrap());
+        for (id, t, st, n) in [
+            ("a", "x", "queued", 3),
+            ("b", "x", "done", 1),
+            ("c", "x", "queued", 2),
+            ("d", "y", "queued", 0),
+        ] {
+            s.create(&format!(
+                r#"{{"id":"{id}","t":"{t}","status":"{st}","n":{n}}}"#
+            ))
+            .unwrap();
+        }
+        assert_eq!(ids(&s, "{}"), ["a", "b", "c", "d"], "oldest write first");
+        assert_eq!(ids(&s, r#"{"partitionKey":"x"}"#), ["a", "b", "c"]);
+        assert_eq!(
+            ids(
+                &s,
+                r#"{"where":{"status":"queued"},"orderBy":{"field":"n"}}"#
+            ),
+            ["d", "c", "a"]
+        );
+        assert_eq!(
+            ids(
+                &s,
+                r#"{"partitionKey":"x","where":{"status":"queued"},"orderBy":{"field":"n","direction":"desc"},"limit":1}"#
+            ),
+            ["a"]
+        );
+        assert_eq!(ids(&s, r#"{"where":{"rev":1,"n":1.0}}"#), ["b"]);
+        assert!(
+            ids(&s, r#"{"where":{"missing":null}}"#).is_empty(),
+            "a missing field is not null"
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! Named stores shared by every `MemoryProvider({ shared })` in the process,
+//! whichever worker thread opens them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
+
+use super::store::Store;
+use crate::error::{DsError, DsResult};
+use crate::validate::PartitionKeyPath;
+
+/// A named store lives as long as the process, like a named in-memory
+/// database: a worker that opens it, writes and exits must not take the data
+/// with it.
+static SHARED: LazyLock<Mutex<HashMap<String, Arc<Store>>>> = LazyLock::new(Default::default);
+
+/// Opens (or creates) the store named `name`. Every opener must agree on the
+/// partition key path.
+pub fn open_shared(name: &str, pk: PartitionKeyPath) -> DsResult<Arc<Store>> {
+    if name.is_empty() {
+        return Err(DsError::invalid(
+            "shared store name must be a non-empty string",
+        ));
+    }
+    let mut stores = SHARED.lock();
+    if let Some(store) = stores.get(name) {
+        if store.partition_key() != &pk {
+            return Err(DsError::invalid(format!(
+                "shared store {name:?} was opened with partitionKeyPath {:?}, not {:?}",
+                store.partition_key().path(),
+                pk.path()
+            )));
+        }
+        return Ok(Arc::clone(store));
+    }
+    let store = Arc::new(Store::new(pk));
+    stores.insert(name.to_owned(), Arc::clone(&store));
+    Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_name_same_store_and_pk_must_agree() {
+        let pk = || PartitionKeyPath::parse("/t").unwrap();
+        let a = open_shared("registry-test", pk()).unwrap();
+        let b = open_shared("registry-test", pk()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = PartitionKeyPath::parse("/u").unwrap();
+        assert!(open_shared("registry-test", other).is_err());
+        assert!(open_shared("", pk()).is_err());
+    }
+}

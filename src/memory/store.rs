@@ -1,0 +1,459 @@
+//! The Memory provider's store and its compare-and-write.
+//!
+//! Documents are kept as JSON text in shards, each a `parking_lot::Mutex`
+//! over a map keyed by partition key and id. Every write is decided and
+//! applied inside one lock section, on the calling thread, so no JavaScript
+//! turn and no other thread can land between a compare and its write.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::doc::{with_system_fields, Members};
+use crate::error::{Code, DsError, DsResult};
+use crate::validate::{
+    check_patch, check_size, doc_key, validate_id, validate_pk_value, PartitionKeyPath,
+};
+
+/// Enough shards that two threads on different documents rarely meet on a lock.
+const SHARDS: usize = 32;
+/// Room for `rev`, `_etag` and `_ts` when checking the size limit.
+const SYSTEM_FIELDS_BYTES: usize = 64;
+
+/// Etags are unique across every store in the process, so a document that is
+/// deleted and created again never matches an etag of its earlier life.
+static NEXT_ETAG: AtomicU64 = AtomicU64::new(1);
+
+#[derive(Clone)]
+pub(super) struct Entry {
+    /// The caller's fields as a JSON object; system fields are added on read.
+    pub(super) body: Arc<str>,
+    pub(super) rev: u64,
+    pub(super) etag: u64,
+    pub(super) ts: u64,
+}
+
+impl Entry {
+    fn new(body: String, rev: u64) -> Self {
+        Entry {
+            body: body.into(),
+            rev,
+            etag: NEXT_ETAG.fetch_add(1, Ordering::Relaxed),
+            ts: now_secs(),
+        }
+    }
+
+    /// The document as callers see it, with its system fields.
+    pub(super) fn to_json(&self) -> String {
+        with_system_fields(&self.body, self.rev, &format_etag(self.etag), self.ts)
+    }
+}
+
+/// What `updateIfMatch` compares against. An etag that is not one of ours
+/// (`Some(None)`) can never match.
+#[derive(Debug, Clone, Default)]
+pub struct Expected {
+    pub etag: Option<Option<u64>>,
+    pub rev: Option<u64>,
+}
+
+impl Expected {
+    pub fn new(etag: Option<&str>, rev: Option<u64>) -> DsResult<Self> {
+        if etag.is_none() && rev.is_none() {
+            return Err(DsError::invalid("expected must give etag, rev, or both"));
+        }
+        Ok(Expected {
+            etag: etag.map(parse_etag),
+            rev,
+        })
+    }
+
+    fn matches(&self, e: &Entry) -> bool {
+        self.etag.is_none_or(|t| t == Some(e.etag)) && self.rev.is_none_or(|r| r == e.rev)
+    }
+}
+
+/// The outcome of a conditional write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written(String),
+    Conflict,
+    NotFound,
+}
+
+type Shard = Mutex<HashMap<Box<str>, Entry>>;
+
+pub struct Store {
+    pk: PartitionKeyPath,
+    hasher: RandomState,
+    shards: Box<[Shard]>,
+}
+
+impl Store {
+    pub fn new(pk: PartitionKeyPath) -> Self {
+        Store {
+            pk,
+            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    pub fn partition_key(&self) -> &PartitionKeyPath {
+        &self.pk
+    }
+
+    pub(super) fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+
+    fn shard(&self, key: &str) -> &Shard {
+        let i = (self.hasher.hash_one(key) as usize) % self.shards.len();
+        &self.shards[i]
+    }
+
+    pub fn get(&self, id: &str, pk_json: &str) -> DsResult<Option<String>> {
+        let key = self.key(id, pk_json)?;
+        let entry = self.shard(&key).lock().get(key.as_str()).cloned();
+        Ok(entry.map(|e| e.to_json()))
+    }
+
+    pub fn create(&self, doc_json: &str) -> DsResult<String> {
+        let (key, id, body) = self.prepare_doc(doc_json)?;
+        let mut shard = self.shard(&key).lock();
+        if shard.contains_key(key.as_str()) {
+            return Err(DsError::new(
+                Code::Conflict,
+                format!("document {id:?} already exists"),
+            ));
+        }
+        let entry = Entry::new(body, 1);
+        let out = entry.to_json();
+        shard.insert(key.into_boxed_str(), entry);
+        Ok(out)
+    }
+
+    pub fn upsert(&self, doc_json: &str) -> DsResult<String> {
+        let (key, _, body) = self.prepare_doc(doc_json)?;
+        let mut shard = self.shard(&key).lock();
+        let rev = shard.get(key.as_str()).map_or(1, |e| e.rev + 1);
+        let entry = Entry::new(body, rev);
+        let out = entry.to_json();
+        shard.insert(key.into_boxed_str(), entry);
+        Ok(out)
+    }
+
+    pub fn replace(&self, doc_json: &str) -> DsResult<String> {
+        let (key, id, body) = self.prepare_doc(doc_json)?;
+        let mut shard = self.shard(&key).lock();
+        let entry = shard.get_mut(key.as_str()).ok_or_else(|| {
+            DsError::new(Code::NotFound, format!("document {id:?} does not exist"))
+        })?;
+        *entry = Entry::new(body, entry.rev + 1);
+        Ok(entry.to_json())
+    }
+
+    /// Unconditional shallow merge.
+    pub fn update(&self, id: &str, pk_json: &str, patch_json: &str) -> DsResult<String> {
+        match self.merge_write(id, pk_json, patch_json, None)? {
+            WriteOutcome::Written(doc) => Ok(doc),
+            WriteOutcome::NotFound => Err(DsError::new(
+                Code::NotFound,
+                format!("document {id:?} does not exist"),
+            )),
+            WriteOutcome::Conflict => Err(DsError::internal(
+                "unconditional update reported a conflict",
+            )),
+        }
+    }
+
+    /// The conditional write: shallow-merges `patch` only if the document
+    /// still matches `expected`.
+    pub fn update_if_match(
+        &self,
+        id: &str,
+        pk_json: &str,
+        expected: &Expected,
+        patch_json: &str,
+    ) -> DsResult<WriteOutcome> {
+        self.merge_write(id, pk_json, patch_json, Some(expected))
+    }
+
+    /// Merge-writes with an optional condition. The stored document is
+    /// parsed and merged outside the lock (to keep lock sections short);
+    /// the condition is then checked again, with the write, in one lock
+    /// section — and if any write landed since the snapshot, the merge is
+    /// redone against the new state.
+    fn merge_write(
+        &self,
+        id: &str,
+        pk_json: &str,
+        patch_json: &str,
+        expected: Option<&Expected>,
+    ) -> DsResult<WriteOutcome> {
+        let key = self.key(id, pk_json)?;
+        let patch = Members::parse(patch_json, "patch")?;
+        check_patch(&patch, id, &self.pk, pk_json)?;
+        let shard = self.shard(&key);
+        loop {
+            let snapshot = {
+                let guard = shard.lock();
+                match guard.get(key.as_str()) {
+                    None => return Ok(WriteOutcome::NotFound),
+                    Some(e) if expected.is_some_and(|x| !x.matches(e)) => {
+                        return Ok(WriteOutcome::Conflict)
+                    }
+                    Some(e) => e.clone(),
+                }
+            };
+            let merged = Members::parse(&snapshot.body, "stored document")?.merge(&patch);
+            check_size(merged.len() + SYSTEM_FIELDS_BYTES, id)?;
+
+            // The compare-and-write: one lock section.
+            let mut guard = shard.lock();
+            let Some(current) = guard.get_mut(key.as_str()) else {
+                return Ok(WriteOutcome::NotFound);
+            };
+            if expected.is_some_and(|x| !x.matches(current)) {
+                return Ok(WriteOutcome::Conflict);
+            }
+            if current.etag != snapshot.etag {
+                continue; // another write landed after the snapshot: merge again onto it
+            }
+            *current = Entry::new(merged, current.rev + 1);
+            return Ok(WriteOutcome::Written(current.to_json()));
+        }
+    }
+
+    pub fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
+        let key = self.key(id, pk_json)?;
+        Ok(self.shard(&key).lock().remove(key.as_str()).is_some())
+    }
+
+    /// Parses a whole document, drops system fields, checks id, partition
+    /// key and size. Returns the map key, the id and the body to store.
+    fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
+        let members = Members::parse(doc_json, "document")?.without_system_fields();
+        let (id, pk_raw) = doc_key(&members, &self.pk)?;
+        let body = members.to_json();
+        check_size(body.len() + SYSTEM_FIELDS_BYTES, &id)?;
+        Ok((map_key(pk_raw.get(), &id), id, body))
+    }
+
+    fn key(&self, id: &str, pk_json: &str) -> DsResult<String> {
+        validate_id(id)?;
+        validate_pk_value(pk_json, self.pk.field())?;
+        Ok(map_key(pk_json, id))
+    }
+}
+
+/// The map key: the partition key's JSON text, a newline (which JSON text
+/// never contains raw), then the id.
+pub(super) fn map_key(pk_json: &str, id: &str) -> String {
+    let mut k = String::with_capacity(pk_json.len() + 1 + id.len());
+    k.push_str(pk_json);
+    k.push('\n');
+    k.push_str(id);
+    k
+}
+
+pub(super) fn format_etag(seq: u64) -> String {
+    format!("\"{seq:016x}\"")
+}
+
+fn parse_etag(etag: &str) -> Option<u64> {
+    let hex = etag.strip_prefix('"')?.strip_suffix('"')?;
+    if hex.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+    use std::thread;
+
+    fn store() -> Store {
+        Store::new(PartitionKeyPath::parse("/t").unwrap())
+    }
+
+    fn parse(s: &str) -> Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn create_sets_system_fields_and_refuses_duplicates() {
+        let s = store();
+        let d = parse(
+            &s.create(r#"{"id":"a","t":"x","rev":99,"_etag":"forged"}"#)
+                .unwrap(),
+        );
+        assert_eq!(d["rev"], 1);
+        assert_ne!(d["_etag"], "forged");
+        assert!(d["_ts"].as_u64().unwrap() > 1_600_000_000);
+        assert_eq!(
+            s.create(r#"{"id":"a","t":"x"}"#).unwrap_err().code,
+            Code::Conflict
+        );
+        // Same id, other partition: a different document.
+        assert!(s.create(r#"{"id":"a","t":"y"}"#).is_ok());
+    }
+
+    #[test]
+    fn every_write_bumps_rev_and_etag() {
+        let s = store();
+        let a = parse(&s.create(r#"{"id":"a","t":"x"}"#).unwrap());
+        let b = parse(&s.replace(r#"{"id":"a","t":"x","n":1}"#).unwrap());
+        let c = parse(&s.upsert(r#"{"id":"a","t":"x","n":2}"#).unwrap());
+        let d = parse(&s.update("a", "\"x\"", r#"{"n":3}"#).unwrap());
+        let revs: Vec<_> = [&a, &b, &c, &d]
+            .iter()
+            .map(|v| v["rev"].as_u64().unwrap())
+            .collect();
+        assert_eq!(revs, [1, 2, 3, 4]);
+        let mut etags: Vec<_> = [&a, &b, &c, &d]
+            .iter()
+            .map(|v| v["_etag"].to_string())
+            .collect();
+        etags.dedup();
+        assert_eq!(etags.len(), 4);
+    }
+
+    #[test]
+    fn update_if_match_outcomes() {
+        let s = store();
+        let a = parse(&s.create(r#"{"id":"a","t":"x","status":"queued"}"#).unwrap());
+        let etag = a["_etag"].as_str().unwrap();
+        let by_etag = Expected::new(Some(etag), None).unwrap();
+        let out = s
+            .update_if_match("a", "\"x\"", &by_etag, r#"{"status":"assigned"}"#)
+            .unwrap();
+        let WriteOutcome::Written(doc) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(parse(&doc)["status"], "assigned");
+        // Same etag again: stale, and nothing is written.
+        assert_eq!(
+            s.update_if_match("a", "\"x\"", &by_etag, r#"{"status":"stolen"}"#)
+                .unwrap(),
+            WriteOutcome::Conflict
+        );
+        assert_eq!(
+            parse(&s.get("a", "\"x\"").unwrap().unwrap())["status"],
+            "assigned"
+        );
+        let by_rev = Expected::new(None, Some(2)).unwrap();
+        assert!(matches!(
+            s.update_if_match("a", "\"x\"", &by_rev, "{}").unwrap(),
+            WriteOutcome::Written(_)
+        ));
+        let missing = s.update_if_match("zz", "\"x\"", &by_rev, "{}").unwrap();
+        assert_eq!(missing, WriteOutcome::NotFound);
+        assert!(Expected::new(None, None).is_err());
+        let foreign = Expected::new(Some("\"not-ours\""), None).unwrap();
+        assert_eq!(
+            s.update_if_match("a", "\"x\"", &foreign, "{}").unwrap(),
+            WriteOutcome::Conflict
+        );
+    }
+
+    #[test]
+    fn recreated_document_does_not_match_old_etag() {
+        let s = store();
+        let a = parse(&s.create(r#"{"id":"a","t":"x"}"#).unwrap());
+        assert!(s.delete("a", "\"x\"").unwrap());
+        assert!(!s.delete("a", "\"x\"").unwrap());
+        s.create(r#"{"id":"a","t":"x"}"#).unwrap();
+        let old = Expected::new(a["_etag"].as_str(), Some(1)).unwrap();
+        assert_eq!(
+            s.update_if_match("a", "\"x\"", &old, "{}").unwrap(),
+            WriteOutcome::Conflict
+        );
+    }
+
+    #[test]
+    fn rejected_input_writes_nothing() {
+        let s = store();
+        s.create(r#"{"id":"a","t":"x","n":1}"#).unwrap();
+        let e = Expected::new(None, Some(1)).unwrap();
+        assert!(s.update_if_match("a", "\"x\"", &e, r#"{"rev":5}"#).is_err());
+        assert!(s.update("a", "\"x\"", r#"{"t":"moved"}"#).is_err());
+        let big = format!(
+            r#"{{"blob":"{}"}}"#,
+            "x".repeat(crate::validate::MAX_DOCUMENT_BYTES)
+        );
+        assert_eq!(
+            s.update("a", "\"x\"", &big).unwrap_err().code,
+            Code::TooLarge
+        );
+        let d = parse(&s.get("a", "\"x\"").unwrap().unwrap());
+        assert_eq!((d["rev"].as_u64(), d["n"].as_u64()), (Some(1), Some(1)));
+    }
+
+    /// Threads race one conditional write on the same revision: exactly one wins.
+    #[test]
+    fn one_winner_across_threads() {
+        let s = Arc::new(store());
+        s.create(r#"{"id":"job","t":"x","owner":null}"#).unwrap();
+        let wins: usize = thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let s = Arc::clone(&s);
+                    scope.spawn(move || {
+                        let e = Expected::new(None, Some(1)).unwrap();
+                        let patch = format!(r#"{{"owner":"agent-{i}"}}"#);
+                        usize::from(matches!(
+                            s.update_if_match("job", "\"x\"", &e, &patch),
+                            Ok(WriteOutcome::Written(_))
+                        ))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        });
+        assert_eq!(wins, 1);
+        assert_eq!(parse(&s.get("job", "\"x\"").unwrap().unwrap())["rev"], 2);
+    }
+
+    /// Read-modify-conditional-write increments from many threads lose nothing.
+    #[test]
+    fn no_lost_increments_across_threads() {
+        let s = Arc::new(store());
+        s.create(r#"{"id":"c","t":"x","n":0}"#).unwrap();
+        thread::scope(|scope| {
+            for _ in 0..4 {
+                let s = Arc::clone(&s);
+                scope.spawn(move || {
+                    for _ in 0..250 {
+                        loop {
+                            let d = parse(&s.get("c", "\"x\"").unwrap().unwrap());
+                            let e = Expected::new(d["_etag"].as_str(), None).unwrap();
+                            let patch = format!(r#"{{"n":{}}}"#, d["n"].as_u64().unwrap() + 1);
+                            if let WriteOutcome::Written(_) =
+                                s.update_if_match("c", "\"x\"", &e, &patch).unwrap()
+                            {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let d = parse(&s.get("c", "\"x\"").unwrap().unwrap());
+        assert_eq!(
+            (d["n"].as_u64(), d["rev"].as_u64()),
+            (Some(1000), Some(1001))
+        );
+    }
+}

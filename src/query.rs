@@ -1,0 +1,188 @@
+//! The portable query: `{ partitionKey?, where?, orderBy?, limit? }`, parsed
+//! and checked once, then run by each provider (Memory in Rust, Cosmos as
+//! parameterized SQL).
+
+use std::cmp::Ordering;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::error::{DsError, DsResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBy {
+    pub field: String,
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueryFilter {
+    /// Kept as the caller's JSON text: the Memory store keys documents by it.
+    pub partition_key: Option<Box<RawValue>>,
+    #[serde(rename = "where")]
+    pub where_: Option<Map<String, Value>>,
+    pub order_by: Option<OrderBy>,
+    pub limit: Option<u64>,
+}
+
+/// Largest `limit` accepted (Cosmos `TOP` takes a 32-bit count).
+pub const MAX_LIMIT: u64 = i32::MAX as u64;
+
+impl QueryFilter {
+    /// Parses and checks a filter given as JSON text (`None`: everything).
+    pub fn parse(json: Option<&str>) -> DsResult<Self> {
+        let Some(json) = json else {
+            return Ok(Self::default());
+        };
+        let filter: QueryFilter = serde_json::from_str(json)
+            .map_err(|e| DsError::invalid(format!("query filter: {e}")))?;
+        if let Some(pk) = &filter.partition_key {
+            crate::validate::validate_pk_value(pk.get(), "partitionKey")?;
+        }
+        if let Some(w) = &filter.where_ {
+            for (field, value) in w {
+                check_field_name(field, "where")?;
+                if matches!(value, Value::Array(_) | Value::Object(_)) {
+                    return Err(DsError::invalid(format!(
+                        "query filter: where.{field} must be a string, number, boolean or null"
+                    )));
+                }
+            }
+        }
+        if let Some(o) = &filter.order_by {
+            check_field_name(&o.field, "orderBy.field")?;
+        }
+        if let Some(l) = filter.limit {
+            if l == 0 || l > MAX_LIMIT {
+                return Err(DsError::invalid(format!(
+                    "query filter: limit must be between 1 and {MAX_LIMIT}"
+                )));
+            }
+        }
+        Ok(filter)
+    }
+}
+
+/// Field names are limited to identifiers so every provider can address them
+/// the same way (Cosmos SQL cannot take a property name as a parameter).
+fn check_field_name(name: &str, what: &str) -> DsResult<()> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ok {
+        Ok(())
+    } else {
+        Err(DsError::invalid(format!(
+            "query filter: {what} {name:?} must be a top-level field name (letters, digits, '_', '$')"
+        )))
+    }
+}
+
+/// Cosmos DB's ORDER BY order across types: missing < null < false < true <
+/// numbers < strings (arrays and objects after, by their JSON text).
+pub fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    fn rank(v: Option<&Value>) -> u8 {
+        match v {
+            None => 0,
+            Some(Value::Null) => 1,
+            Some(Value::Bool(_)) => 2,
+            Some(Value::Number(_)) => 3,
+            Some(Value::String(_)) => 4,
+            Some(Value::Array(_)) => 5,
+            Some(Value::Object(_)) => 6,
+        }
+    }
+    match (a, b) {
+        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+            x.partial_cmp(&y).unwrap_or(Ordering::Equal)
+        }
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (
+            Some(x @ (Value::Array(_) | Value::Object(_))),
+            Some(y @ (Value::Array(_) | Value::Object(_))),
+        ) if rank(a) == rank(b) => x.to_string().cmp(&y.to_string()),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// Equality as a `where` clause means it: numbers by value, others exactly.
+pub fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_a_full_filter() {
+        let f = QueryFilter::parse(Some(
+            r#"{"partitionKey":"t1","where":{"status":"queued","n":1},"orderBy":{"field":"n","direction":"desc"},"limit":5}"#,
+        ))
+        .unwrap();
+        assert_eq!(f.partition_key.unwrap().get(), "\"t1\"");
+        assert_eq!(f.order_by.unwrap().direction, Direction::Desc);
+        assert_eq!(f.limit, Some(5));
+    }
+
+    #[test]
+    fn rejects_bad_filters() {
+        for bad in [
+            r#"{"partitionKey":{"a":1}}"#,
+            r#"{"where":{"a":[1]}}"#,
+            r#"{"where":{"a b":1}}"#,
+            r#"{"orderBy":{"field":"x","direction":"up"}}"#,
+            r#"{"orderBy":{"field":"a.b"}}"#,
+            r#"{"limit":0}"#,
+            r#"{"limit":-1}"#,
+            r#"{"orderby":{"field":"x"}}"#,
+        ] {
+            assert!(QueryFilter::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn orders_across_types_like_cosmos() {
+        let vals = [json!("a"), json!(2), json!(true), json!(false), json!(null)];
+        let mut refs: Vec<Option<&Value>> = vals.iter().map(Some).collect();
+        refs.push(None);
+        refs.sort_by(|a, b| compare_values(*a, *b));
+        assert_eq!(
+            refs,
+            vec![
+                None,
+                Some(&json!(null)),
+                Some(&json!(false)),
+                Some(&json!(true)),
+                Some(&json!(2)),
+                Some(&json!("a"))
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_equal_by_value() {
+        assert!(values_equal(&json!(1), &json!(1.0)));
+        assert!(!values_equal(&json!(1), &json!("1")));
+    }
+}

@@ -1,0 +1,258 @@
+//! Input checks shared by every provider: what Cosmos DB would refuse is
+//! refused here first, with `invalid_argument` (or `too_large`) and a
+//! message naming the argument, before anything is written.
+
+use serde_json::value::RawValue;
+
+use crate::doc::{Members, REV};
+use crate::error::{Code, DsError, DsResult};
+
+/// Cosmos DB refuses ids longer than this (characters).
+pub const MAX_ID_CHARS: usize = 255;
+/// Cosmos DB's item size limit; applied to every provider so that code that
+/// works on Memory keeps working on Cosmos.
+pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+/// Characters Cosmos DB refuses in an id.
+const FORBIDDEN_ID_CHARS: [char; 4] = ['/', '\\', '?', '#'];
+
+/// A top-level partition key path such as `/tenantId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionKeyPath {
+    field: String,
+}
+
+impl PartitionKeyPath {
+    pub fn parse(path: &str) -> DsResult<Self> {
+        let field = path.strip_prefix('/').ok_or_else(|| {
+            DsError::invalid(format!(
+                "partitionKeyPath must start with '/', got {path:?}"
+            ))
+        })?;
+        if field.is_empty() || field.contains('/') {
+            return Err(DsError::invalid(format!(
+                "partitionKeyPath must name one top-level field, like '/tenantId'; got {path:?} (nested paths are not supported)"
+            )));
+        }
+        if field == "id" || field == REV || field.starts_with('_') {
+            return Err(DsError::invalid(format!(
+                "partitionKeyPath {path:?} names a field the datastore owns"
+            )));
+        }
+        Ok(PartitionKeyPath {
+            field: field.to_owned(),
+        })
+    }
+
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    pub fn path(&self) -> String {
+        format!("/{}", self.field)
+    }
+}
+
+/// Checks an id the way Cosmos DB would.
+pub fn validate_id(id: &str) -> DsResult<()> {
+    if id.is_empty() {
+        return Err(DsError::invalid("id must be a non-empty string"));
+    }
+    if id.chars().count() > MAX_ID_CHARS {
+        return Err(DsError::invalid(format!(
+            "id is longer than {MAX_ID_CHARS} characters: {:?}...",
+            id.chars().take(32).collect::<String>()
+        )));
+    }
+    if let Some(c) = id.chars().find(|c| FORBIDDEN_ID_CHARS.contains(c)) {
+        return Err(DsError::invalid(format!(
+            "id {id:?} contains {c:?}, which Cosmos DB does not allow"
+        )));
+    }
+    Ok(())
+}
+
+/// A partition key value must be a JSON string, number or boolean.
+pub fn validate_pk_value(raw: &str, field: &str) -> DsResult<()> {
+    match raw.as_bytes().first() {
+        Some(b'"') | Some(b't') | Some(b'f') | Some(b'-') | Some(b'0'..=b'9') => Ok(()),
+        _ => Err(DsError::invalid(format!(
+            "partition key {field:?} must be a string, number or boolean, got {}",
+            truncate(raw)
+        ))),
+    }
+}
+
+/// The id and the partition key (as raw JSON text) of a whole document.
+pub fn doc_key<'a>(doc: &Members<'a>, pk: &PartitionKeyPath) -> DsResult<(String, &'a RawValue)> {
+    let id_raw = doc
+        .get("id")
+        .ok_or_else(|| DsError::invalid("document has no 'id'"))?;
+    let id: String = serde_json::from_str(id_raw.get()).map_err(|_| {
+        DsError::invalid(format!(
+            "document 'id' must be a string, got {}",
+            truncate(id_raw.get())
+        ))
+    })?;
+    validate_id(&id)?;
+    let pk_raw = doc.get(pk.field()).ok_or_else(|| {
+        DsError::invalid(format!(
+            "document {id:?} has no partition key field {:?}",
+            pk.field()
+        ))
+    })?;
+    validate_pk_value(pk_raw.get(), pk.field())?;
+    Ok((id, pk_raw))
+}
+
+/// A patch may not change `id`, the partition key, `rev`, or `_*` fields.
+/// `id` and the partition key may appear only with their current values.
+pub fn check_patch(
+    patch: &Members<'_>,
+    id: &str,
+    pk: &PartitionKeyPath,
+    pk_json: &str,
+) -> DsResult<()> {
+    for (key, value) in &patch.0 {
+        let key = key.as_ref();
+        if key == REV || key.starts_with('_') {
+            return Err(DsError::invalid(format!(
+                "patch may not set {key:?}: it is owned by the datastore"
+            )));
+        }
+        if key == "id" {
+            let same = serde_json::from_str::<String>(value.get()).is_ok_and(|v| v == id);
+            if !same {
+                return Err(DsError::invalid(format!(
+                    "patch may not change 'id' of {id:?}"
+                )));
+            }
+        }
+        if key == pk.field() && value.get() != pk_json {
+            return Err(DsError::invalid(format!(
+                "patch may not change the partition key {:?} of {id:?}",
+                pk.field()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a document over Cosmos DB's size limit, before sending or storing it.
+pub fn check_size(len: usize, id: &str) -> DsResult<()> {
+    if len > MAX_DOCUMENT_BYTES {
+        return Err(DsError::new(
+            Code::TooLarge,
+            format!("document {id:?} is {len} bytes; the limit is {MAX_DOCUMENT_BYTES}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `expected.rev` from JavaScript: a non-negative whole number.
+pub fn expected_rev(rev: f64) -> DsResult<u64> {
+    if rev.is_finite() && rev >= 0.0 && rev.fract() == 0.0 && rev <= 9_007_199_254_740_991.0 {
+        Ok(rev as u64)
+    } else {
+        Err(DsError::invalid(format!(
+            "expected.rev must be a whole number >= 0, got {rev}"
+        )))
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}...", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_key_paths() {
+        assert_eq!(
+            PartitionKeyPath::parse("/tenantId").unwrap().field(),
+            "tenantId"
+        );
+        for bad in ["tenantId", "/", "/a/b", "/id", "/_etag", "/rev", ""] {
+            assert_eq!(
+                PartitionKeyPath::parse(bad).unwrap_err().code,
+                Code::InvalidArgument,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_cosmos_would_refuse() {
+        assert!(validate_id("job-1").is_ok());
+        assert!(validate_id(&"x".repeat(255)).is_ok());
+        assert!(
+            validate_id(&"é".repeat(255)).is_ok(),
+            "counts characters, not bytes"
+        );
+        for bad in ["", "a/b", "a\\b", "a?b", "a#b"] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+        assert!(validate_id(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn doc_key_requires_string_id_and_scalar_pk() {
+        let pk = PartitionKeyPath::parse("/t").unwrap();
+        let ok = Members::parse(r#"{"id":"a","t":"x"}"#, "d").unwrap();
+        let (id, raw) = doc_key(&ok, &pk).unwrap();
+        assert_eq!((id.as_str(), raw.get()), ("a", "\"x\""));
+        for bad in [
+            r#"{"t":"x"}"#,
+            r#"{"id":1,"t":"x"}"#,
+            r#"{"id":"a"}"#,
+            r#"{"id":"a","t":null}"#,
+            r#"{"id":"a","t":{"k":1}}"#,
+            r#"{"id":"a","t":[1]}"#,
+        ] {
+            let m = Members::parse(bad, "d").unwrap();
+            assert_eq!(
+                doc_key(&m, &pk).unwrap_err().code,
+                Code::InvalidArgument,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn patch_rules() {
+        let pk = PartitionKeyPath::parse("/t").unwrap();
+        let check = |p: &str| check_patch(&Members::parse(p, "patch").unwrap(), "a", &pk, "\"x\"");
+        assert!(check(r#"{"status":"assigned"}"#).is_ok());
+        assert!(
+            check(r#"{"id":"a","t":"x","s":1}"#).is_ok(),
+            "unchanged id/pk are allowed"
+        );
+        for bad in [
+            r#"{"id":"b"}"#,
+            r#"{"t":"y"}"#,
+            r#"{"rev":2}"#,
+            r#"{"_etag":"e"}"#,
+            r#"{"_x":1}"#,
+        ] {
+            assert_eq!(check(bad).unwrap_err().code, Code::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_revs() {
+        assert!(check_size(MAX_DOCUMENT_BYTES, "a").is_ok());
+        assert_eq!(
+            check_size(MAX_DOCUMENT_BYTES + 1, "a").unwrap_err().code,
+            Code::TooLarge
+        );
+        assert_eq!(expected_rev(3.0).unwrap(), 3);
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY] {
+            assert!(expected_rev(bad).is_err());
+        }
+    }
+}
