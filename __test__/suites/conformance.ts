@@ -1,0 +1,476 @@
+/**
+ * The provider conformance suite: written once, run against every provider
+ * (Memory here, Cosmos against a real Cosmos-protocol server), so the
+ * contract in design/contract.md means the same thing everywhere.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DatastoreError } from '@bytelyst/datastore';
+import type { BaseDocument, DatastoreProvider, Stored } from '@bytelyst/datastore';
+
+export type ProviderFactory = <T extends BaseDocument>(opts: { partitionKeyPath: string }) => Promise<DatastoreProvider<T>>;
+
+export interface ConformanceOptions {
+  /** Concurrent claimers in the N-claimer race. */
+  claimers?: number;
+  /** Concurrent read → updateIfMatch → retry loops that must lose no increment. */
+  incrementers?: number;
+}
+
+export interface Job extends BaseDocument {
+  tenantId: string;
+  status?: string;
+  owner?: string | null;
+  n?: number;
+  tags?: string[];
+  meta?: { [k: string]: unknown };
+  when?: unknown;
+  [extra: string]: unknown;
+}
+
+/** Passes a deliberately ill-typed value through the public types. */
+const bad = <T>(v: unknown): T => v as T;
+
+/** Expects a rejection with a `DatastoreError` of `code`, and returns it. */
+export async function rejection(p: Promise<unknown>, code: DatastoreError['code']): Promise<DatastoreError> {
+  const err: unknown = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(DatastoreError);
+  expect((err as DatastoreError).code).toBe(code);
+  return err as DatastoreError;
+}
+
+export function conformance(name: string, makeProvider: ProviderFactory, options: ConformanceOptions = {}): void {
+  const claimers = options.claimers ?? 1000;
+  const incrementers = options.incrementers ?? 500;
+
+  describe(`${name}: provider conformance`, () => {
+    let p: DatastoreProvider<Job>;
+    beforeEach(async () => {
+      p = await makeProvider<Job>({ partitionKeyPath: '/tenantId' });
+    });
+
+    const job = (id: string, extra: Partial<Job> = {}): Job => ({ id, tenantId: 't1', status: 'queued', owner: null, ...extra });
+
+    describe('CRUD and system fields', () => {
+      it('create returns the document with rev 1, an _etag and _ts', async () => {
+        const before = Math.floor(Date.now() / 1000) - 5;
+        const d = await p.create(job('a', { n: 1, tags: ['x'], meta: { deep: { k: true } } }));
+        expect(d).toMatchObject({ id: 'a', tenantId: 't1', status: 'queued', owner: null, n: 1, tags: ['x'], meta: { deep: { k: true } } });
+        expect(d.rev).toBe(1);
+        expect(typeof d._etag).toBe('string');
+        expect(d._etag.length).toBeGreaterThan(0);
+        expect(d._ts).toBeGreaterThanOrEqual(before);
+        expect(d._ts).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 5);
+        const got = await p.get('a', 't1');
+        expect(got).toEqual(d);
+      });
+
+      it('get of a missing document is null', async () => {
+        expect(await p.get('nope', 't1')).toBeNull();
+      });
+
+      it('create of an existing id in the same partition rejects with conflict', async () => {
+        await p.create(job('a', { n: 1 }));
+        await rejection(p.create(job('a', { n: 2 })), 'conflict');
+        expect((await p.get('a', 't1'))?.n).toBe(1);
+      });
+
+      it('the same id in another partition is another document', async () => {
+        await p.create(job('a', { n: 1 }));
+        const other = await p.create(job('a', { tenantId: 't2', n: 2 }));
+        expect(other.rev).toBe(1);
+        expect((await p.get('a', 't1'))?.n).toBe(1);
+        expect((await p.get('a', 't2'))?.n).toBe(2);
+      });
+
+      it('a caller-supplied rev or system field is overwritten, never trusted', async () => {
+        const d = await p.create(bad<Job>({ ...job('a'), rev: 41, _etag: 'forged', _ts: 1 }));
+        expect(d.rev).toBe(1);
+        expect(d._etag).not.toBe('forged');
+        expect(d._ts).toBeGreaterThan(1);
+        const r = await p.replace(bad<Job>({ ...d, rev: 99 }));
+        expect(r.rev).toBe(2);
+      });
+
+      it('upsert creates, then replaces with rev + 1', async () => {
+        const a = await p.upsert(job('a', { n: 1 }));
+        expect(a.rev).toBe(1);
+        const b = await p.upsert(job('a', { n: 2 }));
+        expect(b.rev).toBe(2);
+        expect(b.n).toBe(2);
+        expect(b._etag).not.toBe(a._etag);
+      });
+
+      it('replace swaps the whole document and bumps rev; a missing one is not_found', async () => {
+        const a = await p.create(job('a', { n: 1, tags: ['x'] }));
+        const b = await p.replace({ id: 'a', tenantId: 't1', status: 'done' });
+        expect(b.rev).toBe(2);
+        expect(b._etag).not.toBe(a._etag);
+        expect(b.tags).toBeUndefined();
+        expect(b.status).toBe('done');
+        await rejection(p.replace(job('missing')), 'not_found');
+        expect(await p.get('missing', 't1')).toBeNull();
+      });
+
+      it('a document read back can be written back as is', async () => {
+        const a = await p.create(job('a'));
+        const again = await p.replace({ ...a, status: 'assigned' });
+        expect(again.rev).toBe(2);
+        expect(again.status).toBe('assigned');
+      });
+
+      it('update is a shallow merge and bumps rev; a missing one is not_found', async () => {
+        await p.create(job('a', { n: 1, meta: { a: 1, b: 2 } }));
+        const u = await p.update('a', 't1', { status: 'assigned', meta: { a: 9 } });
+        expect(u).toMatchObject({ status: 'assigned', n: 1, meta: { a: 9 }, rev: 2 });
+        expect(u.meta).toEqual({ a: 9 });
+        await rejection(p.update('missing', 't1', { status: 'x' }), 'not_found');
+        expect(await p.get('missing', 't1')).toBeNull();
+      });
+
+      it('delete answers true once, then false', async () => {
+        await p.create(job('a'));
+        expect(await p.delete('a', 't1')).toBe(true);
+        expect(await p.get('a', 't1')).toBeNull();
+        expect(await p.delete('a', 't1')).toBe(false);
+      });
+
+      it('values are stored as JSON.stringify writes them', async () => {
+        const d = await p.create(job('a', { when: new Date(0), gone: undefined, list: [1, undefined, 'x'] }));
+        expect(d.when).toBe('1970-01-01T00:00:00.000Z');
+        expect('gone' in d).toBe(false);
+        expect(d['list']).toEqual([1, null, 'x']);
+        expect(await p.get('a', 't1')).toEqual(d);
+      });
+
+      it('numeric and boolean partition keys work', async () => {
+        const q = await makeProvider<{ id: string; shard: number | boolean }>({ partitionKeyPath: '/shard' });
+        await q.create({ id: 'a', shard: 7 });
+        await q.create({ id: 'a', shard: true });
+        expect((await q.get('a', 7))?.shard).toBe(7);
+        expect((await q.get('a', true))?.shard).toBe(true);
+        expect(await q.get('a', 8)).toBeNull();
+      });
+    });
+
+    describe('updateIfMatch', () => {
+      it('a matching etag writes the patch, bumps rev and changes _etag', async () => {
+        const a = await p.create(job('a', { n: 1 }));
+        const r = await p.updateIfMatch('a', 't1', { etag: a._etag }, { status: 'assigned', owner: 'agent-1' });
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        expect(r.doc).toMatchObject({ id: 'a', status: 'assigned', owner: 'agent-1', n: 1, rev: 2 });
+        expect(r.doc._etag).not.toBe(a._etag);
+        expect(await p.get('a', 't1')).toEqual(r.doc);
+      });
+
+      it('a matching rev writes', async () => {
+        await p.create(job('a'));
+        const r = await p.updateIfMatch('a', 't1', { rev: 1 }, { status: 'assigned' });
+        expect(r.ok && r.doc.rev).toBe(2);
+      });
+
+      it('with both, both must match', async () => {
+        const a = await p.create(job('a'));
+        expect((await p.updateIfMatch('a', 't1', { etag: a._etag, rev: 2 }, { n: 1 })).ok).toBe(false);
+        const r = await p.updateIfMatch('a', 't1', { etag: a._etag, rev: 1 }, { n: 1 });
+        expect(r.ok).toBe(true);
+      });
+
+      it('a stale etag is a conflict and writes nothing', async () => {
+        const a = await p.create(job('a'));
+        const won = await p.updateIfMatch('a', 't1', { etag: a._etag }, { owner: 'first' });
+        expect(won.ok).toBe(true);
+        const lost = await p.updateIfMatch('a', 't1', { etag: a._etag }, { owner: 'second' });
+        expect(lost).toEqual({ ok: false, reason: 'conflict' });
+        const now = await p.get('a', 't1');
+        expect(now?.owner).toBe('first');
+        expect(now?.rev).toBe(2);
+      });
+
+      it('a stale rev is a conflict and writes nothing', async () => {
+        await p.create(job('a'));
+        await p.update('a', 't1', { n: 5 });
+        expect(await p.updateIfMatch('a', 't1', { rev: 1 }, { n: 6 })).toEqual({ ok: false, reason: 'conflict' });
+        expect((await p.get('a', 't1'))?.n).toBe(5);
+      });
+
+      it('an etag that was never issued is a conflict', async () => {
+        await p.create(job('a'));
+        expect(await p.updateIfMatch('a', 't1', { etag: '"not-an-etag"' }, { n: 1 })).toEqual({ ok: false, reason: 'conflict' });
+      });
+
+      it('a missing document is not_found', async () => {
+        expect(await p.updateIfMatch('nope', 't1', { rev: 1 }, { n: 1 })).toEqual({ ok: false, reason: 'not_found' });
+        expect(await p.updateIfMatch('nope', 't1', { etag: '"x"' }, { n: 1 })).toEqual({ ok: false, reason: 'not_found' });
+      });
+
+      it("a document deleted and created again does not match its old life's etag", async () => {
+        const a = await p.create(job('a'));
+        await p.delete('a', 't1');
+        await p.create(job('a'));
+        expect(await p.updateIfMatch('a', 't1', { etag: a._etag }, { n: 1 })).toEqual({ ok: false, reason: 'conflict' });
+      });
+
+      it('id and partition key may appear in a patch only unchanged', async () => {
+        const a = await p.create(job('a'));
+        const r = await p.updateIfMatch('a', 't1', { etag: a._etag }, { id: 'a', tenantId: 't1', n: 1 });
+        expect(r.ok).toBe(true);
+      });
+
+      it.each([
+        ['id', { id: 'b' }],
+        ['the partition key', { tenantId: 't2' }],
+        ['rev', { rev: 7 }],
+        ['_etag', { _etag: 'x' }],
+        ['a _-field', { _custom: 1 }],
+      ])('a patch changing %s is invalid_argument and writes nothing', async (_what, patch) => {
+        const a = await p.create(job('a'));
+        await rejection(p.updateIfMatch('a', 't1', { etag: a._etag }, bad(patch)), 'invalid_argument');
+        await rejection(p.update('a', 't1', bad(patch)), 'invalid_argument');
+        expect(await p.get('a', 't1')).toEqual(a);
+      });
+
+      it.each([
+        ['neither etag nor rev', {}],
+        ['null', null],
+        ['a non-string etag', { etag: 1 }],
+        ['a fractional rev', { rev: 1.5 }],
+        ['a negative rev', { rev: -1 }],
+      ])('expected with %s is invalid_argument', async (_what, expected) => {
+        const a = await p.create(job('a'));
+        await rejection(p.updateIfMatch('a', 't1', bad(expected), { n: 1 }), 'invalid_argument');
+        expect(await p.get('a', 't1')).toEqual(a);
+      });
+    });
+
+    describe('query', () => {
+      beforeEach(async () => {
+        const rows: Array<[string, string, string, number]> = [
+          ['a', 't1', 'queued', 3],
+          ['b', 't1', 'done', 1],
+          ['c', 't1', 'queued', 2],
+          ['d', 't2', 'queued', 0],
+        ];
+        for (const [id, tenantId, status, n] of rows) await p.create({ id, tenantId, status, n });
+      });
+      const ids = (docs: Array<Stored<Job>>): string[] => docs.map((d) => d.id);
+
+      it('without a filter returns every document, with system fields', async () => {
+        const all = await p.query();
+        expect(ids(all).sort()).toEqual(['a', 'b', 'c', 'd']);
+        for (const d of all) expect(d.rev).toBe(1);
+      });
+
+      it('filters by partition', async () => {
+        expect(ids(await p.query({ partitionKey: 't1' })).sort()).toEqual(['a', 'b', 'c']);
+        expect(ids(await p.query({ partitionKey: 't9' }))).toEqual([]);
+      });
+
+      it('ANDs equality clauses', async () => {
+        expect(ids(await p.query({ where: { status: 'queued', tenantId: 't1' } })).sort()).toEqual(['a', 'c']);
+        expect(ids(await p.query({ where: { n: 1 } }))).toEqual(['b']);
+        expect(ids(await p.query({ where: { status: 'nope' } }))).toEqual([]);
+      });
+
+      it('orders ascending and descending, and limits', async () => {
+        expect(ids(await p.query({ orderBy: { field: 'n' } }))).toEqual(['d', 'b', 'c', 'a']);
+        expect(ids(await p.query({ orderBy: { field: 'n', direction: 'desc' } }))).toEqual(['a', 'c', 'b', 'd']);
+        expect(
+          ids(await p.query({ partitionKey: 't1', where: { status: 'queued' }, orderBy: { field: 'n', direction: 'desc' }, limit: 1 })),
+        ).toEqual(['a']);
+        expect(await p.query({ limit: 2 })).toHaveLength(2);
+      });
+
+      it('sees writes', async () => {
+        await p.update('b', 't1', { status: 'queued' });
+        await p.delete('a', 't1');
+        expect(ids(await p.query({ where: { status: 'queued' }, orderBy: { field: 'n' } }))).toEqual(['d', 'b', 'c']);
+      });
+
+      it.each([
+        ['an unknown key', { orderby: { field: 'n' } }],
+        ['a field that is not a top-level name', { where: { 'a.b': 1 } }],
+        ['an object value', { where: { n: { $gt: 1 } } }],
+        ['limit 0', { limit: 0 }],
+        ['a fractional limit', { limit: 1.5 }],
+        ['a bad direction', { orderBy: { field: 'n', direction: 'up' } }],
+        ['an object partition key', { partitionKey: { t: 1 } }],
+      ])('rejects a filter with %s', async (_what, filter) => {
+        await rejection(p.query(bad(filter)), 'invalid_argument');
+      });
+    });
+
+    describe('bad input gets a clear error and writes nothing', () => {
+      const count = async (): Promise<number> => (await p.query()).length;
+
+      it.each([
+        ['empty', ''],
+        ['over 255 characters', 'x'.repeat(256)],
+        ['with /', 'a/b'],
+        ['with \\', 'a\\b'],
+        ['with ?', 'a?b'],
+        ['with #', 'a#b'],
+      ])('an id %s', async (_what, id) => {
+        const err = await rejection(p.create(job(id)), 'invalid_argument');
+        expect(err.message).toMatch(/id/);
+        await rejection(p.upsert(job(id)), 'invalid_argument');
+        await rejection(p.get(id, 't1'), 'invalid_argument');
+        expect(await count()).toBe(0);
+      });
+
+      it('accepts an id of exactly 255 characters', async () => {
+        expect((await p.create(job('x'.repeat(255)))).rev).toBe(1);
+      });
+
+      it.each([
+        ['null', null],
+        ['an array', [{ id: 'a', tenantId: 't1' }]],
+        ['a string', '{"id":"a"}'],
+        ['a Date', new Date()],
+        ['a Map', new Map([['id', 'a']])],
+        ['a class instance', new (class Job { id = 'a'; tenantId = 't1'; })()],
+      ])('a document that is %s', async (_what, doc) => {
+        const err = await rejection(p.create(bad(doc)), 'invalid_argument');
+        expect(err.message).toMatch(/document/);
+        expect(await count()).toBe(0);
+      });
+
+      it.each([
+        ['missing', { id: 'a' }],
+        ['null', { id: 'a', tenantId: null }],
+        ['an object', { id: 'a', tenantId: { x: 1 } }],
+        ['an array', { id: 'a', tenantId: ['t1'] }],
+      ])('a partition key that is %s', async (_what, doc) => {
+        const err = await rejection(p.create(bad(doc)), 'invalid_argument');
+        expect(err.message).toMatch(/tenantId/);
+        expect(await count()).toBe(0);
+      });
+
+      it('a non-string id', async () => {
+        await rejection(p.create(bad({ id: 7, tenantId: 't1' })), 'invalid_argument');
+        await rejection(p.get(bad(7), 't1'), 'invalid_argument');
+        expect(await count()).toBe(0);
+      });
+
+      it.each([
+        ['a BigInt', { big: 10n }, 'document.meta.big'],
+        ['NaN', { x: NaN }, 'document.meta.x'],
+        ['Infinity', { x: Infinity }, 'document.meta.x'],
+        ['-Infinity', { x: -Infinity }, 'document.meta.x'],
+        ['a function', { f: () => 1 }, 'document.meta.f'],
+        ['a symbol', { s: Symbol('s') }, 'document.meta.s'],
+        ['NaN inside an array', { list: [1, NaN] }, 'document.meta.list[1]'],
+      ])('%s anywhere in the document, named by its path', async (_what, meta, path) => {
+        const err = await rejection(p.create(job('a', { meta })), 'invalid_argument');
+        expect(err.message).toContain(path);
+        expect(await count()).toBe(0);
+      });
+
+      it('a cycle, named by its path', async () => {
+        const meta: { [k: string]: unknown } = { inner: {} };
+        (meta['inner'] as { [k: string]: unknown })['back'] = meta;
+        const err = await rejection(p.create(job('a', { meta })), 'invalid_argument');
+        expect(err.message).toContain('document.meta.inner.back');
+        expect(await count()).toBe(0);
+      });
+
+      it('bad values in a patch write nothing', async () => {
+        const a = await p.create(job('a'));
+        await rejection(p.updateIfMatch('a', 't1', { etag: a._etag }, bad({ n: NaN })), 'invalid_argument');
+        await rejection(p.updateIfMatch('a', 't1', { etag: a._etag }, bad([1])), 'invalid_argument');
+        await rejection(p.update('a', 't1', bad({ n: 1n })), 'invalid_argument');
+        expect(await p.get('a', 't1')).toEqual(a);
+      });
+
+      it('a partition key argument that is not a scalar', async () => {
+        await rejection(p.get('a', bad(undefined)), 'invalid_argument');
+        await rejection(p.get('a', bad({})), 'invalid_argument');
+        await rejection(p.delete('a', bad(NaN)), 'invalid_argument');
+      });
+
+      it('a document over 2 MB is too_large', async () => {
+        await rejection(p.create(job('a', { blob: 'x'.repeat(2 * 1024 * 1024) })), 'too_large');
+        expect(await count()).toBe(0);
+        const a = await p.create(job('a'));
+        await rejection(p.update('a', 't1', { blob: 'x'.repeat(2 * 1024 * 1024) }), 'too_large');
+        expect(await p.get('a', 't1')).toEqual(a);
+      });
+    });
+
+    describe('races', () => {
+      /** Fires `n` claims of one freshly read job at once. */
+      async function race(n: number): Promise<{ ok: number; conflicts: number; winner: Stored<Job> | null }> {
+        const read = await p.create(job('race'));
+        const results = await Promise.all(
+          Array.from({ length: n }, (_, i) => p.updateIfMatch('race', 't1', { etag: read._etag }, { status: 'assigned', owner: `agent-${i}` })),
+        );
+        const winners = results.filter((r) => r.ok);
+        return {
+          ok: winners.length,
+          conflicts: results.filter((r) => !r.ok && r.reason === 'conflict').length,
+          winner: winners[0]?.ok ? winners[0].doc : null,
+        };
+      }
+
+      it('two claims under Promise.all: exactly one wins', async () => {
+        const { ok, conflicts, winner } = await race(2);
+        expect([ok, conflicts]).toEqual([1, 1]);
+        const stored = await p.get('race', 't1');
+        expect(stored?.owner).toBe(winner?.owner);
+        expect(stored?.rev).toBe(2);
+      });
+
+      it(`${claimers} concurrent claims: exactly one wins, the rest conflict`, async () => {
+        const { ok, conflicts, winner } = await race(claimers);
+        expect(ok).toBe(1);
+        expect(conflicts).toBe(claimers - 1);
+        expect((await p.get('race', 't1'))?.owner).toBe(winner?.owner);
+      });
+
+      it(`${incrementers} concurrent read → updateIfMatch → retry loops lose no increment`, async () => {
+        await p.create(job('counter', { n: 0 }));
+        let conflicts = 0;
+        const loop = async (): Promise<void> => {
+          for (;;) {
+            const cur = await p.get('counter', 't1');
+            if (!cur) throw new Error('counter vanished');
+            const r = await p.updateIfMatch('counter', 't1', { etag: cur._etag }, { n: (cur.n ?? 0) + 1 });
+            if (r.ok) return;
+            expect(r.reason).toBe('conflict');
+            conflicts++;
+          }
+        };
+        await Promise.all(Array.from({ length: incrementers }, loop));
+        const end = await p.get('counter', 't1');
+        expect(end?.n).toBe(incrementers);
+        expect(end?.rev).toBe(incrementers + 1);
+        expect(conflicts).toBeGreaterThan(0); // the loops really did contend
+      });
+
+      it('negative control: read → check → write with get and replace double-assigns under the same race', async () => {
+        await p.create(job('legacy'));
+        const n = 10;
+        let reads = 0;
+        let release!: () => void;
+        const allRead = new Promise<void>((r) => (release = r));
+        // The replaced implementation: read, check in JS, then an `await`
+        // before the unconditional write. Every claimer reads before any writes.
+        const legacyClaim = async (agent: string): Promise<boolean> => {
+          const cur = await p.get('legacy', 't1');
+          if (!cur || cur.owner !== null) return false;
+          if (++reads === n) release();
+          await allRead;
+          await p.replace({ ...cur, owner: agent, status: 'assigned' });
+          return true;
+        };
+        const wins = (await Promise.all(Array.from({ length: n }, (_, i) => legacyClaim(`agent-${i}`)))).filter(Boolean);
+        expect(wins.length).toBeGreaterThan(1); // double assignment: the bug updateIfMatch fixes
+        expect((await p.get('legacy', 't1'))?.rev).toBe(n + 1);
+      });
+    });
+  });
+}
+

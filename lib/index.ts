@@ -1,0 +1,25 @@
+/**
+ * `@bytelyst/datastore`: a native datastore with an atomic conditional
+ * write. See README.md and design/contract.md.
+ */
+
+export { MemoryProvider } from './memory.js';
+export { createProvider } from './provider.js';
+export { DatastoreError, ERROR_CODES, isDatastoreError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type {
+  BaseDocument,
+  CosmosProviderOptions,
+  DatastoreProvider,
+  Expected,
+  FieldName,
+  JsonScalar,
+  MemoryProviderOptions,
+  PartitionKey,
+  Patch,
+  ProviderConfig,
+  QueryFilter,
+  Stored,
+  SystemFields,
+  UpdateIfMatchResult,
+} from './types.js';

@@ -1,0 +1,113 @@
+/**
+ * `MemoryProvider`: documents in Rust memory. Each method runs the native
+ * call synchronously on this thread (the compare-and-write happens inside
+ * one lock in Rust) and returns an already-settled promise: no thread hop.
+ */
+
+import { NativeMemoryStore } from '../index.js';
+import { checkExpected, checkId, decode, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
+import { invalidArgument, toDatastoreError } from './errors.js';
+import type {
+  BaseDocument,
+  DatastoreProvider,
+  Expected,
+  MemoryProviderOptions,
+  PartitionKey,
+  Patch,
+  QueryFilter,
+  Stored,
+  UpdateIfMatchResult,
+} from './types.js';
+
+/** Native `updateIfMatch` answers these numbers instead of a document. */
+const MISS_CONFLICT = 1;
+
+/** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
+function settle<R>(call: () => R): Promise<R> {
+  try {
+    return Promise.resolve(call());
+  } catch (e) {
+    return Promise.reject(toDatastoreError(e));
+  }
+}
+
+export class MemoryProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
+  readonly kind = 'memory' as const;
+  readonly partitionKeyPath: string;
+  /** The shared store's name, when opened with `shared`. */
+  readonly shared: string | undefined;
+  readonly #native: NativeMemoryStore;
+
+  constructor(options: MemoryProviderOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidArgument('MemoryProvider options must be an object like { partitionKeyPath: "/tenantId" }');
+    }
+    const { partitionKeyPath, shared } = options;
+    if (typeof partitionKeyPath !== 'string') {
+      throw invalidArgument('partitionKeyPath must be a string like "/tenantId"');
+    }
+    if (shared !== undefined && typeof shared !== 'string') {
+      throw invalidArgument('shared must be a string naming the store');
+    }
+    try {
+      this.#native = new NativeMemoryStore(partitionKeyPath, shared);
+    } catch (e) {
+      throw toDatastoreError(e);
+    }
+    this.partitionKeyPath = partitionKeyPath;
+    this.shared = shared;
+  }
+
+  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
+    return settle(() => {
+      const json = this.#native.get(checkId(id), encodePartitionKey(partitionKey));
+      return json === null ? null : decode<Stored<T>>(json);
+    });
+  }
+
+  create(doc: T): Promise<Stored<T>> {
+    return settle(() => decode<Stored<T>>(this.#native.create(encodeDocument(doc))));
+  }
+
+  upsert(doc: T): Promise<Stored<T>> {
+    return settle(() => decode<Stored<T>>(this.#native.upsert(encodeDocument(doc))));
+  }
+
+  replace(doc: T): Promise<Stored<T>> {
+    return settle(() => decode<Stored<T>>(this.#native.replace(encodeDocument(doc))));
+  }
+
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
+    return settle(() =>
+      decode<Stored<T>>(this.#native.update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
+    );
+  }
+
+  delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
+    return settle(() => this.#native.delete(checkId(id), encodePartitionKey(partitionKey)));
+  }
+
+  query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
+    return settle(() => decode<Stored<T>[]>(this.#native.query(encodeFilter(filter))));
+  }
+
+  updateIfMatch(
+    id: string,
+    partitionKey: PartitionKey,
+    expected: Expected,
+    patch: Patch<T>,
+  ): Promise<UpdateIfMatchResult<T>> {
+    return settle((): UpdateIfMatchResult<T> => {
+      const { etag, rev } = checkExpected(expected);
+      const out = this.#native.updateIfMatch(
+        checkId(id),
+        encodePartitionKey(partitionKey),
+        etag,
+        rev,
+        encodePatch(patch),
+      );
+      if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
+      return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+    });
+  }
+}

@@ -1,0 +1,21 @@
+/** `createProvider`: a provider chosen by configuration. */
+
+import { invalidArgument } from './errors.js';
+import { MemoryProvider } from './memory.js';
+import type { BaseDocument, DatastoreProvider, ProviderConfig } from './types.js';
+
+export async function createProvider<T extends BaseDocument = BaseDocument>(
+  config: ProviderConfig,
+): Promise<DatastoreProvider<T>> {
+  if (typeof config !== 'object' || config === null) {
+    throw invalidArgument("createProvider needs a config like { kind: 'memory', partitionKeyPath: '/tenantId' }");
+  }
+  switch (config.kind) {
+    case 'memory': {
+      const { kind: _kind, ...options } = config;
+      return new MemoryProvider<T>(options);
+    }
+    default:
+      throw invalidArgument(`unknown provider kind ${JSON.stringify((config as { kind?: unknown }).kind)}; use 'memory' or 'cosmos'`);
+  }
+}

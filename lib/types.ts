@@ -1,0 +1,134 @@
+/**
+ * The public types of `@bytelyst/datastore` (see design/contract.md).
+ */
+
+/** A partition key value: what a document holds at its `partitionKeyPath`. */
+export type PartitionKey = string | number | boolean;
+
+/** A JSON scalar, as `where` clauses compare them. */
+export type JsonScalar = string | number | boolean | null;
+
+/** Every document has a string `id`; the partition key field is named by the provider. */
+export interface BaseDocument {
+  id: string;
+}
+
+/** Fields the datastore sets on every document it returns. */
+export interface SystemFields {
+  /** Opaque; changes on every successful write. Pass it back in `updateIfMatch`. */
+  readonly _etag: string;
+  /** Seconds since the epoch of the last write. */
+  readonly _ts: number;
+  /** 1 after `create`, +1 on every successful write. Owned by the datastore. */
+  readonly rev: number;
+  /** Cosmos DB only. */
+  readonly _rid?: string;
+  /** Cosmos DB only. */
+  readonly _self?: string;
+  /** Cosmos DB only. */
+  readonly _attachments?: string;
+}
+
+/** A document as stored: the caller's fields plus the system fields. */
+export type Stored<T> = T & SystemFields;
+
+/**
+ * What `update` and `updateIfMatch` may set: any field but `rev` and `_*`
+ * system fields. `id` and the partition key may appear only unchanged.
+ */
+export type Patch<T> = {
+  [K in keyof T as K extends 'rev' | `_${string}` ? never : K]?: T[K];
+};
+
+/** The compare token(s) of `updateIfMatch`: at least one; when both, both must match. */
+export type Expected =
+  | { etag: string; rev?: number }
+  | { etag?: string; rev: number };
+
+/** The outcome of the conditional write. */
+export type UpdateIfMatchResult<T> =
+  | { ok: true; doc: Stored<T> }
+  | { ok: false; reason: 'conflict' | 'not_found' };
+
+/** Field names a query can address: the document's top-level fields and system fields. */
+export type FieldName<T> = Extract<keyof Stored<T>, string>;
+
+/** The portable query: the same results on every provider. */
+export interface QueryFilter<T = BaseDocument> {
+  /** Only documents in this partition. */
+  partitionKey?: PartitionKey;
+  /** Top-level equality on scalars, ANDed. A missing field never equals `null`. */
+  where?: { [K in FieldName<T>]?: JsonScalar };
+  /** Missing < null < false < true < numbers < strings, as Cosmos DB orders them. */
+  orderBy?: { field: FieldName<T>; direction?: 'asc' | 'desc' };
+  /** At most this many documents (1 ≤ limit ≤ 2^31 - 1). */
+  limit?: number;
+}
+
+/** The operations every provider offers. */
+export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
+  readonly kind: 'memory' | 'cosmos';
+  /** The partition key path, e.g. `/tenantId`. */
+  readonly partitionKeyPath: string;
+  /** The document, or `null` when there is none. */
+  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null>;
+  /** Rejects with `code: 'conflict'` when the id already exists in that partition. */
+  create(doc: T): Promise<Stored<T>>;
+  /** Creates or replaces. */
+  upsert(doc: T): Promise<Stored<T>>;
+  /** Unconditional replace; rejects with `code: 'not_found'` when missing. */
+  replace(doc: T): Promise<Stored<T>>;
+  /** Unconditional shallow merge; rejects with `code: 'not_found'` when missing. */
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>>;
+  /** `false` when there was nothing to delete. */
+  delete(id: string, partitionKey: PartitionKey): Promise<boolean>;
+  query(filter?: QueryFilter<T>): Promise<Stored<T>[]>;
+  /**
+   * The atomic conditional write: when the document still matches `expected`,
+   * shallow-merges `patch` in one step with the compare. A stale token
+   * writes nothing and answers `{ ok: false, reason: 'conflict' }`.
+   */
+  updateIfMatch(
+    id: string,
+    partitionKey: PartitionKey,
+    expected: Expected,
+    patch: Patch<T>,
+  ): Promise<UpdateIfMatchResult<T>>;
+}
+
+export interface MemoryProviderOptions {
+  /** The field holding the partition key, as a path: `/tenantId`. */
+  partitionKeyPath: string;
+  /**
+   * Open the process-wide store of this name: every instance opened with
+   * it, from any worker thread, sees the same documents. Without it, each
+   * instance is its own empty store.
+   */
+  shared?: string;
+}
+
+export interface CosmosProviderOptions {
+  /** `https://<account>.documents.azure.com:443/`. Give it with `key`, or give `connectionString`. */
+  endpoint?: string;
+  /** The account key. Never appears in errors. */
+  key?: string;
+  /** `AccountEndpoint=...;AccountKey=...;` */
+  connectionString?: string;
+  database: string;
+  container: string;
+  /** The container's partition key path, e.g. `/tenantId`. */
+  partitionKeyPath: string;
+  /**
+   * The endpoint is a local emulator or test server: accept its self-signed
+   * certificate, use HTTP/1.1 and no binary encoding. Refused unless the
+   * host is loopback.
+   */
+  emulator?: boolean;
+  /** Create the database and container when missing. Off by default. */
+  createIfNotExists?: boolean;
+}
+
+/** Chooses a provider by configuration. */
+export type ProviderConfig =
+  | ({ kind: 'memory' } & MemoryProviderOptions)
+  | ({ kind: 'cosmos' } & CosmosProviderOptions);
