@@ -1,0 +1,7 @@
+export { ManualClock } from './clock.js';
+export { FleetCoordinator, leaseId, runId, type ClaimStep, type FleetCoordinatorOptions } from './coordinator.js';
+export { checkFleetInvariants, violations, type InvariantReport } from './invariants.js';
+export { DEFAULT_TIMEOUT_MS, JobSpecError, loadJobSpec, parseJobSpec, type ParsedJobSpec } from './job-spec.js';
+export { createFleetRepository, type FleetRepository, type Revision } from './repository.js';
+export { openFleetStores, type FleetStoreConfig, type FleetStores } from './stores.js';
+export * from './types.js';
