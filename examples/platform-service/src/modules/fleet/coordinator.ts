@@ -71,8 +71,11 @@ export interface FleetCoordinatorOptions {
 /** How many times complete re-reads after losing a write to its own heartbeat. */
 const COMPLETE_ATTEMPTS = 3;
 
-export const runId = (jobId: string, epoch: number, agentId: string): string => `${jobId}:${epoch}:${agentId}`;
-export const leaseId = (jobId: string, epoch: number): string => `${jobId}:${epoch}`;
+// Agent ids come from outside; Cosmos ids may not contain / \\ ? #.
+const idPart = (value: string): string => encodeURIComponent(value);
+export const runId = (jobId: string, epoch: number, agentId: string): string =>
+  `${idPart(jobId)}:${epoch}:${idPart(agentId)}`;
+export const leaseId = (jobId: string, epoch: number): string => `${idPart(jobId)}:${epoch}`;
 
 export class FleetCoordinator {
   readonly fleetId: string;

@@ -1,0 +1,39 @@
+/** The demo's job specs: generated ones, some sharing a lock, plus the seed spec from specs/. */
+
+import { fileURLToPath } from 'node:url';
+import { loadJobSpec } from '../modules/fleet/job-spec.js';
+import type { JobSpec } from '../modules/fleet/types.js';
+import type { Random } from './random.js';
+
+const SEED_SPEC = fileURLToPath(new URL('../../specs/seed-atomic-claim.md', import.meta.url));
+const ENGINES = ['devin', 'codex', 'claude'] as const;
+const LOCKS = ['common-plat', 'common-plat', 'agent-queue', null, null, null] as const;
+const MINUTE = 60_000;
+
+export interface DemoSpec {
+  jobId: string;
+  spec: JobSpec;
+}
+
+export async function demoSpecs(count: number, random: Random): Promise<DemoSpec[]> {
+  const specs: DemoSpec[] = [];
+  for (let i = 1; i < count; i += 1) {
+    const name = `task-${String(i).padStart(2, '0')}`;
+    specs.push({
+      jobId: name,
+      spec: {
+        name,
+        engine: random.pick(ENGINES),
+        cwd: `/repos/service-${random.int(1, 6)}`,
+        yolo: random.chance(0.5),
+        lock: random.pick(LOCKS),
+        timeoutMs: random.pick([5, 10, 15]) * MINUTE,
+        prompt: `Generated task ${i}: fix, test, commit.`,
+      },
+    });
+  }
+  const { spec } = await loadJobSpec(SEED_SPEC);
+  // Among the others, not first: it races for `common-plat` like any job.
+  specs.splice(Math.floor(specs.length / 3), 0, { jobId: 'seed-atomic-claim', spec });
+  return specs;
+}
