@@ -8,6 +8,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDatastoreError } from '@bytelyst/datastore';
 import { ConfigError, readDemoConfig } from './config.js';
 import { violations } from './modules/fleet/invariants.js';
 import { openFleetStores } from './modules/fleet/stores.js';
@@ -103,6 +104,11 @@ main().then(
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (isDatastoreError(e)) {
+      process.stderr.write(`demo failed: ${e.code}: ${e.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`demo failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
