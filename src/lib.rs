@@ -8,6 +8,7 @@
 //! - `binding/` — the napi-rs classes JavaScript calls.
 
 pub mod binding;
+pub mod cosmos;
 pub mod doc;
 pub mod error;
 pub mod memory;

@@ -2,4 +2,5 @@
 //! TypeScript layer in `lib/` turns that into objects, generics and the
 //! `UpdateIfMatchResult` union.
 
+pub mod cosmos;
 pub mod memory;

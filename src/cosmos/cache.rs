@@ -1,0 +1,50 @@
+//! The last version of each document this process read or wrote: its etag,
+//! rev, ring and caller fields. A conditional write whose expected etag is
+//! the cached one needs no read first — the etag names exactly that
+//! version, so the merge is computed on the right body, and the `If-Match`
+//! still decides on the server (a stale entry just meets a 412).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::token::Ring;
+
+/// Entries kept per container before the cache starts over.
+const CAPACITY: usize = 16_384;
+
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub etag: String,
+    pub rev: u64,
+    pub ring: Ring,
+    /// The caller's fields as a JSON object.
+    pub body: Arc<str>,
+}
+
+#[derive(Default)]
+pub struct VersionCache {
+    map: Mutex<HashMap<(String, String), Version>>,
+}
+
+impl VersionCache {
+    pub fn get(&self, pk_json: &str, id: &str) -> Option<Version> {
+        self.map
+            .lock()
+            .get(&(pk_json.to_owned(), id.to_owned()))
+            .cloned()
+    }
+
+    pub fn put(&self, pk_json: &str, id: &str, v: Version) {
+        let mut map = self.map.lock();
+        if map.len() >= CAPACITY {
+            map.clear(); // simple bound; a miss only costs one read
+        }
+        map.insert((pk_json.to_owned(), id.to_owned()), v);
+    }
+
+    pub fn forget(&self, pk_json: &str, id: &str) {
+        self.map.lock().remove(&(pk_json.to_owned(), id.to_owned()));
+    }
+}

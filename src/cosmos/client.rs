@@ -1,0 +1,164 @@
+//! One SDK client per account, shared by every provider in the process:
+//! the SDK's runtime owns the connection pool, so providers opened on the
+//! same account reuse connections. Two runtimes at most: the default one
+//! (TLS verified, HTTP/2 allowed) and the emulator one (HTTP/1.1, and
+//! `RequiredUnlessEmulator`, which relaxes certificate checks for loopback
+//! hosts only — the options already refuse `emulator` for any other host).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
+
+use azure_data_cosmos::clients::ContainerClient;
+use azure_data_cosmos::models::{ContainerProperties, PartitionKeyDefinition};
+use azure_data_cosmos::options::{
+    BinaryEncodingOptions, ConnectionPoolOptions, ContentResponseOnWrite, OperationOptionsBuilder,
+    PartitionFailoverOptions, PartitionTopologyCacheMode, ServerCertificateValidation,
+};
+use azure_data_cosmos::{
+    AccountEndpoint, AccountReference, CosmosClient, CosmosError, CosmosRuntime, RoutingStrategy,
+};
+use parking_lot::Mutex;
+use tokio::sync::OnceCell;
+
+use super::errors::{from_cosmos, status_of, Redactor};
+use super::options::ConnectOptions;
+use crate::error::{DsError, DsResult};
+
+/// Clients by account: endpoint, emulator flag and a hash of the key (so a
+/// rotated key gets a new client, and the key itself is not kept twice).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct AccountId {
+    endpoint: String,
+    emulator: bool,
+    key_hash: u64,
+}
+
+fn clients() -> &'static Mutex<HashMap<AccountId, CosmosClient>> {
+    static CLIENTS: OnceLock<Mutex<HashMap<AccountId, CosmosClient>>> = OnceLock::new();
+    CLIENTS.get_or_init(Default::default)
+}
+
+async fn runtime(emulator: bool) -> Result<CosmosRuntime, CosmosError> {
+    static DEFAULT: OnceCell<CosmosRuntime> = OnceCell::const_new();
+    static EMULATOR: OnceCell<CosmosRuntime> = OnceCell::const_new();
+    let cell = if emulator { &EMULATOR } else { &DEFAULT };
+    cell.get_or_try_init(|| async move {
+        let mut pool = ConnectionPoolOptions::builder();
+        if emulator {
+            pool = pool
+                .with_server_certificate_validation(
+                    ServerCertificateValidation::RequiredUnlessEmulator,
+                )
+                .with_is_http2_allowed(false)
+                .with_gateway_v2_disabled(true);
+        }
+        CosmosRuntime::builder()
+            .with_connection_pool(pool.build()?)
+            .build()
+            .await
+    })
+    .await
+    .cloned()
+}
+
+/// The shared client for the account `opts` names.
+pub async fn client(opts: &ConnectOptions, redactor: &Redactor) -> DsResult<CosmosClient> {
+    let mut h = DefaultHasher::new();
+    opts.key.expose().hash(&mut h);
+    let id = AccountId {
+        endpoint: opts.endpoint.clone(),
+        emulator: opts.emulator,
+        key_hash: h.finish(),
+    };
+    if let Some(c) = clients().lock().get(&id) {
+        return Ok(c.clone());
+    }
+    let what = format!("connecting to {}", opts.endpoint);
+    let built = build_client(opts)
+        .await
+        .map_err(|e| from_cosmos(&e, &what, redactor))?;
+    // Two first connects may race; keep whichever got in first.
+    Ok(clients().lock().entry(id).or_insert(built).clone())
+}
+
+async fn build_client(opts: &ConnectOptions) -> Result<CosmosClient, CosmosError> {
+    let endpoint: AccountEndpoint = opts.endpoint.parse()?;
+    let account = AccountReference::with_authentication_key(endpoint, opts.key.expose().to_owned());
+    // Documents cross as JSON text, so ask for JSON (not Cosmos binary) and
+    // for the written document back on every write.
+    let operation = OperationOptionsBuilder::new()
+        .with_content_response_on_write(ContentResponseOnWrite::Enabled)
+        .build();
+    let mut builder = CosmosClient::builder()
+        .with_runtime(runtime(opts.emulator).await?)
+        .with_default_operation_options(operation)
+        .with_binary_encoding_options(BinaryEncodingOptions::new().with_enabled(false));
+    if opts.emulator {
+        // Test servers report partition-key-range ids as numbers, which
+        // eager topology loading rejects.
+        builder = builder.with_partition_failover_options(
+            PartitionFailoverOptions::builder()
+                .with_partition_topology_cache_mode(PartitionTopologyCacheMode::Lazy)
+                .build()?,
+        );
+    }
+    builder
+        .build(account, RoutingStrategy::PreferredRegions(Vec::new()))
+        .await
+}
+
+/// The container `opts` names, created first (with its database) when
+/// `createIfNotExists` is set.
+pub async fn container(opts: &ConnectOptions, redactor: &Redactor) -> DsResult<ContainerClient> {
+    let client = client(opts, redactor).await?;
+    if opts.create_if_not_exists {
+        let what = format!("creating database {:?}", opts.database);
+        ignore_conflict(client.create_database(&opts.database, None).await.map(drop))
+            .map_err(|e| from_cosmos(&e, &what, redactor))?;
+        let props = ContainerProperties::new(
+            opts.container.clone(),
+            PartitionKeyDefinition::from(opts.partition_key.path()),
+        );
+        let what = format!("creating container {:?}", opts.container);
+        ignore_conflict(
+            client
+                .database_client(&opts.database)
+                .create_container(props, None)
+                .await
+                .map(drop),
+        )
+        .map_err(|e| from_cosmos(&e, &what, redactor))?;
+    }
+    let what = format!(
+        "opening container {:?} of database {:?}",
+        opts.container, opts.database
+    );
+    client
+        .database_client(&opts.database)
+        .container_client(&opts.container, None)
+        .await
+        .map_err(|e| {
+            let err = from_cosmos(&e, &what, redactor);
+            if status_of(&e).0 == 404 {
+                DsError::new(
+                    err.code,
+                    format!(
+                        "{what}: it does not exist (pass createIfNotExists: true to create it)"
+                    ),
+                )
+                .with_status(404)
+            } else {
+                err
+            }
+        })
+}
+
+/// A create that met an existing resource is fine here.
+fn ignore_conflict(r: Result<(), CosmosError>) -> Result<(), CosmosError> {
+    match r {
+        Err(e) if status_of(&e).0 == 409 => Ok(()),
+        other => other,
+    }
+}

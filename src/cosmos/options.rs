@@ -1,0 +1,252 @@
+//! Connection options: where the account is, how to authenticate, and
+//! whether it is a local emulator (which relaxes TLS and protocol settings,
+//! so it is refused for any host that is not loopback).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use azure_data_cosmos::AccountEndpoint;
+
+use crate::error::{DsError, DsResult};
+use crate::validate::PartitionKeyPath;
+
+/// The account key. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AccountKey(String);
+
+impl AccountKey {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccountKey(<redacted>)")
+    }
+}
+
+/// Validated connection options.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Normalized endpoint URL text (`https://host:port/`).
+    pub endpoint: String,
+    pub key: AccountKey,
+    pub database: String,
+    pub container: String,
+    pub partition_key: PartitionKeyPath,
+    pub emulator: bool,
+    pub create_if_not_exists: bool,
+}
+
+/// What JavaScript passed, before validation.
+#[derive(Default)]
+pub struct RawOptions {
+    pub endpoint: Option<String>,
+    pub key: Option<String>,
+    pub connection_string: Option<String>,
+    pub database: String,
+    pub container: String,
+    pub partition_key_path: String,
+    pub emulator: bool,
+    pub create_if_not_exists: bool,
+}
+
+impl ConnectOptions {
+    pub fn parse(raw: RawOptions) -> DsResult<Self> {
+        let (endpoint, key) = match (raw.connection_string, raw.endpoint, raw.key) {
+            (Some(cs), None, None) => parse_connection_string(&cs)?,
+            (None, Some(e), Some(k)) => (e, k),
+            (Some(_), _, _) => {
+                return Err(DsError::invalid(
+                    "give either connectionString or endpoint + key, not both",
+                ))
+            }
+            (None, None, _) => {
+                return Err(DsError::invalid(
+                    "endpoint (with key) or connectionString is required",
+                ))
+            }
+            (None, Some(_), None) => return Err(DsError::invalid("key is required with endpoint")),
+        };
+        if key.trim().is_empty() {
+            return Err(DsError::invalid("key must not be empty"));
+        }
+        let parsed: AccountEndpoint = endpoint
+            .parse()
+            .map_err(|_| DsError::invalid(format!("endpoint {endpoint:?} is not a valid URL")))?;
+        let url = parsed.url();
+        if url.scheme() != "https" {
+            return Err(DsError::invalid(format!(
+                "endpoint {endpoint:?} must use https"
+            )));
+        }
+        let host = url.host_str().unwrap_or_default();
+        if raw.emulator && !is_loopback(host) {
+            return Err(DsError::invalid(format!(
+                "emulator: true relaxes TLS checks and is only allowed for a loopback host; {host:?} is not loopback"
+            )));
+        }
+        check_name(&raw.database, "database")?;
+        check_name(&raw.container, "container")?;
+        Ok(ConnectOptions {
+            endpoint: url.to_string(),
+            key: AccountKey(key),
+            database: raw.database,
+            container: raw.container,
+            partition_key: PartitionKeyPath::parse(&raw.partition_key_path)?,
+            emulator: raw.emulator,
+            create_if_not_exists: raw.create_if_not_exists,
+        })
+    }
+}
+
+/// `AccountEndpoint=https://...;AccountKey=...;` (order free, trailing `;`
+/// optional). The key is base64 and may itself end in `=`, so each part is
+/// split at its first `=` only. Errors never echo the string.
+fn parse_connection_string(cs: &str) -> DsResult<(String, String)> {
+    let mut endpoint = None;
+    let mut key = None;
+    for part in cs.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(DsError::invalid(
+                "connectionString must look like AccountEndpoint=...;AccountKey=...;",
+            ));
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "accountendpoint" => endpoint = Some(value.trim().to_owned()),
+            "accountkey" => key = Some(value.trim().to_owned()),
+            _ => {} // other parts (e.g. Database=) are not ours to judge
+        }
+    }
+    match (endpoint, key) {
+        (Some(e), Some(k)) if !e.is_empty() && !k.is_empty() => Ok((e, k)),
+        _ => Err(DsError::invalid(
+            "connectionString needs both AccountEndpoint and AccountKey",
+        )),
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`.
+pub fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Cosmos DB refuses these characters in database and container ids.
+fn check_name(name: &str, what: &str) -> DsResult<()> {
+    if name.is_empty()
+        || name.len() > 255
+        || name.contains(['/', '\\', '?', '#'])
+        || name.ends_with(' ')
+    {
+        return Err(DsError::invalid(format!(
+            "{what} {name:?} is not a valid Cosmos DB id"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+
+    const KEY: &str = "c2VjcmV0LWtleQ==";
+
+    fn raw(
+        endpoint: Option<&str>,
+        key: Option<&str>,
+        cs: Option<&str>,
+        emulator: bool,
+    ) -> RawOptions {
+        RawOptions {
+            endpoint: endpoint.map(str::to_owned),
+            key: key.map(str::to_owned),
+            connection_string: cs.map(str::to_owned),
+            database: "db".into(),
+            container: "c".into(),
+            partition_key_path: "/tenantId".into(),
+            emulator,
+            create_if_not_exists: false,
+        }
+    }
+
+    #[test]
+    fn endpoint_and_key() {
+        let o = ConnectOptions::parse(raw(
+            Some("https://acct.documents.azure.com:443/"),
+            Some(KEY),
+            None,
+            false,
+        ))
+        .unwrap();
+        assert_eq!(o.key.expose(), KEY);
+        assert_eq!(o.partition_key.field(), "tenantId");
+        assert!(
+            !format!("{o:?}").contains(KEY),
+            "Debug must not show the key"
+        );
+    }
+
+    #[test]
+    fn connection_string_with_padded_key() {
+        let cs = format!("AccountEndpoint=https://localhost:8081/;AccountKey={KEY};");
+        let o = ConnectOptions::parse(raw(None, None, Some(&cs), true)).unwrap();
+        assert_eq!(
+            (o.endpoint.as_str(), o.key.expose()),
+            ("https://localhost:8081/", KEY)
+        );
+    }
+
+    #[test]
+    fn bad_connection_strings_do_not_echo_the_key() {
+        for cs in [
+            "AccountKey=abc",
+            "nonsense",
+            "AccountEndpoint=https://x/;AccountKey=",
+        ] {
+            let e = ConnectOptions::parse(raw(None, None, Some(cs), false)).unwrap_err();
+            assert_eq!(e.code, Code::InvalidArgument);
+            assert!(!e.message.contains("abc"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn emulator_only_on_loopback() {
+        for host in [
+            "https://localhost:1/",
+            "https://127.0.0.1:1/",
+            "https://[::1]:1/",
+            "https://127.8.9.1/",
+        ] {
+            assert!(
+                ConnectOptions::parse(raw(Some(host), Some(KEY), None, true)).is_ok(),
+                "{host}"
+            );
+        }
+        for host in [
+            "https://acct.documents.azure.com/",
+            "https://10.0.0.1/",
+            "https://localhost.evil.com/",
+        ] {
+            let e = ConnectOptions::parse(raw(Some(host), Some(KEY), None, true)).unwrap_err();
+            assert_eq!(e.code, Code::InvalidArgument, "{host}");
+        }
+    }
+
+    #[test]
+    fn refuses_incomplete_or_insecure_options() {
+        assert!(ConnectOptions::parse(raw(Some("https://a/"), None, None, false)).is_err());
+        assert!(ConnectOptions::parse(raw(None, None, None, false)).is_err());
+        assert!(ConnectOptions::parse(raw(Some("http://a/"), Some(KEY), None, false)).is_err());
+        assert!(ConnectOptions::parse(raw(Some("not a url"), Some(KEY), None, false)).is_err());
+        let cs = format!("AccountEndpoint=https://a/;AccountKey={KEY}");
+        assert!(
+            ConnectOptions::parse(raw(Some("https://a/"), Some(KEY), Some(&cs), false)).is_err()
+        );
+    }
+}

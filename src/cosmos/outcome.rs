@@ -1,0 +1,185 @@
+//! The verdict on a write whose answer was not a plain success: from a
+//! re-read of the document, did our write land, can it still land, or has
+//! the document moved on without it?
+//!
+//! Every write is conditional on the state it was computed from — an
+//! `If-Match` on the etag it read, or (for a create) on the document not
+//! existing — and carries a token that lands in the document's ring. So:
+//! - our token is in the ring: it landed (e.g. an SDK retry of a write that
+//!   had in fact landed answered 412);
+//! - the document is still at the etag we wrote against (or still absent,
+//!   for a create): ours has not landed; resending the identical request is
+//!   safe, because at most one of the two can match the condition;
+//! - the document moved on and the ring reaches back to our revision
+//!   without our token: another write took that revision; ours can never
+//!   land (etags do not repeat);
+//! - anything else (the ring was overwritten, revisions reset by a
+//!   delete + create): unknown, and the caller is told so.
+
+use super::token::{Ring, Token};
+
+/// What a write was conditional on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Create: the document must not exist.
+    Absent,
+    /// Replace with `If-Match` on this etag.
+    Etag(String),
+}
+
+/// The document as re-read.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub etag: &'a str,
+    pub rev: u64,
+    pub ring: &'a Ring,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Our write is in the document.
+    Landed,
+    /// Another write won; ours did not land and never will.
+    Superseded,
+    /// The document is gone (a replace's target was deleted).
+    Gone,
+    /// The condition still holds: ours has not landed; resending is safe.
+    Pending,
+    /// Cannot tell.
+    Unknown,
+}
+
+/// Judges a write that intended to produce revision `rev` under `token`.
+pub fn judge(cond: &Condition, rev: u64, token: &Token, seen: Option<Seen<'_>>) -> Verdict {
+    match (cond, seen) {
+        (_, Some(s)) if s.ring.contains(token) => Verdict::Landed,
+        (Condition::Absent, None) => Verdict::Pending,
+        (Condition::Absent, Some(_)) => Verdict::Superseded,
+        (Condition::Etag(_), None) => Verdict::Gone,
+        (Condition::Etag(e), Some(s)) if s.etag == e => Verdict::Pending,
+        (Condition::Etag(_), Some(s)) => {
+            if s.rev >= rev && s.ring.covers(rev) {
+                Verdict::Superseded
+            } else {
+                Verdict::Unknown
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(pairs: &[(u64, &str)]) -> Ring {
+        Ring(pairs.iter().map(|(r, t)| (*r, (*t).to_owned())).collect())
+    }
+
+    #[test]
+    fn landed_when_our_token_is_in_the_ring() {
+        let ours = Token::fixed("ours");
+        let r = ring(&[(4, "a"), (5, "ours"), (6, "b")]);
+        let seen = Seen {
+            etag: "e6",
+            rev: 6,
+            ring: &r,
+        };
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            Verdict::Landed
+        );
+        let created = ring(&[(1, "ours")]);
+        let seen = Seen {
+            etag: "e1",
+            rev: 1,
+            ring: &created,
+        };
+        assert_eq!(
+            judge(&Condition::Absent, 1, &ours, Some(seen)),
+            Verdict::Landed
+        );
+    }
+
+    #[test]
+    fn pending_while_the_condition_still_holds() {
+        let ours = Token::fixed("ours");
+        let r = ring(&[(4, "a")]);
+        let seen = Seen {
+            etag: "e4",
+            rev: 4,
+            ring: &r,
+        };
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            Verdict::Pending
+        );
+        assert_eq!(judge(&Condition::Absent, 1, &ours, None), Verdict::Pending);
+    }
+
+    #[test]
+    fn superseded_when_another_write_took_the_revision() {
+        let ours = Token::fixed("ours");
+        let r = ring(&[(4, "a"), (5, "theirs")]);
+        let seen = Seen {
+            etag: "e5",
+            rev: 5,
+            ring: &r,
+        };
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            Verdict::Superseded
+        );
+        let other = ring(&[(1, "theirs")]);
+        let seen = Seen {
+            etag: "e1",
+            rev: 1,
+            ring: &other,
+        };
+        assert_eq!(
+            judge(&Condition::Absent, 1, &ours, Some(seen)),
+            Verdict::Superseded
+        );
+    }
+
+    #[test]
+    fn gone_and_unknown() {
+        let ours = Token::fixed("ours");
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, None),
+            Verdict::Gone
+        );
+        // Too many writes since: the ring no longer reaches revision 5.
+        let r = ring(&[(7, "a"), (8, "b")]);
+        let seen = Seen {
+            etag: "e8",
+            rev: 8,
+            ring: &r,
+        };
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            Verdict::Unknown
+        );
+        // Written by someone who keeps no ring.
+        let empty = Ring::default();
+        let seen = Seen {
+            etag: "x",
+            rev: 0,
+            ring: &empty,
+        };
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            Verdict::Unknown
+        );
+        // Revisions reset (deleted and created again): ours may have landed on the old one.
+        let reset = ring(&[(1, "new")]);
+        let seen = Seen {
+            etag: "n1",
+            rev: 1,
+            ring: &reset,
+        };
+        assert_eq!(
+            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            Verdict::Unknown
+        );
+    }
+}

@@ -1,0 +1,495 @@
+//! The Cosmos provider's operations. Every write is conditional (`If-Match`
+//! on the etag it was computed from, or create-if-absent) and carries a
+//! write token, so `rev` is bumped exactly once per successful write and a
+//! lost response is resolved by `outcome::judge` instead of guessed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_data_cosmos::clients::ContainerClient;
+use azure_data_cosmos::models::ItemResponse;
+use azure_data_cosmos::options::{ItemWriteOptions, Precondition};
+use azure_data_cosmos::{CosmosError, FeedScope, PartitionKey, Query};
+use futures::TryStreamExt;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::cache::{Version, VersionCache};
+use super::errors::{from_cosmos, is_definite_rejection, status_of, unknown_outcome, Redactor};
+use super::options::ConnectOptions;
+use super::outcome::{judge, Condition, Seen, Verdict};
+use super::sql;
+use super::token::{caller_fields, for_caller, stamp, Ring, Token, RING_BYTES};
+use crate::doc::Members;
+use crate::error::{Code, DsError, DsResult};
+use crate::memory::WriteOutcome;
+use crate::query::QueryFilter;
+use crate::validate::{
+    check_patch, check_size, doc_key, validate_id, validate_pk_value, PartitionKeyPath,
+};
+
+/// Room for `rev`, the ring and the system fields Cosmos adds, in the size check.
+const OVERHEAD_BYTES: usize = RING_BYTES + 256;
+/// Identical resends of a write whose outcome is pending, before giving up.
+const MAX_RESENDS: u32 = 2;
+/// Read-then-conditional-write rounds of an unconditional write under contention.
+const MAX_ROUNDS: u32 = 200;
+
+/// A document as read or written: the server's JSON and what we need of it.
+struct Current {
+    doc: String,
+    etag: String,
+    rev: u64,
+    ring: Ring,
+    /// The caller's fields (no system fields, no ring) as a JSON object.
+    body: String,
+}
+
+impl Current {
+    fn parse(doc: String) -> DsResult<Self> {
+        let m = Members::parse(&doc, "stored document")?;
+        let etag = m
+            .get("_etag")
+            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+            .ok_or_else(|| DsError::internal("the server returned a document without _etag"))?;
+        // A document written by someone else may have no (or a foreign) rev.
+        let rev = m
+            .get("rev")
+            .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
+            .unwrap_or(0);
+        let ring = Ring::from_doc(&m);
+        let body = caller_fields(m).to_json();
+        Ok(Current {
+            etag,
+            rev,
+            ring,
+            body,
+            doc,
+        })
+    }
+
+    fn version(&self) -> Version {
+        Version {
+            etag: self.etag.clone(),
+            rev: self.rev,
+            ring: self.ring.clone(),
+            body: self.body.as_str().into(),
+        }
+    }
+
+    fn seen(&self) -> Seen<'_> {
+        Seen {
+            etag: &self.etag,
+            rev: self.rev,
+            ring: &self.ring,
+        }
+    }
+}
+
+/// What a write is based on: a version of the document, or its absence.
+enum Base {
+    Absent,
+    Version(Version),
+}
+
+/// How a write ended, once resolved.
+enum Written {
+    Yes(Current),
+    /// Another write won (412 / 409, confirmed by a re-read).
+    Lost,
+    /// The document does not exist.
+    Missing,
+}
+
+pub struct CosmosStore {
+    container: ContainerClient,
+    pk: PartitionKeyPath,
+    redactor: Arc<Redactor>,
+    cache: VersionCache,
+}
+
+impl CosmosStore {
+    pub async fn connect(opts: ConnectOptions) -> DsResult<Self> {
+        let redactor = Arc::new(Redactor::new([opts.key.expose().to_owned()]));
+        let container = super::client::container(&opts, &redactor).await?;
+        Ok(CosmosStore {
+            container,
+            pk: opts.partition_key,
+            redactor,
+            cache: VersionCache::default(),
+        })
+    }
+
+    pub fn partition_key(&self) -> &PartitionKeyPath {
+        &self.pk
+    }
+
+    pub async fn get(&self, id: &str, pk_json: &str) -> DsResult<Option<String>> {
+        let pk = self.key(id, pk_json)?;
+        match self.read(id, pk_json, pk, "get").await? {
+            Some(cur) => Ok(Some(for_caller(&cur.doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn create(&self, doc_json: &str) -> DsResult<String> {
+        let (id, pk_json, body) = self.prepare_doc(doc_json)?;
+        let what = format!("create of {id:?}");
+        match self
+            .write(&what, &id, &pk_json, &Base::Absent, &body)
+            .await?
+        {
+            Written::Yes(cur) => for_caller(&cur.doc),
+            Written::Lost => Err(DsError::new(
+                Code::Conflict,
+                format!("document {id:?} already exists"),
+            )
+            .with_status(409)),
+            Written::Missing => Err(DsError::internal(format!(
+                "{what}: the server reported the new document missing"
+            ))),
+        }
+    }
+
+    pub async fn replace(&self, doc_json: &str) -> DsResult<String> {
+        let (id, pk_json, body) = self.prepare_doc(doc_json)?;
+        self.unconditional(&format!("replace of {id:?}"), &id, &pk_json, false, |_| {
+            Ok(body.clone())
+        })
+        .await
+    }
+
+    pub async fn upsert(&self, doc_json: &str) -> DsResult<String> {
+        let (id, pk_json, body) = self.prepare_doc(doc_json)?;
+        self.unconditional(&format!("upsert of {id:?}"), &id, &pk_json, true, |_| {
+            Ok(body.clone())
+        })
+        .await
+    }
+
+    /// Unconditional shallow merge.
+    pub async fn update(&self, id: &str, pk_json: &str, patch_json: &str) -> DsResult<String> {
+        self.key(id, pk_json)?;
+        let patch = Members::parse(patch_json, "patch")?;
+        check_patch(&patch, id, &self.pk, pk_json)?;
+        self.unconditional(&format!("update of {id:?}"), id, pk_json, false, |base| {
+            let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
+            check_size(merged.len() + OVERHEAD_BYTES, id)?;
+            Ok(merged)
+        })
+        .await
+    }
+
+    /// The conditional write: a replace with `If-Match` on the etag of the
+    /// version the patch is merged onto. With `expected.etag` equal to the
+    /// version this process last saw, that version is used without a read.
+    pub async fn update_if_match(
+        &self,
+        id: &str,
+        pk_json: &str,
+        expected_etag: Option<&str>,
+        expected_rev: Option<u64>,
+        patch_json: &str,
+    ) -> DsResult<WriteOutcome> {
+        if expected_etag.is_none() && expected_rev.is_none() {
+            return Err(DsError::invalid("expected must give etag, rev, or both"));
+        }
+        let pk = self.key(id, pk_json)?;
+        let patch = Members::parse(patch_json, "patch")?;
+        check_patch(&patch, id, &self.pk, pk_json)?;
+        let what = format!("updateIfMatch of {id:?}");
+
+        let cached =
+            expected_etag.and_then(|e| self.cache.get(pk_json, id).filter(|v| v.etag == e));
+        let base = match cached {
+            Some(v) => v,
+            None => match self.read(id, pk_json, pk, &what).await? {
+                Some(cur) => cur.version(),
+                None => return Ok(WriteOutcome::NotFound),
+            },
+        };
+        let etag_ok = expected_etag.is_none_or(|e| e == base.etag);
+        let rev_ok = expected_rev.is_none_or(|r| r == base.rev);
+        if !(etag_ok && rev_ok) {
+            return Ok(WriteOutcome::Conflict);
+        }
+        let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
+        check_size(merged.len() + OVERHEAD_BYTES, id)?;
+        match self
+            .write(&what, id, pk_json, &Base::Version(base), &merged)
+            .await?
+        {
+            Written::Yes(cur) => Ok(WriteOutcome::Written(for_caller(&cur.doc)?)),
+            Written::Lost => Ok(WriteOutcome::Conflict),
+            Written::Missing => Ok(WriteOutcome::NotFound),
+        }
+    }
+
+    pub async fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
+        let pk = self.key(id, pk_json)?;
+        self.cache.forget(pk_json, id);
+        match self.container.delete_item(pk, id, None).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e).0 == 404 => Ok(false),
+            Err(e) => Err(from_cosmos(
+                &e,
+                &format!("delete of {id:?}"),
+                &self.redactor,
+            )),
+        }
+    }
+
+    /// Runs the portable query as parameterized SQL; returns a JSON array.
+    pub async fn query(&self, filter: &QueryFilter) -> DsResult<String> {
+        let q = sql::build(filter, self.pk.field())?;
+        let mut query = Query::from(q.text);
+        for (name, value) in q.params {
+            query = query
+                .with_parameter(name, value)
+                .map_err(|e| from_cosmos(&e, "query", &self.redactor))?;
+        }
+        let scope = match &filter.partition_key {
+            Some(pk) => FeedScope::partition(partition_key(pk.get())?),
+            None => FeedScope::full_container(),
+        };
+        let items: Vec<Box<RawValue>> = self
+            .container
+            .query_items::<Box<RawValue>>(query, scope, None)
+            .await
+            .map_err(|e| from_cosmos(&e, "query", &self.redactor))?
+            .try_collect()
+            .await
+            .map_err(|e| from_cosmos(&e, "query", &self.redactor))?;
+        let mut out = String::from("[");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&for_caller(item.get())?);
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// A write that must land whatever else is written meanwhile (replace,
+    /// update, upsert): read, write conditionally on what was read, and on
+    /// losing a race do it again on the new version, so no `rev` bump is lost.
+    async fn unconditional(
+        &self,
+        what: &str,
+        id: &str,
+        pk_json: &str,
+        create_if_missing: bool,
+        body_for: impl Fn(&Version) -> DsResult<String>,
+    ) -> DsResult<String> {
+        let pk = partition_key(pk_json)?;
+        for round in 0..MAX_ROUNDS {
+            // The first round may start from the cached version; a stale one
+            // only costs a 412 and a fresh read.
+            let cached = if round == 0 {
+                self.cache.get(pk_json, id)
+            } else {
+                None
+            };
+            let base = match cached {
+                Some(v) => Base::Version(v),
+                None => match self.read(id, pk_json, pk.clone(), what).await? {
+                    Some(cur) => Base::Version(cur.version()),
+                    None if create_if_missing => Base::Absent,
+                    None => return Err(not_found(id)),
+                },
+            };
+            let body = match &base {
+                Base::Version(v) => body_for(v)?,
+                Base::Absent => body_for(&Version {
+                    etag: String::new(),
+                    rev: 0,
+                    ring: Ring::default(),
+                    body: "{}".into(),
+                })?,
+            };
+            match self.write(what, id, pk_json, &base, &body).await? {
+                Written::Yes(cur) => return for_caller(&cur.doc),
+                Written::Missing if !create_if_missing => return Err(not_found(id)),
+                Written::Lost | Written::Missing => {
+                    // Spread contending writers out a little.
+                    tokio::time::sleep(Duration::from_millis(u64::from(round.min(20)))).await;
+                }
+            }
+        }
+        Err(DsError::new(
+            Code::Unavailable,
+            format!("{what}: gave up after {MAX_ROUNDS} rounds of concurrent writes to the same document"),
+        ))
+    }
+
+    /// Sends one logical write (create on `Base::Absent`, else replace with
+    /// `If-Match`), stamped with the next `rev` and a fresh token, and
+    /// resolves any answer but success by re-reading (see `outcome`).
+    async fn write(
+        &self,
+        what: &str,
+        id: &str,
+        pk_json: &str,
+        base: &Base,
+        body: &str,
+    ) -> DsResult<Written> {
+        let pk = partition_key(pk_json)?;
+        let token = Token::fresh();
+        let (cond, rev, ring) = match base {
+            Base::Absent => (Condition::Absent, 1, Ring::default().with(1, &token)),
+            Base::Version(v) => (
+                Condition::Etag(v.etag.clone()),
+                v.rev + 1,
+                v.ring.with(v.rev + 1, &token),
+            ),
+        };
+        let doc = stamp(body, rev, &ring)?;
+        check_size(doc.get().len() + OVERHEAD_BYTES - RING_BYTES, id)?;
+
+        let mut resends = 0;
+        loop {
+            let sent = match &cond {
+                Condition::Absent => {
+                    self.container
+                        .create_item(pk.clone(), id, &*doc, None)
+                        .await
+                }
+                Condition::Etag(etag) => {
+                    let opts = ItemWriteOptions::default()
+                        .with_precondition(Precondition::if_match(etag.clone()));
+                    self.container
+                        .replace_item(pk.clone(), id, &*doc, Some(opts))
+                        .await
+                }
+            };
+            let err = match sent {
+                Ok(resp) => {
+                    let cur = Current::parse(body_text(resp, what)?)?;
+                    self.cache.put(pk_json, id, cur.version());
+                    return Ok(Written::Yes(cur));
+                }
+                Err(e) => e,
+            };
+            self.cache.forget(pk_json, id);
+            let (status, _) = status_of(&err);
+            if is_definite_rejection(status) {
+                return Err(from_cosmos(&err, what, &self.redactor));
+            }
+            // 412, 409, 404, 429, timeouts, 5xx, transport errors: ask the document.
+            let seen = match self.read(id, pk_json, pk.clone(), what).await {
+                Ok(seen) => seen,
+                Err(_) => {
+                    return Err(unknown_outcome(
+                        &err,
+                        what,
+                        "the document could not be re-read",
+                        &self.redactor,
+                    ))
+                }
+            };
+            match judge(&cond, rev, &token, seen.as_ref().map(Current::seen)) {
+                Verdict::Landed => match seen {
+                    Some(cur) => return Ok(Written::Yes(cur)),
+                    None => {
+                        return Err(DsError::internal(format!(
+                            "{what}: judged landed without a document"
+                        )))
+                    }
+                },
+                Verdict::Superseded => return Ok(Written::Lost),
+                Verdict::Gone => return Ok(Written::Missing),
+                Verdict::Pending if status == 429 => {
+                    return Err(from_cosmos(&err, what, &self.redactor))
+                }
+                Verdict::Pending if resends < MAX_RESENDS => resends += 1,
+                Verdict::Pending => {
+                    return Err(unknown_outcome(
+                        &err,
+                        what,
+                        "resending did not get an answer",
+                        &self.redactor,
+                    ))
+                }
+                Verdict::Unknown => {
+                    return Err(unknown_outcome(
+                        &err,
+                        what,
+                        "the document has moved on and no longer records this write",
+                        &self.redactor,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Reads a document (`None` when missing) and remembers its version.
+    async fn read(
+        &self,
+        id: &str,
+        pk_json: &str,
+        pk: PartitionKey,
+        what: &str,
+    ) -> DsResult<Option<Current>> {
+        match self.container.read_item(pk, id, None).await {
+            Ok(resp) => {
+                let cur = Current::parse(body_text(resp, what)?)?;
+                self.cache.put(pk_json, id, cur.version());
+                Ok(Some(cur))
+            }
+            Err(e) if status_of(&e).0 == 404 => {
+                self.cache.forget(pk_json, id);
+                Ok(None)
+            }
+            Err(e) => Err(from_cosmos(&e, what, &self.redactor)),
+        }
+    }
+
+    /// Checks a whole document; returns its id, partition key JSON and the
+    /// caller's fields to store.
+    fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
+        let members = caller_fields(Members::parse(doc_json, "document")?);
+        let (id, pk_raw) = doc_key(&members, &self.pk)?;
+        let pk_json = pk_raw.get().to_owned();
+        let body = members.to_json();
+        check_size(body.len() + OVERHEAD_BYTES, &id)?;
+        Ok((id, pk_json, body))
+    }
+
+    fn key(&self, id: &str, pk_json: &str) -> DsResult<PartitionKey> {
+        validate_id(id)?;
+        validate_pk_value(pk_json, self.pk.field())?;
+        partition_key(pk_json)
+    }
+}
+
+fn not_found(id: &str) -> DsError {
+    DsError::new(Code::NotFound, format!("document {id:?} does not exist")).with_status(404)
+}
+
+fn body_text(resp: ItemResponse, what: &str) -> DsResult<String> {
+    let bytes = resp.into_body().single().map_err(|e: CosmosError| {
+        DsError::internal(format!("{what}: unreadable response body ({e})"))
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| DsError::internal(format!("{what}: the response body is not UTF-8")))
+}
+
+/// The SDK's partition key for a JSON scalar.
+fn partition_key(pk_json: &str) -> DsResult<PartitionKey> {
+    let v: Value = serde_json::from_str(pk_json)
+        .map_err(|e| DsError::invalid(format!("partition key is not valid JSON ({e})")))?;
+    match v {
+        Value::String(s) => Ok(PartitionKey::from(s)),
+        Value::Bool(b) => Ok(PartitionKey::from(b)),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Ok(PartitionKey::from(i)),
+            (None, Some(f)) => PartitionKey::try_from(f)
+                .map_err(|_| DsError::invalid("partition key must be a finite number")),
+            (None, None) => Err(DsError::invalid("partition key number is out of range")),
+        },
+        _ => Err(DsError::invalid(
+            "partition key must be a string, number or boolean",
+        )),
+    }
+}

@@ -1,0 +1,208 @@
+//! Write tokens. Every write this provider makes stores, in a field of the
+//! document it owns (`_dsw`), a small ring of the last few `(rev, token)`
+//! pairs: `rev` is the revision the write produced and `token` a random id
+//! of the logical write. When a write's response is lost, a re-read tells
+//! whether that write landed (its token is in the ring), or whether another
+//! write took its revision. The field is stripped from every document a
+//! caller sees, and a caller cannot set it.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+
+use crate::doc::{push_json_string, Members, REV};
+use crate::error::{DsError, DsResult};
+
+/// The provider-owned field holding the ring.
+pub const FIELD: &str = "_dsw";
+/// Pairs kept: enough that a write is still recognisable after a few
+/// others have landed on top of it before the re-read.
+pub const RING: usize = 8;
+/// Upper bound on the ring's JSON size, for the 2 MB check.
+pub const RING_BYTES: usize = RING * 40 + 16;
+
+/// A random id of one logical write (the same across its resends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// 64 random bits (SipHash keyed randomly per process over a counter and
+    /// the time): unique enough that two writes never share one.
+    pub fn fresh() -> Self {
+        static STATE: OnceLock<RandomState> = OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let h = STATE.get_or_init(RandomState::new).hash_one((n, t));
+        Token(format!("{h:016x}"))
+    }
+
+    #[cfg(test)]
+    pub fn fixed(s: &str) -> Self {
+        Token(s.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The last writes of a document, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ring(pub Vec<(u64, String)>);
+
+impl Ring {
+    /// The ring stored in a document; a missing or foreign-shaped field is
+    /// an empty ring (the document was written by someone else).
+    pub fn from_doc(doc: &Members<'_>) -> Self {
+        doc.get(FIELD)
+            .and_then(|raw| serde_json::from_str::<Vec<(u64, String)>>(raw.get()).ok())
+            .map(Ring)
+            .unwrap_or_default()
+    }
+
+    /// This ring with `(rev, token)` appended, trimmed to `RING` pairs.
+    pub fn with(&self, rev: u64, token: &Token) -> Ring {
+        let mut v: Vec<(u64, String)> = self.0.iter().filter(|(r, _)| *r < rev).cloned().collect();
+        v.push((rev, token.0.clone()));
+        let drop = v.len().saturating_sub(RING);
+        v.drain(..drop);
+        Ring(v)
+    }
+
+    /// The token that produced `rev`, when the ring still holds it.
+    pub fn token_at(&self, rev: u64) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(r, _)| *r == rev)
+            .map(|(_, t)| t.as_str())
+    }
+
+    pub fn contains(&self, token: &Token) -> bool {
+        self.0.iter().any(|(_, t)| *t == token.0)
+    }
+
+    /// True when the ring reaches back to `rev` (so a `rev` missing from it
+    /// was never written by this provider's writes).
+    pub fn covers(&self, rev: u64) -> bool {
+        self.0.first().is_some_and(|(first, _)| *first <= rev)
+    }
+
+    fn to_json(&self) -> String {
+        let mut out = String::from("[");
+        for (i, (rev, tok)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            out.push_str(&rev.to_string());
+            out.push(',');
+            push_json_string(&mut out, tok);
+            out.push(']');
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// The body to send: the caller's fields (system fields and any ring
+/// already dropped), then `rev` and the ring.
+pub fn stamp(body: &str, rev: u64, ring: &Ring) -> DsResult<Box<RawValue>> {
+    let inner = body.strip_suffix('}').unwrap_or(body);
+    let mut out = String::with_capacity(body.len() + RING_BYTES + 24);
+    out.push_str(inner);
+    if inner.trim_end().len() > 1 {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(REV);
+    out.push_str("\":");
+    out.push_str(&rev.to_string());
+    out.push_str(",\"");
+    out.push_str(FIELD);
+    out.push_str("\":");
+    out.push_str(&ring.to_json());
+    out.push('}');
+    RawValue::from_string(out)
+        .map_err(|e| DsError::internal(format!("built an invalid document: {e}")))
+}
+
+/// The caller's own fields of a stored document: no system fields, no ring.
+pub fn caller_fields(doc: Members<'_>) -> Members<'_> {
+    let mut m = doc.without_system_fields();
+    m.0.retain(|(k, _)| k != FIELD);
+    m
+}
+
+/// A document as callers see it: everything the server returned but the ring.
+pub fn for_caller(doc_json: &str) -> DsResult<String> {
+    let mut m = Members::parse(doc_json, "stored document")?;
+    if m.get(FIELD).is_none() {
+        return Ok(doc_json.to_owned());
+    }
+    m.0.retain(|(k, _)| k != FIELD);
+    Ok(m.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_distinct() {
+        let a = Token::fresh();
+        let b = Token::fresh();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 16);
+    }
+
+    #[test]
+    fn ring_keeps_the_last_writes() {
+        let mut ring = Ring::default();
+        for rev in 1..=12 {
+            ring = ring.with(rev, &Token::fixed(&format!("t{rev}")));
+        }
+        assert_eq!(ring.0.len(), RING);
+        assert_eq!(ring.token_at(12), Some("t12"));
+        assert_eq!(ring.token_at(4), None);
+        assert!(ring.covers(5) && !ring.covers(4));
+        assert!(ring.contains(&Token::fixed("t9")));
+    }
+
+    #[test]
+    fn a_rewrite_of_a_revision_replaces_later_pairs() {
+        // A document recreated at rev 1 must not keep pairs of its old life.
+        let ring = Ring(vec![(1, "a".into()), (2, "b".into())]).with(1, &Token::fixed("c"));
+        assert_eq!(ring.0, vec![(1, "c".to_owned())]);
+    }
+
+    #[test]
+    fn stamps_and_strips() {
+        let ring = Ring::default().with(1, &Token::fixed("abc"));
+        let body = stamp(r#"{"id":"a","t":"x"}"#, 1, &ring).unwrap();
+        assert_eq!(
+            body.get(),
+            r#"{"id":"a","t":"x","rev":1,"_dsw":[[1,"abc"]]}"#
+        );
+        let doc = Members::parse(body.get(), "d").unwrap();
+        assert_eq!(Ring::from_doc(&doc), ring);
+        assert_eq!(caller_fields(doc).to_json(), r#"{"id":"a","t":"x"}"#);
+        let seen = for_caller(r#"{"id":"a","rev":1,"_dsw":[[1,"abc"]],"_etag":"e"}"#).unwrap();
+        assert_eq!(seen, r#"{"id":"a","rev":1,"_etag":"e"}"#);
+        assert_eq!(
+            stamp("{}", 2, &Ring::default()).unwrap().get(),
+            r#"{"rev":2,"_dsw":[]}"#
+        );
+    }
+
+    #[test]
+    fn foreign_rings_are_empty() {
+        let doc = Members::parse(r#"{"_dsw":"nope"}"#, "d").unwrap();
+        assert_eq!(Ring::from_doc(&doc), Ring::default());
+    }
+}
