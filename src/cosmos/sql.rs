@@ -2,11 +2,19 @@
 //! parameters; field names (already restricted to identifiers by
 //! `crate::query`) are written as `c["name"]`, which also works for names
 //! that are SQL keywords.
+//!
+//! The server filters; `orderBy` (and `limit` with it) is applied by the
+//! provider with `crate::query::compare_values`, for two reasons: the order
+//! must be the Memory provider's (Cosmos drops or places documents missing
+//! the field differently depending on indexing), and a cross-partition
+//! ORDER BY or TOP needs a gateway query plan, which test servers lack.
+//! Without `orderBy`, a `limit` scoped to one partition is sent as `TOP`.
 
 use serde_json::Value;
 
+use crate::doc::Members;
 use crate::error::{DsError, DsResult};
-use crate::query::{Direction, QueryFilter};
+use crate::query::{compare_values, Direction, QueryFilter};
 
 /// A SQL text and its parameters, in order.
 #[derive(Debug, PartialEq)]
@@ -21,7 +29,7 @@ pub struct SqlQuery {
 pub fn build(filter: &QueryFilter, pk_field: &str) -> DsResult<SqlQuery> {
     let mut params: Vec<(String, Value)> = Vec::new();
     let mut text = String::from("SELECT");
-    if let Some(limit) = filter.limit {
+    if let (Some(limit), None, Some(_)) = (filter.limit, &filter.order_by, &filter.partition_key) {
         text.push_str(" TOP @limit");
         params.push(("@limit".into(), Value::from(limit)));
     }
@@ -51,15 +59,38 @@ pub fn build(filter: &QueryFilter, pk_field: &str) -> DsResult<SqlQuery> {
         text.push_str(" WHERE ");
         text.push_str(&conds.join(" AND "));
     }
-    if let Some(o) = &filter.order_by {
-        text.push_str(" ORDER BY ");
-        text.push_str(&field(&o.field));
-        text.push_str(match o.direction {
-            Direction::Asc => " ASC",
-            Direction::Desc => " DESC",
-        });
-    }
     Ok(SqlQuery { text, params })
+}
+
+/// Orders `docs` (JSON texts) by `filter.orderBy` and cuts them to
+/// `filter.limit`. Ties keep the server's order.
+pub fn order_and_limit(filter: &QueryFilter, docs: Vec<String>) -> Vec<String> {
+    let mut docs = docs;
+    if let Some(o) = &filter.order_by {
+        let mut keyed: Vec<(Option<Value>, String)> = docs
+            .into_iter()
+            .map(|d| (sort_key(&d, &o.field), d))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            let ord = compare_values(a.as_ref(), b.as_ref());
+            if o.direction == Direction::Desc {
+                ord.reverse()
+            } else {
+                ord
+            }
+        });
+        docs = keyed.into_iter().map(|(_, d)| d).collect();
+    }
+    if let Some(limit) = filter.limit {
+        docs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    docs
+}
+
+fn sort_key(doc: &str, field: &str) -> Option<Value> {
+    let m = Members::parse(doc, "document").ok()?;
+    m.get(field)
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
 }
 
 /// `c["name"]` for an identifier-shaped field name.
@@ -87,17 +118,41 @@ mod tests {
         );
         assert_eq!(
             q.text,
-            r#"SELECT TOP @limit * FROM c WHERE c["tenantId"] = @p1 AND c["n"] = @p2 AND c["status"] = @p3 ORDER BY c["n"] DESC"#
+            r#"SELECT * FROM c WHERE c["tenantId"] = @p0 AND c["n"] = @p1 AND c["status"] = @p2"#
         );
         assert_eq!(
             q.params,
             vec![
-                ("@limit".into(), json!(5)),
-                ("@p1".into(), json!("t1")),
-                ("@p2".into(), json!(2)),
-                ("@p3".into(), json!("queued")),
+                ("@p0".into(), json!("t1")),
+                ("@p1".into(), json!(2)),
+                ("@p2".into(), json!("queued")),
             ]
         );
+        let top = sql(r#"{"partitionKey":"t1","limit":3}"#);
+        assert_eq!(
+            top.text,
+            r#"SELECT TOP @limit * FROM c WHERE c["tenantId"] = @p1"#
+        );
+        assert_eq!(top.params[0], ("@limit".into(), json!(3)));
+        // Across partitions, the provider applies the limit.
+        assert_eq!(sql(r#"{"limit":3}"#).text, "SELECT * FROM c");
+    }
+
+    #[test]
+    fn orders_like_memory_and_limits() {
+        let f = QueryFilter::parse(Some(
+            r#"{"orderBy":{"field":"n","direction":"desc"},"limit":3}"#,
+        ))
+        .unwrap();
+        let docs = [
+            r#"{"id":"a","n":1}"#,
+            r#"{"id":"b"}"#,
+            r#"{"id":"c","n":"s"}"#,
+            r#"{"id":"d","n":null}"#,
+            r#"{"id":"e","n":2}"#,
+        ];
+        let out = order_and_limit(&f, docs.iter().map(|d| (*d).to_owned()).collect());
+        assert_eq!(out, vec![docs[2], docs[4], docs[0]]);
     }
 
     #[test]
@@ -110,11 +165,11 @@ mod tests {
     #[test]
     fn empty_filter_and_null() {
         assert_eq!(sql("{}").text, "SELECT * FROM c");
-        let q = sql(r#"{"where":{"owner":null},"orderBy":{"field":"value"}}"#);
+        let q = sql(r#"{"where":{"owner":null,"value":1}}"#);
         assert_eq!(
             q.text,
-            r#"SELECT * FROM c WHERE IS_NULL(c["owner"]) ORDER BY c["value"] ASC"#
+            r#"SELECT * FROM c WHERE IS_NULL(c["owner"]) AND c["value"] = @p0"#
         );
-        assert!(q.params.is_empty());
+        assert_eq!(q.params.len(), 1);
     }
 }

@@ -260,12 +260,16 @@ impl CosmosStore {
             .try_collect()
             .await
             .map_err(|e| from_cosmos(&e, "query", &self.redactor))?;
+        let docs = items
+            .iter()
+            .map(|item| for_caller(item.get()))
+            .collect::<DsResult<Vec<String>>>()?;
         let mut out = String::from("[");
-        for (i, item) in items.iter().enumerate() {
+        for (i, doc) in sql::order_and_limit(filter, docs).iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&for_caller(item.get())?);
+            out.push_str(doc);
         }
         out.push(']');
         Ok(out)

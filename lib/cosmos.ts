@@ -1,0 +1,143 @@
+/**
+ * `CosmosProvider`: Azure Cosmos DB (or a Cosmos-protocol test server)
+ * through the Rust `azure_data_cosmos` SDK. Each method is one native async
+ * call on tokio; see docs/cosmos-outcomes.md for how writes whose response
+ * was lost are resolved.
+ */
+
+import { cosmosConnect, NativeCosmosStore } from '../index.js';
+import { checkExpected, checkId, decode, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
+import { invalidArgument, toDatastoreError } from './errors.js';
+import type {
+  BaseDocument,
+  CosmosProviderOptions,
+  DatastoreProvider,
+  Expected,
+  PartitionKey,
+  Patch,
+  QueryFilter,
+  Stored,
+  UpdateIfMatchResult,
+} from './types.js';
+
+/** Native `updateIfMatch` answers this number for a stale token. */
+const MISS_CONFLICT = 1;
+
+/** Native rejections carry `[[code@status]] message` (napi async errors have no custom code). */
+const WIRE = /^\[\[([a-z_]+(?:@\d+)?)\]\] ([\s\S]*)$/;
+
+function fromNative(e: unknown): Error {
+  if (e instanceof Error) {
+    const m = WIRE.exec(e.message);
+    if (m !== null) {
+      const wire = new Error(m[2]);
+      (wire as Error & { code: string }).code = m[1] ?? 'internal';
+      return toDatastoreError(wire);
+    }
+  }
+  return toDatastoreError(e);
+}
+
+/** Runs a native call; any throw or rejection becomes a `DatastoreError`. */
+async function call<R>(f: () => Promise<R>): Promise<R> {
+  try {
+    return await f();
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+function optionalString(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalidArgument(`${name} must be a string`);
+  return v;
+}
+
+function optionalBoolean(v: unknown, name: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw invalidArgument(`${name} must be a boolean`);
+  return v;
+}
+
+export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
+  readonly kind = 'cosmos' as const;
+  readonly partitionKeyPath: string;
+  readonly database: string;
+  readonly container: string;
+  readonly #native: NativeCosmosStore;
+
+  private constructor(native: NativeCosmosStore, options: CosmosProviderOptions) {
+    this.#native = native;
+    this.partitionKeyPath = options.partitionKeyPath;
+    this.database = options.database;
+    this.container = options.container;
+  }
+
+  /**
+   * Connects to a container on the account's shared client (one connection
+   * pool per account per process), creating database and container first
+   * when `createIfNotExists` is set.
+   */
+  static async connect<T extends BaseDocument = BaseDocument>(options: CosmosProviderOptions): Promise<CosmosProvider<T>> {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidArgument('CosmosProvider.connect needs options like { endpoint, key, database, container, partitionKeyPath }');
+    }
+    const checked = {
+      endpoint: optionalString(options.endpoint, 'endpoint'),
+      key: optionalString(options.key, 'key'),
+      connectionString: optionalString(options.connectionString, 'connectionString'),
+      database: optionalString(options.database, 'database') ?? '',
+      container: optionalString(options.container, 'container') ?? '',
+      partitionKeyPath: optionalString(options.partitionKeyPath, 'partitionKeyPath') ?? '',
+      emulator: optionalBoolean(options.emulator, 'emulator'),
+      createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
+    };
+    const native = await call(() => cosmosConnect(checked));
+    return new CosmosProvider<T>(native, checked);
+  }
+
+  async get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
+    const json = await call(() => this.#native.get(checkId(id), encodePartitionKey(partitionKey)));
+    return json === null || json === undefined ? null : decode<Stored<T>>(json);
+  }
+
+  async create(doc: T): Promise<Stored<T>> {
+    return decode<Stored<T>>(await call(() => this.#native.create(encodeDocument(doc))));
+  }
+
+  async upsert(doc: T): Promise<Stored<T>> {
+    return decode<Stored<T>>(await call(() => this.#native.upsert(encodeDocument(doc))));
+  }
+
+  async replace(doc: T): Promise<Stored<T>> {
+    return decode<Stored<T>>(await call(() => this.#native.replace(encodeDocument(doc))));
+  }
+
+  async update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
+    return decode<Stored<T>>(
+      await call(() => this.#native.update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
+    );
+  }
+
+  async delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
+    return call(() => this.#native.delete(checkId(id), encodePartitionKey(partitionKey)));
+  }
+
+  async query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
+    return decode<Stored<T>[]>(await call(() => this.#native.query(encodeFilter(filter))));
+  }
+
+  async updateIfMatch(
+    id: string,
+    partitionKey: PartitionKey,
+    expected: Expected,
+    patch: Patch<T>,
+  ): Promise<UpdateIfMatchResult<T>> {
+    const out = await call(() => {
+      const { etag, rev } = checkExpected(expected);
+      return this.#native.updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
+    });
+    if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
+    return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+  }
+}
