@@ -2,4 +2,4 @@
 // shared state agree whichever way the package is loaded.
 import cjs from '../dist/index.js';
 
-export const { MemoryProvider, createProvider, DatastoreError, ERROR_CODES, isDatastoreError } = cjs;
+export const { CosmosProvider, MemoryProvider, createProvider, DatastoreError, ERROR_CODES, isDatastoreError } = cjs;

@@ -3,6 +3,7 @@
  * write. See README.md and design/contract.md.
  */
 
+export { CosmosProvider } from './cosmos.js';
 export { MemoryProvider } from './memory.js';
 export { createProvider } from './provider.js';
 export { DatastoreError, ERROR_CODES, isDatastoreError } from './errors.js';

@@ -1,0 +1,131 @@
+/**
+ * The Cosmos provider against a real Cosmos-protocol server: the shared
+ * conformance suite, connection options, error hygiene, and (when
+ * COSMOS_ENDPOINT and COSMOS_KEY are set) a live Azure Cosmos DB account.
+ */
+import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { CosmosClient } from '@azure/cosmos';
+import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
+import type { BaseDocument, CosmosProviderOptions } from '@bytelyst/datastore';
+import { conformance, rejection } from './suites/conformance.js';
+import { EMULATOR_KEY } from './setup/cosmos-server.js';
+
+const endpoint = inject('cosmosEndpoint');
+const local = (container: string, partitionKeyPath: string): CosmosProviderOptions => ({
+  endpoint,
+  key: EMULATOR_KEY,
+  database: 'conformance',
+  container,
+  partitionKeyPath,
+  emulator: true,
+  createIfNotExists: true,
+});
+
+// A fresh container per provider: the suite's documents never meet.
+conformance(
+  'CosmosProvider (cosmosdb-server)',
+  async <T extends BaseDocument>(opts: { partitionKeyPath: string }) =>
+    CosmosProvider.connect<T>(local(`c-${randomUUID()}`, opts.partitionKeyPath)),
+  { claimers: 100, incrementers: 50 },
+);
+
+interface Doc {
+  id: string;
+  t: string;
+  n?: number;
+}
+
+describe('CosmosProvider options and errors', () => {
+  it('connects with a connection string', async () => {
+    const p = await CosmosProvider.connect<Doc>({
+      connectionString: `AccountEndpoint=${endpoint};AccountKey=${EMULATOR_KEY};`,
+      database: 'options',
+      container: `c-${randomUUID()}`,
+      partitionKeyPath: '/t',
+      emulator: true,
+      createIfNotExists: true,
+    });
+    const d = await p.create({ id: 'a', t: 'x' });
+    expect(d.rev).toBe(1);
+    expect(p.kind).toBe('cosmos');
+  });
+
+  it('refuses emulator: true for a host that is not loopback', async () => {
+    const err = await rejection(
+      CosmosProvider.connect({ ...local('c', '/t'), endpoint: 'https://example.documents.azure.com:443/' }),
+      'invalid_argument',
+    );
+    expect(err.message).toMatch(/loopback/);
+  });
+
+  it('a missing container without createIfNotExists is not_found', async () => {
+    const err = await rejection(
+      CosmosProvider.connect({ ...local(`absent-${randomUUID()}`, '/t'), createIfNotExists: false }),
+      'not_found',
+    );
+    expect(err.status).toBe(404);
+  });
+
+  it('no error message or inspect output carries the key or connection string', async () => {
+    const key = Buffer.from(`not-the-real-key-${randomUUID()}`).toString('base64');
+    const errors: unknown[] = [];
+    for (const options of [
+      { ...local('c', '/t'), key, endpoint: 'https://127.0.0.1:1/' },
+      { ...local('c', '/t'), endpoint: undefined, key: undefined, connectionString: `AccountEndpoint=https://127.0.0.1:1/;AccountKey=${key};` },
+      { ...local('c', '/t'), endpoint: undefined, key: undefined, connectionString: `AccountKey=${key}` },
+      { ...local('c', '/t'), key, endpoint: 'https://example.com/', emulator: true },
+    ]) {
+      errors.push(await CosmosProvider.connect(options).then(() => undefined, (e: unknown) => e));
+    }
+    for (const e of errors) {
+      expect(e).toBeInstanceOf(DatastoreError);
+      const text = `${(e as Error).message}\n${(e as Error).stack ?? ''}\n${inspect(e)}`;
+      expect(text).not.toContain(key);
+    }
+    expect(errors.map((e) => (e as DatastoreError).code)).toEqual(['unavailable', 'unavailable', 'invalid_argument', 'invalid_argument']);
+  });
+
+  it('a document over 2 MB is too_large before anything is sent', async () => {
+    const p = await CosmosProvider.connect<Doc & { blob: string }>(local(`c-${randomUUID()}`, '/t'));
+    await rejection(p.create({ id: 'big', t: 'x', blob: 'x'.repeat(2 * 1024 * 1024) }), 'too_large');
+    expect(await p.get('big', 'x')).toBeNull();
+  });
+
+  it('the write ring never reaches callers, and a forged one is ignored', async () => {
+    const p = await CosmosProvider.connect<Doc & { _dsw?: unknown }>(local(`c-${randomUUID()}`, '/t'));
+    const d = await p.create({ id: 'a', t: 'x', _dsw: [[99, 'forged']] });
+    expect('_dsw' in d).toBe(false);
+    const u = await p.update('a', 'x', { n: 1 });
+    expect('_dsw' in u).toBe(false);
+    for (const q of await p.query()) expect('_dsw' in q).toBe(false);
+  });
+});
+
+const liveEndpoint = process.env.COSMOS_ENDPOINT;
+const liveKey = process.env.COSMOS_KEY;
+if (liveEndpoint && liveKey) {
+  // One database per run, deleted at the end; a container per provider.
+  const database = `datastore-test-${randomUUID().slice(0, 8)}`;
+  afterAll(async () => {
+    await new CosmosClient({ endpoint: liveEndpoint, key: liveKey }).database(database).delete().catch(() => undefined);
+  });
+  conformance(
+    'CosmosProvider (live Azure Cosmos DB)',
+    async <T extends BaseDocument>(opts: { partitionKeyPath: string }) =>
+      CosmosProvider.connect<T>({
+        endpoint: liveEndpoint,
+        key: liveKey,
+        database,
+        container: `c-${randomUUID()}`,
+        partitionKeyPath: opts.partitionKeyPath,
+        createIfNotExists: true,
+      }),
+    { claimers: 50, incrementers: 10 },
+  );
+} else {
+  describe.skip('CosmosProvider (live Azure Cosmos DB): skipped, set COSMOS_ENDPOINT and COSMOS_KEY to run it', () => {
+    it('needs COSMOS_ENDPOINT and COSMOS_KEY', () => undefined);
+  });
+}
