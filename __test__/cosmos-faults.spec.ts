@@ -1,0 +1,121 @@
+/**
+ * Lost responses of a conditional write, between a real SDK client and a
+ * real server: whatever the provider reports must be what the server holds.
+ * A write reported `ok` is in the document exactly once; one reported
+ * `conflict` is not in it; when the provider cannot tell, it rejects with
+ * `unavailable`/`timeout` saying the outcome is unknown.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
+import type { CosmosProviderOptions } from '@bytelyst/datastore';
+import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { conditionalReplace, FaultProxy } from './setup/fault-proxy.js';
+
+interface Job {
+  id: string;
+  tenantId: string;
+  owner: string | null;
+}
+
+const endpoint = inject('cosmosEndpoint');
+const upstreamPort = Number(new URL(endpoint).port);
+
+describe('CosmosProvider: conditional writes whose response is lost', () => {
+  let proxy: FaultProxy;
+  let direct: CosmosProvider<Job>;
+  let viaProxy: CosmosProvider<Job>;
+
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+    const container = `faults-${randomUUID()}`;
+    const opts = (at: string): CosmosProviderOptions => ({
+      endpoint: at,
+      key: EMULATOR_KEY,
+      database: 'faults',
+      container,
+      partitionKeyPath: '/tenantId',
+      emulator: true,
+      createIfNotExists: true,
+    });
+    direct = await CosmosProvider.connect<Job>(opts(endpoint));
+    viaProxy = await CosmosProvider.connect<Job>(opts(proxy.endpoint));
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  async function fresh(): Promise<{ id: string; etag: string }> {
+    const id = `job-${randomUUID()}`;
+    const d = await direct.create({ id, tenantId: 't', owner: null });
+    // Read through the proxy too, as a claimer would.
+    const seen = await viaProxy.get(id, 't');
+    expect(seen?._etag).toBe(d._etag);
+    return { id, etag: d._etag };
+  }
+
+  it('response dropped after the server applied it: reported ok, applied once', async () => {
+    const { id, etag } = await fresh();
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1 });
+    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await direct.get(id, 't');
+    expect(r.ok).toBe(true);
+    expect(held).toMatchObject({ owner: 'me', rev: 2 });
+    if (r.ok) expect(r.doc._etag).toBe(held?._etag);
+  });
+
+  it('every response dropped (retries meet their own write as a 412): reported ok, applied once', async () => {
+    const { id, etag } = await fresh();
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1_000 });
+    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    proxy.disarm();
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await direct.get(id, 't');
+    expect(r.ok).toBe(true);
+    expect(held).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('request lost before the server saw it: the resend lands once', async () => {
+    const { id, etag } = await fresh();
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: conditionalReplace(id), fault: 'reset', times: 1 });
+    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await direct.get(id, 't');
+    expect(r.ok).toBe(true);
+    expect(held).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('a stale claim whose 412 is lost is a conflict, and writes nothing', async () => {
+    const { id, etag } = await fresh();
+    await direct.updateIfMatch(id, 't', { etag }, { owner: 'rival' });
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1 });
+    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await direct.get(id, 't');
+    expect(r).toEqual({ ok: false, reason: 'conflict' });
+    expect(held).toMatchObject({ owner: 'rival', rev: 2 });
+  });
+
+  it('when no attempt can reach the server, the outcome is reported unknown, not guessed', async () => {
+    const { id, etag } = await fresh();
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: conditionalReplace(id), fault: 'reset', times: 1_000 });
+    const err: unknown = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    proxy.disarm();
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await direct.get(id, 't');
+    expect(held).toMatchObject({ owner: null, rev: 1 });
+    expect(err).toBeInstanceOf(DatastoreError);
+    expect(['unavailable', 'timeout']).toContain((err as DatastoreError).code);
+    expect((err as DatastoreError).message).toMatch(/outcome is unknown/);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * A loopback TLS proxy between a provider and the test server that can
+ * lose a chosen request or its response — the faults that leave a
+ * conditional write's outcome unknown to the client.
+ *
+ * It terminates TLS (with the test server's own self-signed certificate)
+ * so it can see which request is a conditional replace; a byte-level TCP
+ * proxy cannot, since TLS hides the method and headers. The server's
+ * account metadata names its own port as the region endpoint, and the SDK
+ * follows it, so the proxy rewrites that one response to name itself.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** `drop-response`: forward, let the server apply it, then reset instead of answering. `reset`: reset without forwarding. */
+export type Fault = 'drop-response' | 'reset';
+
+export interface FaultRule {
+  /** Which requests to hit. */
+  match: (req: { method: string; url: string; headers: IncomingHttpHeaders }) => boolean;
+  fault: Fault;
+  /** How many matching requests to hit (then the rule is spent). */
+  times: number;
+}
+
+/** A replace of one document carrying If-Match: the conditional write. */
+export const conditionalReplace = (id: string) => (req: { method: string; url: string; headers: IncomingHttpHeaders }) =>
+  req.method === 'PUT' && req.url.endsWith(`/docs/${encodeURIComponent(id)}`) && req.headers['if-match'] !== undefined;
+
+const certDir = dirname(createRequire(import.meta.url).resolve('@vercel/cosmosdb-server/package.json'));
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class FaultProxy {
+  readonly endpoint: string;
+  /** Faults fired so far, in order. */
+  readonly fired: Fault[] = [];
+  #rules: FaultRule[] = [];
+  readonly #server: Server;
+  readonly #agent: Agent;
+
+  private constructor(server: Server, agent: Agent, port: number) {
+    this.#server = server;
+    this.#agent = agent;
+    this.endpoint = `https://127.0.0.1:${port}/`;
+  }
+
+  static async start(upstreamPort: number): Promise<FaultProxy> {
+    const agent = new Agent({ keepAlive: true, rejectUnauthorized: false });
+    let proxy: FaultProxy | undefined;
+    const server = createServer(
+      { cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')) },
+      (req, res) => {
+        if (proxy) void proxy.#handle(req, res, upstreamPort);
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    proxy = new FaultProxy(server, agent, (server.address() as AddressInfo).port);
+    return proxy;
+  }
+
+  /** Adds a rule; the first matching, unspent rule decides a request's fate. */
+  arm(rule: FaultRule): void {
+    this.#rules.push({ ...rule });
+  }
+
+  disarm(): void {
+    this.#rules = [];
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    this.#agent.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, upstreamPort: number): Promise<void> {
+    const body = await readBody(req);
+    const info = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    const rule = this.#rules.find((r) => r.times > 0 && r.match(info));
+    if (rule) rule.times--;
+    if (rule?.fault === 'reset') {
+      this.fired.push('reset');
+      req.socket.destroy();
+      return;
+    }
+    const upstream = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const out = request(
+        {
+          host: '127.0.0.1',
+          port: upstreamPort,
+          method: info.method,
+          path: info.url,
+          headers: { ...req.headers, host: `127.0.0.1:${upstreamPort}` },
+          agent: this.#agent,
+        },
+        (r) => {
+          readBody(r).then((b) => resolve({ status: r.statusCode ?? 502, headers: r.headers, body: b }), reject);
+        },
+      );
+      out.on('error', reject);
+      out.end(body);
+    }).catch(() => null);
+    if (upstream === null) {
+      req.socket.destroy();
+      return;
+    }
+    if (rule?.fault === 'drop-response') {
+      // The server has applied the request; the client never hears so.
+      this.fired.push('drop-response');
+      req.socket.destroy();
+      return;
+    }
+    let payload = upstream.body;
+    if (info.method === 'GET' && info.url === '/') {
+      const port = (this.#server.address() as AddressInfo).port;
+      payload = Buffer.from(payload.toString('utf8').replaceAll(`:${upstreamPort}/`, `:${port}/`));
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(upstream.headers)) {
+      if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') headers[k] = v;
+    }
+    headers['content-length'] = String(payload.length);
+    res.writeHead(upstream.status, headers);
+    res.end(payload);
+  }
+}
