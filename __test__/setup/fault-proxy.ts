@@ -32,7 +32,8 @@ export interface FaultRule {
 export const conditionalReplace = (id: string) => (req: { method: string; url: string; headers: IncomingHttpHeaders }) =>
   req.method === 'PUT' && req.url.endsWith(`/docs/${encodeURIComponent(id)}`) && req.headers['if-match'] !== undefined;
 
-const certDir = dirname(createRequire(import.meta.url).resolve('@vercel/cosmosdb-server/package.json'));
+// Resolved from the repository root (where vitest and the bench run), so this file stays module-format neutral.
+const certDir = dirname(createRequire(join(process.cwd(), 'package.json')).resolve('@vercel/cosmosdb-server/package.json'));
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
