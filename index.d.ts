@@ -9,6 +9,20 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class NativeCosmosStore {
+  /** `pkJson` is `JSON.stringify(partitionKey)`. */
+  get(id: string, pkJson: string): Promise<string | null>
+  create(docJson: string): Promise<string>
+  upsert(docJson: string): Promise<string>
+  replace(docJson: string): Promise<string>
+  update(id: string, pkJson: string, patchJson: string): Promise<string>
+  /** The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise. */
+  updateIfMatch(id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string): Promise<string | number>
+  delete(id: string, pkJson: string): Promise<boolean>
+  /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
+  query(filterJson?: string | undefined | null): Promise<string>
+}
+
 export declare class NativeMemoryStore {
   /** Opens an isolated store, or the process-wide store named `shared`. */
   constructor(partitionKeyPath: string, shared?: string | undefined | null)
@@ -23,4 +37,21 @@ export declare class NativeMemoryStore {
   delete(id: string, pkJson: string): boolean
   /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
   query(filterJson?: string | undefined | null): string
+}
+
+/**
+ * Connects to the container (creating it when asked) on the shared
+ * client of its account.
+ */
+export declare function cosmosConnect(options: NativeCosmosOptions): Promise<NativeCosmosStore>
+
+export interface NativeCosmosOptions {
+  endpoint?: string
+  key?: string
+  connectionString?: string
+  database: string
+  container: string
+  partitionKeyPath: string
+  emulator?: boolean
+  createIfNotExists?: boolean
 }
