@@ -836,5 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeCosmosStore = nativeBinding.NativeCosmosStore
-module.exports.NativeMemoryStore = nativeBinding.NativeMemoryStore
 module.exports.cosmosConnect = nativeBinding.cosmosConnect
+module.exports.memoryCreate = nativeBinding.memoryCreate
+module.exports.memoryDelete = nativeBinding.memoryDelete
+module.exports.memoryGet = nativeBinding.memoryGet
+module.exports.memoryOpen = nativeBinding.memoryOpen
+module.exports.memoryQuery = nativeBinding.memoryQuery
+module.exports.memoryReplace = nativeBinding.memoryReplace
+module.exports.memoryUpdate = nativeBinding.memoryUpdate
+module.exports.memoryUpdateIfMatch = nativeBinding.memoryUpdateIfMatch
+module.exports.memoryUpsert = nativeBinding.memoryUpsert

@@ -4,7 +4,17 @@
  * one lock in Rust) and returns an already-settled promise: no thread hop.
  */
 
-import { NativeMemoryStore } from '../index.js';
+import {
+  memoryCreate,
+  memoryDelete,
+  memoryGet,
+  memoryOpen,
+  memoryQuery,
+  memoryReplace,
+  memoryUpdate,
+  memoryUpdateIfMatch,
+  memoryUpsert,
+} from '../index.js';
 import { checkExpected, checkId, decode, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import type {
@@ -36,7 +46,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   readonly partitionKeyPath: string;
   /** The shared store's name, when opened with `shared`. */
   readonly shared: string | undefined;
-  readonly #native: NativeMemoryStore;
+  /** The native store handle. */
+  readonly #store: ReturnType<typeof memoryOpen>;
 
   constructor(options: MemoryProviderOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -50,7 +61,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       throw invalidArgument('shared must be a string naming the store');
     }
     try {
-      this.#native = new NativeMemoryStore(partitionKeyPath, shared);
+      this.#store = memoryOpen(partitionKeyPath, shared);
     } catch (e) {
       throw toDatastoreError(e);
     }
@@ -60,35 +71,35 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
 
   get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
     return settle(() => {
-      const json = this.#native.get(checkId(id), encodePartitionKey(partitionKey));
+      const json = memoryGet(this.#store, checkId(id), encodePartitionKey(partitionKey));
       return json === null ? null : decode<Stored<T>>(json);
     });
   }
 
   create(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(this.#native.create(encodeDocument(doc))));
+    return settle(() => decode<Stored<T>>(memoryCreate(this.#store, encodeDocument(doc))));
   }
 
   upsert(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(this.#native.upsert(encodeDocument(doc))));
+    return settle(() => decode<Stored<T>>(memoryUpsert(this.#store, encodeDocument(doc))));
   }
 
   replace(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(this.#native.replace(encodeDocument(doc))));
+    return settle(() => decode<Stored<T>>(memoryReplace(this.#store, encodeDocument(doc))));
   }
 
   update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
     return settle(() =>
-      decode<Stored<T>>(this.#native.update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
+      decode<Stored<T>>(memoryUpdate(this.#store, checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
     );
   }
 
   delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return settle(() => this.#native.delete(checkId(id), encodePartitionKey(partitionKey)));
+    return settle(() => memoryDelete(this.#store, checkId(id), encodePartitionKey(partitionKey)));
   }
 
   query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return settle(() => decode<Stored<T>[]>(this.#native.query(encodeFilter(filter))));
+    return settle(() => decode<Stored<T>[]>(memoryQuery(this.#store, encodeFilter(filter))));
   }
 
   updateIfMatch(
@@ -99,7 +110,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   ): Promise<UpdateIfMatchResult<T>> {
     return settle((): UpdateIfMatchResult<T> => {
       const { etag, rev } = checkExpected(expected);
-      const out = this.#native.updateIfMatch(
+      const out = memoryUpdateIfMatch(
+        this.#store,
         checkId(id),
         encodePartitionKey(partitionKey),
         etag,

@@ -7,7 +7,7 @@
 //! members, so nested values are never parsed into a tree.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -112,13 +112,10 @@ pub fn with_system_fields(body: &str, rev: u64, etag: &str, ts: u64) -> String {
     if inner.len() > 1 {
         out.push(',');
     }
-    out.push_str("\"rev\":");
-    out.push_str(&rev.to_string());
-    out.push_str(",\"_etag\":");
+    // Writing to a String cannot fail.
+    let _ = write!(out, "\"rev\":{rev},\"_etag\":");
     push_json_string(&mut out, etag);
-    out.push_str(",\"_ts\":");
-    out.push_str(&ts.to_string());
-    out.push('}');
+    let _ = write!(out, ",\"_ts\":{ts}}}");
     out
 }
 

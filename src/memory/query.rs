@@ -59,7 +59,7 @@ impl Store {
                 };
                 by_field.then(ea.etag.cmp(&eb.etag))
             }),
-            None => rows.sort_by(|(_, a), (_, b)| a.etag.cmp(&b.etag)),
+            None => rows.sort_by_key(|(_, e)| e.etag),
         }
         if let Some(limit) = filter.limit {
             rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
