@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CosmosClient } from '@azure/cosmos';
-import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
+import { CosmosProvider, DatastoreError, createProvider } from '@bytelyst/datastore';
 import type { BaseDocument, CosmosProviderOptions } from '@bytelyst/datastore';
 import { conformance, rejection } from './suites/conformance.js';
 import { EMULATOR_KEY } from './setup/cosmos-server.js';
@@ -36,6 +36,16 @@ interface Doc {
   t: string;
   n?: number;
 }
+
+describe('createProvider({ kind: "cosmos" })', () => {
+  it('connects a CosmosProvider from configuration', async () => {
+    const p = await createProvider<Doc>({ kind: 'cosmos', ...local(`c-${randomUUID()}`, '/t') });
+    expect(p).toBeInstanceOf(CosmosProvider);
+    const d = await p.create({ id: 'a', t: 'x' });
+    const r = await p.updateIfMatch('a', 'x', { etag: d._etag }, { n: 1 });
+    expect(r.ok && r.doc.rev).toBe(2);
+  });
+});
 
 describe('CosmosProvider options and errors', () => {
   it('connects with a connection string', async () => {

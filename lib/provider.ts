@@ -1,5 +1,6 @@
 /** `createProvider`: a provider chosen by configuration. */
 
+import { CosmosProvider } from './cosmos.js';
 import { invalidArgument } from './errors.js';
 import { MemoryProvider } from './memory.js';
 import type { BaseDocument, DatastoreProvider, ProviderConfig } from './types.js';
@@ -14,6 +15,10 @@ export async function createProvider<T extends BaseDocument = BaseDocument>(
     case 'memory': {
       const { kind: _kind, ...options } = config;
       return new MemoryProvider<T>(options);
+    }
+    case 'cosmos': {
+      const { kind: _kind, ...options } = config;
+      return CosmosProvider.connect<T>(options);
     }
     default:
       throw invalidArgument(`unknown provider kind ${JSON.stringify((config as { kind?: unknown }).kind)}; use 'memory' or 'cosmos'`);
