@@ -9,6 +9,9 @@ const escaped = datastoreRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
+    // The Cosmos leg runs against a real Cosmos-protocol server started here.
+    globalSetup: ['test/cosmos-server.ts'],
+    testTimeout: 60_000,
     server: {
       deps: {
         // The workspace link resolves outside node_modules, so vitest would

@@ -5,7 +5,7 @@ import { checkFleetInvariants, violations } from './invariants.js';
 import type { FleetRepository } from './repository.js';
 import type { FleetStores } from './stores.js';
 import type { ClaimResult } from './types.js';
-import { createLegacyFleetRepository } from './__fixtures__/legacy-repository.js';
+import { createLegacyFleetRepository, rendezvous } from './__fixtures__/legacy-repository.js';
 import { fleetStoreFactories, freshFleetId } from './__fixtures__/fleet-stores.js';
 import { MINUTE, testSpec } from './__fixtures__/specs.js';
 
@@ -248,7 +248,7 @@ for (const factory of fleetStoreFactories) {
 
     describe('invariant 5: negative control — the legacy read-check-write repository', () => {
       it('double-assigns under the same two-claimer race', async () => {
-        const fleet = await openFleet(createLegacyFleetRepository);
+        const fleet = await openFleet((stores) => createLegacyFleetRepository(stores, rendezvous(2)));
         await fleet.coordinator.enqueue(testSpec(), 'job-1');
 
         const results = await raceClaims(fleet, 'job-1', 2);
@@ -260,7 +260,7 @@ for (const factory of fleetStoreFactories) {
       });
 
       it('double-assigns N = 10 claimers', async () => {
-        const fleet = await openFleet(createLegacyFleetRepository);
+        const fleet = await openFleet((stores) => createLegacyFleetRepository(stores, rendezvous(10)));
         await fleet.coordinator.enqueue(testSpec(), 'job-n');
 
         const results = await raceClaims(fleet, 'job-n', 10);
@@ -271,7 +271,7 @@ for (const factory of fleetStoreFactories) {
       });
 
       it('lets two jobs under one lock be held at once', async () => {
-        const fleet = await openFleet(createLegacyFleetRepository);
+        const fleet = await openFleet((stores) => createLegacyFleetRepository(stores, rendezvous(2)));
         await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-a');
         await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-b');
         const [a, b] = await Promise.all([fleet.coordinator.getJob('job-a'), fleet.coordinator.getJob('job-b')]);

@@ -13,17 +13,42 @@ import type { FleetStores } from '../stores.js';
 type Doc = { id: string; fleetId: string };
 
 /** What the old code awaited between check and write (an audit write, a metric flush). */
-const somethingAsync = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export type Gap = () => Promise<void>;
+
+const nextTurn: Gap = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A gap that holds each caller until `parties` callers have passed their
+ * check (or `maxWaitMs` passed, so a run never hangs), then lets them all
+ * write. In one process `nextTurn` already lines the racers up; against a
+ * networked provider, responses arrive spread out, so the race tests use
+ * this to make the interleaving the old code allowed happen every time.
+ */
+export function rendezvous(parties: number, maxWaitMs = 2_000): Gap {
+  let waiting: Array<() => void> = [];
+  const releaseAll = (): void => {
+    const release = waiting;
+    waiting = [];
+    for (const r of release) r();
+  };
+  return () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length >= parties) releaseAll();
+      else setTimeout(releaseAll, maxWaitMs).unref();
+    });
+}
 
 async function readCheckWrite<T extends Doc>(
   store: DatastoreProvider<T>,
   current: Revision,
   patch: Patch<T>,
+  gap: Gap,
 ): Promise<UpdateIfMatchResult<T>> {
   const fresh = await store.get(current.id, current.fleetId);
   if (fresh === null) return { ok: false, reason: 'not_found' };
   if (fresh.rev !== current.rev) return { ok: false, reason: 'conflict' };
-  await somethingAsync();
+  await gap();
   const doc = await store.replace({ ...withoutSystemFields(fresh), ...patch });
   return { ok: true, doc };
 }
@@ -33,10 +58,10 @@ function withoutSystemFields<T extends Doc>(stored: Stored<T>): T {
   return doc as unknown as T;
 }
 
-export function createLegacyFleetRepository(stores: FleetStores): FleetRepository {
+export function createLegacyFleetRepository(stores: FleetStores, gap: Gap = nextTurn): FleetRepository {
   return {
-    revUpdateJob: (current, patch) => readCheckWrite(stores.jobs, current, patch),
-    revUpdateLease: (current, patch) => readCheckWrite(stores.leases, current, patch),
-    revUpdateLock: (current, patch) => readCheckWrite(stores.locks, current, patch),
+    revUpdateJob: (current, patch) => readCheckWrite(stores.jobs, current, patch, gap),
+    revUpdateLease: (current, patch) => readCheckWrite(stores.leases, current, patch, gap),
+    revUpdateLock: (current, patch) => readCheckWrite(stores.locks, current, patch, gap),
   };
 }
