@@ -20,6 +20,30 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Asked for with `--help`: the usage text, printed instead of running. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+}
+
+export const USAGE = `usage: pnpm demo [options]
+
+Simulates a fleet of agents claiming jobs through the atomic claim, then
+checks the invariants (no double assignment, no overlapping lock holders).
+
+  --provider memory|cosmos  where the fleet's documents live (default memory;
+                            env FLEET_PROVIDER)
+  --endpoint URL            Cosmos account or test server (env COSMOS_ENDPOINT);
+                            a loopback host is treated as an emulator
+  --key KEY                 Cosmos account key (env COSMOS_KEY)
+  --database NAME           Cosmos database (default platform-service;
+                            env COSMOS_DATABASE)
+  --seed N                  random seed of the simulation (default 7)
+  --agents N                agents claiming concurrently (default 12)
+  --jobs N                  job specs, the seed spec among them (default 36)
+  --delay-ms N              real ms to pause per simulated minute
+  --help                    this text
+`;
+
 const isLoopback = (endpoint: string): boolean => {
   const host = new URL(endpoint).hostname;
   return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
@@ -33,20 +57,28 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 }
 
 export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, interactive: boolean): DemoConfig {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      provider: { type: 'string' },
-      endpoint: { type: 'string' },
-      key: { type: 'string' },
-      database: { type: 'string' },
-      seed: { type: 'string' },
-      agents: { type: 'string' },
-      jobs: { type: 'string' },
-      'delay-ms': { type: 'string' },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        help: { type: 'boolean' },
+        provider: { type: 'string' },
+        endpoint: { type: 'string' },
+        key: { type: 'string' },
+        database: { type: 'string' },
+        seed: { type: 'string' },
+        agents: { type: 'string' },
+        jobs: { type: 'string' },
+        'delay-ms': { type: 'string' },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    throw new ConfigError(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+  }
+  const { values } = parsed;
+  if (values.help === true) throw new HelpRequested(USAGE);
   const provider = values.provider ?? env['FLEET_PROVIDER'] ?? 'memory';
   let store: FleetStoreConfig;
   if (provider === 'memory') {

@@ -9,7 +9,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatastoreError } from '@bytelyst/datastore';
-import { ConfigError, readDemoConfig } from './config.js';
+import { ConfigError, HelpRequested, readDemoConfig } from './config.js';
 import { violations } from './modules/fleet/invariants.js';
 import { openFleetStores } from './modules/fleet/stores.js';
 import { Random } from './demo/random.js';
@@ -101,6 +101,10 @@ main().then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    if (e instanceof HelpRequested) {
+      out.write(e.message);
+      return;
+    }
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
       process.exitCode = 2;
