@@ -1,4 +1,11 @@
-/** `pnpm bench`: every benchmark, printed as tables of ratios. */
+/** `pnpm bench`: every benchmark, printed as tables of ratios against a baseline run in the same process. */
+import { benchCosmos, printCosmosTable } from './cosmos.mjs';
 import { benchMemory, printTable } from './memory.mjs';
 
-printTable('Memory provider vs pure-TypeScript Map baseline', await benchMemory());
+const memory = await benchMemory();
+console.log('\nCosmos provider vs @azure/cosmos against a local cosmosdb-server (started here)');
+const cosmos = await benchCosmos(Number(process.env['BENCH_COSMOS_OPS'] ?? 2_000));
+printTable('Memory provider vs pure-TypeScript Map baseline', memory);
+printCosmosTable(cosmos);
+// The native Cosmos client's runtime keeps the process alive otherwise.
+process.exit(0);
