@@ -9,7 +9,7 @@
  */
 
 import { invalidArgument } from './errors.js';
-import type { Expected, PartitionKey, QueryFilter } from './types.js';
+import type { Expected, PartitionKey, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
 
 type PathPart = string | number;
 
@@ -147,4 +147,13 @@ export function encodeFilter<T>(filter: QueryFilter<T> | undefined): string | un
 /** Parses native JSON text. */
 export function decode<R>(json: string): R {
   return JSON.parse(json) as R;
+}
+
+/** Native `updateIfMatch` answers the document's JSON, or this number for a stale token (2: not found). */
+const MISS_CONFLICT = 1;
+
+/** Turns native `updateIfMatch` output into the result union. */
+export function decodeUpdateIfMatch<T>(out: string | number): UpdateIfMatchResult<T> {
+  if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
+  return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
 }

@@ -6,7 +6,7 @@
  */
 
 import { cosmosConnect, NativeCosmosStore } from '../index.js';
-import { checkExpected, checkId, decode, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
+import { checkExpected, checkId, decode, decodeUpdateIfMatch, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import type {
   BaseDocument,
@@ -19,9 +19,6 @@ import type {
   Stored,
   UpdateIfMatchResult,
 } from './types.js';
-
-/** Native `updateIfMatch` answers this number for a stale token. */
-const MISS_CONFLICT = 1;
 
 /** Native rejections carry `[[code@status]] message` (napi async errors have no custom code). */
 const WIRE = /^\[\[([a-z_]+(?:@\d+)?)\]\] ([\s\S]*)$/;
@@ -137,7 +134,6 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       const { etag, rev } = checkExpected(expected);
       return this.#native.updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
     });
-    if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
-    return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+    return decodeUpdateIfMatch<T>(out);
   }
 }

@@ -15,7 +15,7 @@ import {
   memoryUpdateIfMatch,
   memoryUpsert,
 } from '../index.js';
-import { checkExpected, checkId, decode, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
+import { checkExpected, checkId, decode, decodeUpdateIfMatch, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import type {
   BaseDocument,
@@ -28,9 +28,6 @@ import type {
   Stored,
   UpdateIfMatchResult,
 } from './types.js';
-
-/** Native `updateIfMatch` answers these numbers instead of a document. */
-const MISS_CONFLICT = 1;
 
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
 function settle<R>(call: () => R): Promise<R> {
@@ -118,8 +115,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
         rev,
         encodePatch(patch),
       );
-      if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
-      return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+      return decodeUpdateIfMatch<T>(out);
     });
   }
 }
