@@ -135,6 +135,7 @@ if (liveEndpoint && liveKey) {
     { claimers: 50, incrementers: 10 },
   );
 } else {
+  console.warn('live Azure Cosmos DB leg skipped: set COSMOS_ENDPOINT and COSMOS_KEY to run the conformance suite against an account');
   describe.skip('CosmosProvider (live Azure Cosmos DB): skipped, set COSMOS_ENDPOINT and COSMOS_KEY to run it', () => {
     it('needs COSMOS_ENDPOINT and COSMOS_KEY', () => undefined);
   });
