@@ -291,7 +291,7 @@ fn now_secs() -> u64 {
 mod tests {
     use super::*;
     use serde_json::Value;
-    use std::sync::Arc;
+    use std::sync::{Arc, Barrier};
     use std::thread;
 
     fn store() -> Store {
@@ -411,41 +411,58 @@ mod tests {
         assert_eq!((d["rev"].as_u64(), d["n"].as_u64()), (Some(1), Some(1)));
     }
 
-    /// Threads race one conditional write on the same revision: exactly one wins.
+    /// Threads released together by a barrier race one conditional write on
+    /// the same revision, round after round: exactly one wins each round.
+    /// (Without the barrier the threads never overlapped, and a store that
+    /// compared only on its snapshot passed.)
     #[test]
     fn one_winner_across_threads() {
-        let s = Arc::new(store());
-        s.create(r#"{"id":"job","t":"x","owner":null}"#).unwrap();
-        let wins: usize = thread::scope(|scope| {
-            let handles: Vec<_> = (0..8)
-                .map(|i| {
-                    let s = Arc::clone(&s);
-                    scope.spawn(move || {
-                        let e = Expected::new(None, Some(1)).unwrap();
-                        let patch = format!(r#"{{"owner":"agent-{i}"}}"#);
-                        usize::from(matches!(
-                            s.update_if_match("job", "\"x\"", &e, &patch),
-                            Ok(WriteOutcome::Written(_))
-                        ))
+        const THREADS: usize = 4;
+        for round in 0..300 {
+            let s = Arc::new(store());
+            s.create(&format!(
+                r#"{{"id":"job","t":"x","owner":null,"pad":"{}"}}"#,
+                "p".repeat(2000)
+            ))
+            .unwrap();
+            let barrier = Barrier::new(THREADS);
+            let wins: usize = thread::scope(|scope| {
+                let handles: Vec<_> = (0..THREADS)
+                    .map(|i| {
+                        let (s, barrier) = (Arc::clone(&s), &barrier);
+                        scope.spawn(move || {
+                            let e = Expected::new(None, Some(1)).unwrap();
+                            let patch = format!(r#"{{"owner":"agent-{i}"}}"#);
+                            barrier.wait();
+                            usize::from(matches!(
+                                s.update_if_match("job", "\"x\"", &e, &patch),
+                                Ok(WriteOutcome::Written(_))
+                            ))
+                        })
                     })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
-        });
-        assert_eq!(wins, 1);
-        assert_eq!(parse(&s.get("job", "\"x\"").unwrap().unwrap())["rev"], 2);
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+            });
+            assert_eq!(wins, 1, "round {round}");
+            assert_eq!(parse(&s.get("job", "\"x\"").unwrap().unwrap())["rev"], 2);
+        }
     }
 
-    /// Read-modify-conditional-write increments from many threads lose nothing.
+    /// Read-modify-conditional-write increments from threads released
+    /// together lose nothing.
     #[test]
     fn no_lost_increments_across_threads() {
+        const THREADS: usize = 4;
+        const EACH: u64 = 2_000;
         let s = Arc::new(store());
         s.create(r#"{"id":"c","t":"x","n":0}"#).unwrap();
+        let barrier = Barrier::new(THREADS);
         thread::scope(|scope| {
-            for _ in 0..4 {
-                let s = Arc::clone(&s);
+            for _ in 0..THREADS {
+                let (s, barrier) = (Arc::clone(&s), &barrier);
                 scope.spawn(move || {
-                    for _ in 0..250 {
+                    barrier.wait();
+                    for _ in 0..EACH {
                         loop {
                             let d = parse(&s.get("c", "\"x\"").unwrap().unwrap());
                             let e = Expected::new(d["_etag"].as_str(), None).unwrap();
@@ -461,10 +478,43 @@ mod tests {
             }
         });
         let d = parse(&s.get("c", "\"x\"").unwrap().unwrap());
+        let total = THREADS as u64 * EACH;
         assert_eq!(
             (d["n"].as_u64(), d["rev"].as_u64()),
-            (Some(1000), Some(1001))
+            (Some(total), Some(total + 1))
         );
+    }
+
+    /// Unconditional updates racing from several threads: every one lands
+    /// (none is lost to a concurrent merge) and rev counts them all.
+    #[test]
+    fn concurrent_updates_all_land() {
+        const THREADS: usize = 4;
+        const EACH: usize = 500;
+        let s = Arc::new(store());
+        s.create(r#"{"id":"u","t":"x"}"#).unwrap();
+        let barrier = Barrier::new(THREADS);
+        thread::scope(|scope| {
+            for w in 0..THREADS {
+                let (s, barrier) = (Arc::clone(&s), &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    for i in 0..EACH {
+                        s.update("u", "\"x\"", &format!(r#"{{"w{w}":{i}}}"#))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let d = parse(&s.get("u", "\"x\"").unwrap().unwrap());
+        assert_eq!(d["rev"].as_u64(), Some(1 + (THREADS * EACH) as u64));
+        for w in 0..THREADS {
+            assert_eq!(
+                d[format!("w{w}")].as_u64(),
+                Some(EACH as u64 - 1),
+                "thread {w}'s last write was lost"
+            );
+        }
     }
 }
 
