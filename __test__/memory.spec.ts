@@ -91,6 +91,18 @@ describe('across worker threads', () => {
     expect(end?.owner).toMatch(/^w\d-\d+$/);
   });
 
+  it('four threads claiming the same 2,000 fresh documents: exactly one winner for each', async () => {
+    const store = storeName('claim-each');
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const docs = 2_000;
+    for (let i = 0; i < docs; i++) await p.create({ id: `job-${i}`, t: 'x', owner: null });
+    const results = await runWorkers({ threads: 4, store, docId: 'job', attempts: docs, mode: 'claim-each' });
+    expect(results.reduce((s, r) => s + r.ok, 0)).toBe(docs);
+    expect(results.reduce((s, r) => s + r.conflicts, 0)).toBe(3 * docs);
+    const claimed = await p.query({ where: { rev: 2 } });
+    expect(claimed).toHaveLength(docs);
+  });
+
   it('four threads incrementing one shared document lose nothing', async () => {
     const store = storeName('incr');
     const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
