@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseDurationMs } from './duration.js';
 import { DEFAULT_TIMEOUT_MS, JobSpecError, loadJobSpec, parseJobSpec } from './job-spec.js';
 
 const SEED = fileURLToPath(new URL('../../../specs/seed-atomic-claim.md', import.meta.url));
+/** The original seed, in the shared folder that sits beside the repository (as in CI), when it is there. */
+const SHARED_SEED = fileURLToPath(new URL('../../../../../../shared/seed/000_58de17d24e0f70f3.txt', import.meta.url));
 
 describe('job specs', () => {
   it('loads the seed spec, a web-viewer capture with a preamble before its front matter', async () => {
@@ -23,6 +27,13 @@ describe('job specs', () => {
     // The viewer's gutter is gone and the blank lines between paragraphs are back.
     expect(spec.prompt.split('\n').filter((line) => line === '|')).toEqual([]);
     expect(spec.prompt).toContain('Fix the root cause.\n\nCONTEXT TO READ FIRST:\n- services/');
+  });
+
+  it.skipIf(!existsSync(SHARED_SEED))('the original seed in ../shared/seed loads the same, and the fixture is its copy', async () => {
+    const [original, fixture] = await Promise.all([readFile(SHARED_SEED, 'utf8'), readFile(SEED, 'utf8')]);
+    expect(fixture).toBe(original);
+    const { spec } = await loadJobSpec(SHARED_SEED);
+    expect(spec).toMatchObject({ engine: 'devin', lock: 'common-plat', yolo: true, timeoutMs: 3 * 3_600_000 });
   });
 
   it('parses a plain spec, with defaults for what it leaves out', () => {
