@@ -58,6 +58,7 @@ export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>
 
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/** Options of `CosmosProvider.connect` (see `lib/types.ts`). */
 export interface NativeCosmosOptions {
   endpoint?: string
   key?: string

@@ -18,7 +18,7 @@ use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
 use crate::validate::expected_rev;
 
-/// Options of `CosmosProvider.connect` (see `lib/types.ts`).
+/// napi's own error type: async rejections cannot carry a custom code.
 type Result<T> = napi::Result<T>;
 
 /// A `DsError` as the rejection `lib/cosmos.ts` decodes.
@@ -29,6 +29,7 @@ fn reject(e: DsError) -> napi::Error {
     )
 }
 
+/// Options of `CosmosProvider.connect` (see `lib/types.ts`).
 #[napi(object)]
 pub struct NativeCosmosOptions {
     pub endpoint: Option<String>,
