@@ -23,6 +23,15 @@ async function raceClaims(fleet: Fleet, jobId: string, n: number): Promise<Claim
   return Promise.all(Array.from({ length: n }, (_, i) => fleet.coordinator.tryClaimJob(job, `agent-${i}`)));
 }
 
+/** Enqueues two jobs under one lock and races a claim of each under `Promise.all`. */
+async function raceTwoJobsUnderOneLock(fleet: Fleet): Promise<ClaimResult[]> {
+  await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-a');
+  await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-b');
+  const [a, b] = await Promise.all([fleet.coordinator.getJob('job-a'), fleet.coordinator.getJob('job-b')]);
+  if (a === null || b === null) throw new Error('jobs missing');
+  return Promise.all([fleet.coordinator.tryClaimJob(a, 'agent-a'), fleet.coordinator.tryClaimJob(b, 'agent-b')]);
+}
+
 const oks = (results: readonly ClaimResult[]): number => results.filter((r) => r.ok).length;
 const conflicts = (results: readonly ClaimResult[]): number =>
   results.filter((r) => !r.ok && r.reason === 'conflict').length;
@@ -192,15 +201,7 @@ for (const factory of fleetStoreFactories) {
     describe('invariant 4: two jobs sharing a lock are never assigned together', () => {
       it('racing claims of two jobs under one lock: one ok, the other refused', async () => {
         const fleet = await openFleet();
-        await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-a');
-        await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-b');
-        const [a, b] = await Promise.all([fleet.coordinator.getJob('job-a'), fleet.coordinator.getJob('job-b')]);
-        if (a === null || b === null) throw new Error('jobs missing');
-
-        const results = await Promise.all([
-          fleet.coordinator.tryClaimJob(a, 'agent-a'),
-          fleet.coordinator.tryClaimJob(b, 'agent-b'),
-        ]);
+        const results = await raceTwoJobsUnderOneLock(fleet);
 
         expect(oks(results)).toBe(1);
         const assigned = await fleet.stores.jobs.query({ partitionKey: fleet.fleetId, where: { status: 'assigned' } });
@@ -272,15 +273,7 @@ for (const factory of fleetStoreFactories) {
 
       it('lets two jobs under one lock be held at once', async () => {
         const fleet = await openFleet((stores) => createLegacyFleetRepository(stores, rendezvous(2)));
-        await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-a');
-        await fleet.coordinator.enqueue(testSpec({ lock: 'common-plat' }), 'job-b');
-        const [a, b] = await Promise.all([fleet.coordinator.getJob('job-a'), fleet.coordinator.getJob('job-b')]);
-        if (a === null || b === null) throw new Error('jobs missing');
-
-        const results = await Promise.all([
-          fleet.coordinator.tryClaimJob(a, 'agent-a'),
-          fleet.coordinator.tryClaimJob(b, 'agent-b'),
-        ]);
+        const results = await raceTwoJobsUnderOneLock(fleet);
 
         expect(oks(results)).toBe(2);
         const report = await checkFleetInvariants(fleet.stores, fleet.fleetId, fleet.clock.now());
