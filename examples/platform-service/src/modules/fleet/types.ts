@@ -28,7 +28,7 @@ export type JobStatus = 'queued' | 'assigned' | 'succeeded' | 'failed';
  * or reap is one conditional write of this document. Run and lease
  * documents are written after it and can be repaired from it.
  */
-export interface FleetJob {
+export interface FleetJob extends Omit<JobSpec, 'name'> {
   id: string;
   fleetId: string;
   status: JobStatus;
@@ -41,13 +41,8 @@ export interface FleetJob {
    * first claim and after completion.
    */
   leaseExpiresAt: number | null;
+  /** The spec's `name`; its other fields are copied onto the job. */
   specName: string;
-  engine: string;
-  cwd: string;
-  yolo: boolean;
-  lock: string | null;
-  timeoutMs: number;
-  prompt: string;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
