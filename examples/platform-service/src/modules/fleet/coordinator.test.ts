@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
 import { FleetCoordinator } from './coordinator.js';
 import { checkFleetInvariants, violations } from './invariants.js';
-import type { FleetRepository } from './repository.js';
+import { createFleetRepository, type FleetRepository } from './repository.js';
 import type { FleetStores } from './stores.js';
 import type { ClaimResult } from './types.js';
-import { createLegacyFleetRepository, rendezvous } from './__fixtures__/legacy-repository.js';
+import { createLegacyFleetRepository } from './__fixtures__/legacy-repository.js';
+import { rendezvous, withGap, type Gap } from './__fixtures__/rendezvous.js';
 import { fleetStoreFactories, freshFleetId } from './__fixtures__/fleet-stores.js';
 import { MINUTE, testSpec } from './__fixtures__/specs.js';
 
@@ -105,11 +106,14 @@ for (const factory of fleetStoreFactories) {
         ['without a lock', null],
         ['with a lock', 'repo-b'],
       ])('%s: renew racing renew has exactly one winner', async (_label, lock) => {
-        const fleet = await openFleet();
+        // Both renews read the job before either writes: a race, not a sequence.
+        let gap: Gap = () => Promise.resolve();
+        const fleet = await openFleet((stores) => withGap(createFleetRepository(stores), () => gap()));
         await fleet.coordinator.enqueue(testSpec({ lock }), 'job-r');
         const [claim] = await raceClaims(fleet, 'job-r', 1);
         if (!claim?.ok) throw new Error('claim failed');
         fleet.clock.advance(MINUTE);
+        gap = rendezvous(2, { firstGroupOnly: true });
 
         const renews = await Promise.all([
           fleet.coordinator.renewLease(claim.handle),

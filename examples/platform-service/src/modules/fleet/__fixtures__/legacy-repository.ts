@@ -9,35 +9,12 @@
 import type { DatastoreProvider, Patch, Stored, UpdateIfMatchResult } from '@bytelyst/datastore';
 import type { FleetRepository, Revision } from '../repository.js';
 import type { FleetStores } from '../stores.js';
+import type { Gap } from './rendezvous.js';
 
 type Doc = { id: string; fleetId: string };
 
 /** What the old code awaited between check and write (an audit write, a metric flush). */
-export type Gap = () => Promise<void>;
-
 const nextTurn: Gap = () => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * A gap that holds each caller until `parties` callers have passed their
- * check (or `maxWaitMs` passed, so a run never hangs), then lets them all
- * write. In one process `nextTurn` already lines the racers up; against a
- * networked provider, responses arrive spread out, so the race tests use
- * this to make the interleaving the old code allowed happen every time.
- */
-export function rendezvous(parties: number, maxWaitMs = 2_000): Gap {
-  let waiting: Array<() => void> = [];
-  const releaseAll = (): void => {
-    const release = waiting;
-    waiting = [];
-    for (const r of release) r();
-  };
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve);
-      if (waiting.length >= parties) releaseAll();
-      else setTimeout(releaseAll, maxWaitMs).unref();
-    });
-}
 
 async function readCheckWrite<T extends Doc>(
   store: DatastoreProvider<T>,
