@@ -5,15 +5,17 @@
 //! contract code travels in the message as `[[code@status]] message`;
 //! `lib/cosmos.ts` moves it back to `err.code` before anyone sees it.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, ToNapiValue};
+use napi::Env;
 use napi_derive::napi;
 
 use super::memory::{MISS_CONFLICT, MISS_NOT_FOUND};
 use crate::cosmos::options::RawOptions;
 use crate::cosmos::{ConnectOptions, CosmosStore};
-use crate::error::DsError;
+use crate::error::{DsError, DsResult};
 use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
 use crate::validate::expected_rev;
@@ -68,71 +70,123 @@ pub async fn cosmos_connect(options: NativeCosmosOptions) -> Result<NativeCosmos
     })
 }
 
+/// Runs `op` on the store as a promise. The future owns its own `Arc` of
+/// the store and never borrows the JavaScript object: a worker thread that
+/// ends (`worker.terminate()`, `process.exit()`) finalizes that object while
+/// the request is still in flight, and a future holding `&self` would then
+/// read freed memory. The promise of an ended worker settles into nothing
+/// (napi-rs drops a settle whose environment is gone).
+fn spawn<T, F, Fut>(env: &Env, store: &Arc<CosmosStore>, op: F) -> Result<AsyncBlock<T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: FnOnce(Arc<CosmosStore>) -> Fut,
+    Fut: Future<Output = DsResult<T>> + Send + 'static,
+{
+    let fut = op(Arc::clone(store));
+    let store = Arc::clone(store);
+    AsyncBlockBuilder::new(async move {
+        let _slot = store.admit().await.map_err(reject)?;
+        fut.await.map_err(reject)
+    })
+    .build(env)
+}
+
 #[napi]
 impl NativeCosmosStore {
     /// `pkJson` is `JSON.stringify(partitionKey)`.
-    #[napi]
-    pub async fn get(&self, id: String, pk_json: String) -> Result<Option<String>> {
-        self.store.get(&id, &pk_json).await.map_err(reject)
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn get(
+        &self,
+        env: &Env,
+        id: String,
+        pk_json: String,
+    ) -> Result<AsyncBlock<Option<String>>> {
+        spawn(
+            env,
+            &self.store,
+            |s| async move { s.get(&id, &pk_json).await },
+        )
     }
 
-    #[napi]
-    pub async fn create(&self, doc_json: String) -> Result<String> {
-        self.store.create(&doc_json).await.map_err(reject)
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn create(&self, env: &Env, doc_json: String) -> Result<AsyncBlock<String>> {
+        spawn(
+            env,
+            &self.store,
+            |s| async move { s.create(&doc_json).await },
+        )
     }
 
-    #[napi]
-    pub async fn upsert(&self, doc_json: String) -> Result<String> {
-        self.store.upsert(&doc_json).await.map_err(reject)
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn upsert(&self, env: &Env, doc_json: String) -> Result<AsyncBlock<String>> {
+        spawn(
+            env,
+            &self.store,
+            |s| async move { s.upsert(&doc_json).await },
+        )
     }
 
-    #[napi]
-    pub async fn replace(&self, doc_json: String) -> Result<String> {
-        self.store.replace(&doc_json).await.map_err(reject)
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn replace(&self, env: &Env, doc_json: String) -> Result<AsyncBlock<String>> {
+        spawn(
+            env,
+            &self.store,
+            |s| async move { s.replace(&doc_json).await },
+        )
     }
 
-    #[napi]
-    pub async fn update(&self, id: String, pk_json: String, patch_json: String) -> Result<String> {
-        self.store
-            .update(&id, &pk_json, &patch_json)
-            .await
-            .map_err(reject)
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn update(
+        &self,
+        env: &Env,
+        id: String,
+        pk_json: String,
+        patch_json: String,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, |s| async move {
+            s.update(&id, &pk_json, &patch_json).await
+        })
     }
 
     /// The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise.
-    #[napi]
-    pub async fn update_if_match(
+    #[napi(ts_return_type = "Promise<string | number>")]
+    pub fn update_if_match(
         &self,
+        env: &Env,
         id: String,
         pk_json: String,
         etag: Option<String>,
         rev: Option<f64>,
         patch_json: String,
-    ) -> Result<Either<String, u32>> {
-        let rev = rev.map(expected_rev).transpose().map_err(reject)?;
-        Ok(
-            match self
-                .store
-                .update_if_match(&id, &pk_json, etag.as_deref(), rev, &patch_json)
-                .await
-                .map_err(reject)?
-            {
-                WriteOutcome::Written(doc) => Either::A(doc),
-                WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
-                WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
-            },
-        )
+    ) -> Result<AsyncBlock<Either<String, u32>>> {
+        spawn(env, &self.store, |s| async move {
+            let rev = rev.map(expected_rev).transpose()?;
+            Ok(
+                match s
+                    .update_if_match(&id, &pk_json, etag.as_deref(), rev, &patch_json)
+                    .await?
+                {
+                    WriteOutcome::Written(doc) => Either::A(doc),
+                    WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
+                    WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
+                },
+            )
+        })
     }
 
-    #[napi]
-    pub async fn delete(&self, id: String, pk_json: String) -> Result<bool> {
-        self.store.delete(&id, &pk_json).await.map_err(reject)
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn delete(&self, env: &Env, id: String, pk_json: String) -> Result<AsyncBlock<bool>> {
+        spawn(env, &self.store, |s| async move {
+            s.delete(&id, &pk_json).await
+        })
     }
 
     /// `filterJson` is the portable query filter as JSON; returns a JSON array.
-    #[napi]
-    pub async fn query(&self, filter_json: Option<String>) -> Result<String> {
-        let filter = QueryFilter::parse(filter_json.as_deref()).map_err(reject)?;
-        self.store.query(&filter).await.map_err(reject)
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn query(&self, env: &Env, filter_json: Option<String>) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, |s| async move {
+            let filter = QueryFilter::parse(filter_json.as_deref())?;
+            s.query(&filter).await
+        })
     }
 }
