@@ -103,12 +103,15 @@ describe('CosmosProvider options and errors', () => {
     expect(await p.get('big', 'x')).toBeNull();
   });
 
-  it('the write ring never reaches callers, and a forged one is ignored', async () => {
+  it('the write ring never reaches callers, and a forged one is refused with nothing written', async () => {
     const p = await CosmosProvider.connect<Doc & { _dsw?: unknown }>(local(`c-${randomUUID()}`, '/t'));
-    const d = await p.create({ id: 'a', t: 'x', _dsw: [[99, 'forged']] });
+    await rejection(p.create({ id: 'a', t: 'x', _dsw: [[99, 'forged']] }), 'invalid_argument');
+    expect(await p.get('a', 'x')).toBeNull();
+    const d = await p.create({ id: 'a', t: 'x' });
     expect('_dsw' in d).toBe(false);
     const u = await p.update('a', 'x', { n: 1 });
     expect('_dsw' in u).toBe(false);
+    await rejection(p.replace({ ...u, _dsw: [] }), 'invalid_argument');
     for (const q of await p.query()) expect('_dsw' in q).toBe(false);
   });
 });

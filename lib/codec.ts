@@ -1,26 +1,31 @@
 /**
- * How values cross into the native layer: as JSON text, checked first.
+ * How values cross into the native layer: as JSON text, checked as it is
+ * written.
  *
  * `JSON.stringify` silently turns `NaN` into `null`, drops functions and
  * `Map` contents, and throws on `BigInt` and cycles without saying where.
  * A stored document must be exactly what the caller meant, so everything
- * JSON cannot hold is refused here with `invalid_argument` naming its path,
+ * JSON cannot hold is refused with `invalid_argument` naming its path,
  * before anything is written.
+ *
+ * The check runs inside `JSON.stringify` (as its replacer), so it sees the
+ * very values that are written: a getter or `toJSON` read once, never a
+ * second time that could answer differently.
  */
 
-import { invalidArgument } from './errors.js';
+import { DatastoreError, invalidArgument } from './errors.js';
 import type { Expected, PartitionKey, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
 
-type PathPart = string | number;
+/** Deepest nesting a document may have (the root object is depth 0). */
+export const MAX_DEPTH = 128;
 
-function formatPath(root: string, parts: readonly PathPart[]): string {
-  let out = root;
-  for (const p of parts) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(p)) out += `.${p}`;
-    else out += `[${JSON.stringify(p)}]`;
-  }
-  return out;
+/** Node 20 has `String.prototype.isWellFormed`; ES2022's typings do not. */
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+function appendPath(base: string, part: string | number): string {
+  if (typeof part === 'number') return `${base}[${part}]`;
+  if (/^[A-Za-z_$][\w$]*$/.test(part)) return `${base}.${part}`;
+  return `${base}[${JSON.stringify(part)}]`;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -36,56 +41,44 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Walks `value` and throws on anything JSON cannot hold faithfully. */
-function checkJson(value: unknown, root: string, parts: PathPart[], ancestors: object[]): void {
-  switch (typeof value) {
+/** Where a visited object sits: its path, depth and the object holding it. */
+interface Frame {
+  path: string;
+  depth: number;
+  parent: object | undefined;
+}
+
+/**
+ * The replacer's check of one value at `path`. Returns what to write: the
+ * value itself, or a boxed primitive's primitive (read through the
+ * intrinsic `valueOf`, which a caller cannot override).
+ */
+function checkValue(v: unknown, path: string): unknown {
+  switch (typeof v) {
     case 'string':
+      if (!isWellFormed(v)) throw invalidArgument(`${path} is a string with a lone surrogate (not well-formed UTF-16)`);
+      return v;
+    case 'number':
+      if (!Number.isFinite(v)) throw invalidArgument(`${path} is ${v}, which JSON cannot hold`);
+      return v;
     case 'boolean':
     case 'undefined': // dropped from objects, null in arrays: as JSON.stringify does
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) {
-        throw invalidArgument(`${formatPath(root, parts)} is ${value}, which JSON cannot hold`);
-      }
-      return;
+      return v;
     case 'bigint':
-      throw invalidArgument(`${formatPath(root, parts)} is a BigInt, which JSON cannot hold`);
+      throw invalidArgument(`${path} is a BigInt, which JSON cannot hold`);
     case 'function':
     case 'symbol':
-      throw invalidArgument(`${formatPath(root, parts)} is a ${typeof value}, which JSON cannot hold`);
-    case 'object': {
-      if (value === null) return;
-      const toJSON = (value as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') {
-        // Dates and the like: store what JSON.stringify would write.
-        const key = parts.length === 0 ? '' : String(parts[parts.length - 1]);
-        checkJson(toJSON.call(value, key), root, parts, ancestors);
-        return;
+      throw invalidArgument(`${path} is a ${typeof v}, which JSON cannot hold`);
+    default:
+      if (v === null) return v;
+      if (v instanceof Number) return checkValue(Number.prototype.valueOf.call(v), path);
+      if (v instanceof String) return checkValue(String.prototype.valueOf.call(v), path);
+      if (v instanceof Boolean) return Boolean.prototype.valueOf.call(v);
+      if (v instanceof BigInt) throw invalidArgument(`${path} is a boxed BigInt, which JSON cannot hold`);
+      if (v instanceof Map || v instanceof Set || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+        throw invalidArgument(`${path} is ${describe(v)}, which JSON would not store faithfully`);
       }
-      if (ancestors.includes(value)) {
-        throw invalidArgument(`${formatPath(root, parts)} refers back to an enclosing object (a cycle)`);
-      }
-      if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value)) {
-        throw invalidArgument(`${formatPath(root, parts)} is ${describe(value)}, which JSON would not store faithfully`);
-      }
-      ancestors.push(value);
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          parts.push(i);
-          checkJson(value[i], root, parts, ancestors);
-          parts.pop();
-        }
-      } else {
-        const obj = value as Record<string, unknown>;
-        for (const k of Object.keys(obj)) {
-          parts.push(k);
-          checkJson(obj[k], root, parts, ancestors);
-          parts.pop();
-        }
-      }
-      ancestors.pop();
-      return;
-    }
+      return v;
   }
 }
 
@@ -93,8 +86,43 @@ function encodeObject(value: unknown, what: string): string {
   if (!isPlainObject(value)) {
     throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
   }
-  checkJson(value, what, [], []);
-  return JSON.stringify(value);
+  const frames = new WeakMap<object, Frame>();
+  let atRoot = true;
+  function replacer(this: unknown, key: string, v: unknown): unknown {
+    let path = what;
+    let depth = 0;
+    let holder: object | undefined;
+    if (atRoot) {
+      atRoot = false;
+    } else {
+      holder = this as object;
+      const frame = frames.get(holder);
+      const base = frame?.path ?? what;
+      if (!isWellFormed(key)) throw invalidArgument(`${base} has a key with a lone surrogate (not well-formed UTF-16)`);
+      path = appendPath(base, Array.isArray(holder) ? Number(key) : key);
+      depth = (frame?.depth ?? 0) + 1;
+    }
+    const out = checkValue(v, path);
+    if (typeof out === 'object' && out !== null) {
+      if (depth >= MAX_DEPTH) throw invalidArgument(`${path} is nested deeper than ${MAX_DEPTH} levels`);
+      for (let h = holder; h !== undefined; h = frames.get(h)?.parent) {
+        if (h === out) throw invalidArgument(`${path} refers back to an enclosing object (a cycle)`);
+      }
+      frames.set(out, { path, depth, parent: holder });
+    }
+    return out;
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value, replacer);
+  } catch (e) {
+    if (e instanceof DatastoreError) throw e;
+    // A getter or toJSON that threw, a revoked proxy: the caller's value could not be read.
+    const why = e instanceof Error ? e.message : String(e);
+    throw new DatastoreError('invalid_argument', `${what} could not be read as JSON: ${why}`, undefined, { cause: e });
+  }
+  if (typeof json !== 'string') throw invalidArgument(`${what} did not serialize to a JSON object`);
+  return json;
 }
 
 /** A whole document, as JSON text. */
@@ -107,17 +135,27 @@ export function encodePatch(patch: unknown): string {
   return encodeObject(patch, 'patch');
 }
 
+/**
+ * An id or a name: a string, well-formed (a lone surrogate would reach the
+ * native layer as U+FFFD and address another document).
+ */
+export function checkName(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw invalidArgument(`${what} must be a string, got ${describe(v)}`);
+  if (!isWellFormed(v)) throw invalidArgument(`${what} ${JSON.stringify(v)} has a lone surrogate (not well-formed UTF-16)`);
+  return v;
+}
+
 export function checkId(id: unknown): string {
-  if (typeof id !== 'string') throw invalidArgument(`id must be a string, got ${describe(id)}`);
-  return id;
+  return checkName(id, 'id');
 }
 
 /** A partition key argument, as JSON text (the native store keys by it). */
-export function encodePartitionKey(pk: unknown): string {
-  if (typeof pk === 'string' || typeof pk === 'boolean' || (typeof pk === 'number' && Number.isFinite(pk))) {
+export function encodePartitionKey(pk: unknown, what = 'partitionKey'): string {
+  if (typeof pk === 'string') return JSON.stringify(checkName(pk, what) satisfies PartitionKey);
+  if (typeof pk === 'boolean' || (typeof pk === 'number' && Number.isFinite(pk))) {
     return JSON.stringify(pk satisfies PartitionKey);
   }
-  throw invalidArgument(`partitionKey must be a string, a finite number or a boolean, got ${describe(pk)}`);
+  throw invalidArgument(`${what} must be a string, a finite number or a boolean, got ${describe(pk)}`);
 }
 
 /** `expected` of `updateIfMatch`: at least one of `etag` (string) and `rev` (number). */
@@ -129,8 +167,8 @@ export function checkExpected(expected: unknown): { etag: string | undefined; re
   if (etag !== undefined && typeof etag !== 'string') {
     throw invalidArgument(`expected.etag must be a string, got ${describe(etag)}`);
   }
-  if (rev !== undefined && typeof rev !== 'number') {
-    throw invalidArgument(`expected.rev must be a number, got ${describe(rev)}`);
+  if (rev !== undefined && !(typeof rev === 'number' && Number.isSafeInteger(rev) && rev >= 0)) {
+    throw invalidArgument(`expected.rev must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${typeof rev === 'number' ? rev : describe(rev)}`);
   }
   if (etag === undefined && rev === undefined) {
     throw invalidArgument('expected must give etag, rev, or both');
@@ -141,6 +179,10 @@ export function checkExpected(expected: unknown): { etag: string | undefined; re
 /** A query filter, as JSON text (checked field by field in Rust). */
 export function encodeFilter<T>(filter: QueryFilter<T> | undefined): string | undefined {
   if (filter === undefined) return undefined;
+  if (isPlainObject(filter) && 'partitionKey' in filter) {
+    // Present means "this partition": a null or undefined key must never widen to all of them.
+    encodePartitionKey(filter.partitionKey, 'query filter: partitionKey');
+  }
   return encodeObject(filter, 'query filter');
 }
 
@@ -156,4 +198,20 @@ const MISS_CONFLICT = 1;
 export function decodeUpdateIfMatch<T>(out: string | number): UpdateIfMatchResult<T> {
   if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
   return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+}
+
+/** Refuses option names a caller misspelt: a silently ignored option is a bug waiting. */
+export function checkOptionNames(options: object, known: readonly string[], what: string): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) {
+      throw invalidArgument(`unknown option ${JSON.stringify(name)} for ${what} (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+/** What a method was called on, when it was not a provider. */
+export function misuse(cls: string, method: string, self: unknown): DatastoreError {
+  return invalidArgument(
+    `${cls}.${method} was called on ${describe(self)}, not on a ${cls}: call it as provider.${method}(...) or bind it`,
+  );
 }

@@ -6,7 +6,19 @@
  */
 
 import { cosmosConnect, NativeCosmosStore } from '../index.js';
-import { checkExpected, checkId, decode, decodeUpdateIfMatch, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
+import {
+  checkExpected,
+  checkId,
+  checkName,
+  checkOptionNames,
+  decode,
+  decodeUpdateIfMatch,
+  encodeDocument,
+  encodeFilter,
+  encodePartitionKey,
+  encodePatch,
+  misuse,
+} from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import type {
   BaseDocument,
@@ -56,6 +68,17 @@ function optionalBoolean(v: unknown, name: string): boolean | undefined {
   return v;
 }
 
+const COSMOS_OPTIONS = [
+  'endpoint',
+  'key',
+  'connectionString',
+  'database',
+  'container',
+  'partitionKeyPath',
+  'emulator',
+  'createIfNotExists',
+] as const satisfies readonly (keyof CosmosProviderOptions)[];
+
 export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
   readonly kind = 'cosmos' as const;
   readonly partitionKeyPath: string;
@@ -79,6 +102,10 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
     if (typeof options !== 'object' || options === null) {
       throw invalidArgument('CosmosProvider.connect needs options like { endpoint, key, database, container, partitionKeyPath }');
     }
+    checkOptionNames(options, COSMOS_OPTIONS, 'CosmosProvider.connect');
+    for (const name of ['database', 'container'] as const) {
+      if (typeof options[name] === 'string') checkName(options[name], name);
+    }
     const checked = {
       endpoint: optionalString(options.endpoint, 'endpoint'),
       key: optionalString(options.key, 'key'),
@@ -93,35 +120,41 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
     return new CosmosProvider<T>(native, checked);
   }
 
+  /** The native store of `self`, when `self` is a CosmosProvider. */
+  static #nativeOf(self: unknown, method: string): NativeCosmosStore {
+    if (typeof self === 'object' && self !== null && #native in self) return (self as CosmosProvider).#native;
+    throw misuse('CosmosProvider', method, self);
+  }
+
   async get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    const json = await call(() => this.#native.get(checkId(id), encodePartitionKey(partitionKey)));
+    const json = await call(() => CosmosProvider.#nativeOf(this, 'get').get(checkId(id), encodePartitionKey(partitionKey)));
     return json === null || json === undefined ? null : decode<Stored<T>>(json);
   }
 
   async create(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await call(() => this.#native.create(encodeDocument(doc))));
+    return decode<Stored<T>>(await call(() => CosmosProvider.#nativeOf(this, 'create').create(encodeDocument(doc))));
   }
 
   async upsert(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await call(() => this.#native.upsert(encodeDocument(doc))));
+    return decode<Stored<T>>(await call(() => CosmosProvider.#nativeOf(this, 'upsert').upsert(encodeDocument(doc))));
   }
 
   async replace(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await call(() => this.#native.replace(encodeDocument(doc))));
+    return decode<Stored<T>>(await call(() => CosmosProvider.#nativeOf(this, 'replace').replace(encodeDocument(doc))));
   }
 
   async update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
     return decode<Stored<T>>(
-      await call(() => this.#native.update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
+      await call(() => CosmosProvider.#nativeOf(this, 'update').update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
     );
   }
 
   async delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return call(() => this.#native.delete(checkId(id), encodePartitionKey(partitionKey)));
+    return call(() => CosmosProvider.#nativeOf(this, 'delete').delete(checkId(id), encodePartitionKey(partitionKey)));
   }
 
   async query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return decode<Stored<T>[]>(await call(() => this.#native.query(encodeFilter(filter))));
+    return decode<Stored<T>[]>(await call(() => CosmosProvider.#nativeOf(this, 'query').query(encodeFilter(filter))));
   }
 
   async updateIfMatch(
@@ -132,7 +165,7 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
   ): Promise<UpdateIfMatchResult<T>> {
     const out = await call(() => {
       const { etag, rev } = checkExpected(expected);
-      return this.#native.updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
+      return CosmosProvider.#nativeOf(this, 'updateIfMatch').updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
     });
     return decodeUpdateIfMatch<T>(out);
   }

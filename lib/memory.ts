@@ -15,7 +15,19 @@ import {
   memoryUpdateIfMatch,
   memoryUpsert,
 } from '../index.js';
-import { checkExpected, checkId, decode, decodeUpdateIfMatch, encodeDocument, encodeFilter, encodePartitionKey, encodePatch } from './codec.js';
+import {
+  checkExpected,
+  checkId,
+  checkName,
+  checkOptionNames,
+  decode,
+  decodeUpdateIfMatch,
+  encodeDocument,
+  encodeFilter,
+  encodePartitionKey,
+  encodePatch,
+  misuse,
+} from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import type {
   BaseDocument,
@@ -50,13 +62,12 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     if (typeof options !== 'object' || options === null) {
       throw invalidArgument('MemoryProvider options must be an object like { partitionKeyPath: "/tenantId" }');
     }
+    checkOptionNames(options, ['partitionKeyPath', 'shared'], 'MemoryProvider');
     const { partitionKeyPath, shared } = options;
     if (typeof partitionKeyPath !== 'string') {
       throw invalidArgument('partitionKeyPath must be a string like "/tenantId"');
     }
-    if (shared !== undefined && typeof shared !== 'string') {
-      throw invalidArgument('shared must be a string naming the store');
-    }
+    if (shared !== undefined) checkName(shared, 'shared');
     try {
       this.#store = memoryOpen(partitionKeyPath, shared);
     } catch (e) {
@@ -66,37 +77,43 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     this.shared = shared;
   }
 
+  /** The native store of `self`, when `self` is a MemoryProvider. */
+  static #storeOf(self: unknown, method: string): ReturnType<typeof memoryOpen> {
+    if (typeof self === 'object' && self !== null && #store in self) return (self as MemoryProvider).#store;
+    throw misuse('MemoryProvider', method, self);
+  }
+
   get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
     return settle(() => {
-      const json = memoryGet(this.#store, checkId(id), encodePartitionKey(partitionKey));
+      const json = memoryGet(MemoryProvider.#storeOf(this, 'get'), checkId(id), encodePartitionKey(partitionKey));
       return json === null ? null : decode<Stored<T>>(json);
     });
   }
 
   create(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(memoryCreate(this.#store, encodeDocument(doc))));
+    return settle(() => decode<Stored<T>>(memoryCreate(MemoryProvider.#storeOf(this, 'create'), encodeDocument(doc))));
   }
 
   upsert(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(memoryUpsert(this.#store, encodeDocument(doc))));
+    return settle(() => decode<Stored<T>>(memoryUpsert(MemoryProvider.#storeOf(this, 'upsert'), encodeDocument(doc))));
   }
 
   replace(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(memoryReplace(this.#store, encodeDocument(doc))));
+    return settle(() => decode<Stored<T>>(memoryReplace(MemoryProvider.#storeOf(this, 'replace'), encodeDocument(doc))));
   }
 
   update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
     return settle(() =>
-      decode<Stored<T>>(memoryUpdate(this.#store, checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
+      decode<Stored<T>>(memoryUpdate(MemoryProvider.#storeOf(this, 'update'), checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
     );
   }
 
   delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return settle(() => memoryDelete(this.#store, checkId(id), encodePartitionKey(partitionKey)));
+    return settle(() => memoryDelete(MemoryProvider.#storeOf(this, 'delete'), checkId(id), encodePartitionKey(partitionKey)));
   }
 
   query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return settle(() => decode<Stored<T>[]>(memoryQuery(this.#store, encodeFilter(filter))));
+    return settle(() => decode<Stored<T>[]>(memoryQuery(MemoryProvider.#storeOf(this, 'query'), encodeFilter(filter))));
   }
 
   updateIfMatch(
@@ -108,7 +125,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     return settle((): UpdateIfMatchResult<T> => {
       const { etag, rev } = checkExpected(expected);
       const out = memoryUpdateIfMatch(
-        this.#store,
+        MemoryProvider.#storeOf(this, 'updateIfMatch'),
         checkId(id),
         encodePartitionKey(partitionKey),
         etag,

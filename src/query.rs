@@ -46,6 +46,9 @@ impl QueryFilter {
         let Some(json) = json else {
             return Ok(Self::default());
         };
+        let raw: Map<String, Value> = serde_json::from_str(json)
+            .map_err(|_| DsError::invalid("query filter must be an object"))?;
+        check_shape(&raw)?;
         let filter: QueryFilter = serde_json::from_str(json)
             .map_err(|e| DsError::invalid(format!("query filter: {e}")))?;
         if let Some(pk) = &filter.partition_key {
@@ -72,6 +75,79 @@ impl QueryFilter {
             }
         }
         Ok(filter)
+    }
+}
+
+/// Checks the filter's members one by one, so a mistake is named plainly
+/// (serde would say "expected value at line 1 column 37"), and so a
+/// `partitionKey` that is present but `null` is refused rather than read as
+/// "every partition".
+fn check_shape(raw: &Map<String, Value>) -> DsResult<()> {
+    for (key, value) in raw {
+        match key.as_str() {
+            "partitionKey" if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                return Err(DsError::invalid(format!(
+                    "query filter: partitionKey must be a string, number or boolean, got {}",
+                    kind(value)
+                )))
+            }
+            "where" if !value.is_object() => {
+                return Err(DsError::invalid(format!(
+                    "query filter: where must be an object of field: value, got {}",
+                    kind(value)
+                )))
+            }
+            "orderBy" => {
+                let Some(o) = value.as_object() else {
+                    return Err(DsError::invalid(format!(
+                        "query filter: orderBy must be an object like {{ field, direction }}, got {}",
+                        kind(value)
+                    )));
+                };
+                if let Some(other) = o.keys().find(|k| *k != "field" && *k != "direction") {
+                    return Err(DsError::invalid(format!(
+                        "query filter: orderBy has an unknown member {other:?} (known: field, direction)"
+                    )));
+                }
+                if !o.get("field").is_some_and(Value::is_string) {
+                    return Err(DsError::invalid(
+                        "query filter: orderBy.field must be a field name",
+                    ));
+                }
+                match o.get("direction") {
+                    None => {}
+                    Some(Value::String(d)) if d == "asc" || d == "desc" => {}
+                    Some(d) => {
+                        return Err(DsError::invalid(format!(
+                            "query filter: orderBy.direction must be 'asc' or 'desc', got {d}"
+                        )))
+                    }
+                }
+            }
+            "limit" if !value.as_u64().is_some_and(|l| l > 0 && l <= MAX_LIMIT) => {
+                return Err(DsError::invalid(format!(
+                    "query filter: limit must be a whole number between 1 and {MAX_LIMIT}, got {value}"
+                )))
+            }
+            "partitionKey" | "where" | "limit" => {}
+            other => {
+                return Err(DsError::invalid(format!(
+                    "query filter: unknown member {other:?} (known: partitionKey, where, orderBy, limit)"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -156,9 +232,19 @@ mod tests {
             r#"{"limit":0}"#,
             r#"{"limit":-1}"#,
             r#"{"orderby":{"field":"x"}}"#,
+            r#"{"partitionKey":null}"#,
+            r#"{"limit":1.5}"#,
         ] {
             assert!(QueryFilter::parse(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let msg = |f: &str| QueryFilter::parse(Some(f)).unwrap_err().message;
+        assert!(msg(r#"{"orderBy":{"field":"x","direction":"up"}}"#).contains("'asc' or 'desc'"));
+        assert!(msg(r#"{"partitionKey":null}"#).contains("partitionKey"));
+        assert!(msg(r#"{"limt":3}"#).contains("\"limt\""));
     }
 
     #[test]

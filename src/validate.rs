@@ -4,14 +4,21 @@
 
 use serde_json::value::RawValue;
 
-use crate::doc::{Members, REV};
+use crate::doc::{is_system_field, Members, REV};
 use crate::error::{Code, DsError, DsResult};
 
 /// Cosmos DB refuses ids longer than this (characters).
 pub const MAX_ID_CHARS: usize = 255;
-/// Cosmos DB's item size limit; applied to every provider so that code that
-/// works on Memory keeps working on Cosmos.
+/// Cosmos DB's item size limit.
 pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+/// What a caller's document (its own fields as compact JSON, system fields
+/// dropped) may take of that limit. The rest is kept for what the providers
+/// add (`rev`, `_etag`, `_ts`; on Cosmos also `_rid`, `_self` and the write
+/// tokens), so one limit holds on every provider: a document that fits on
+/// Memory fits on Cosmos.
+pub const MAX_BODY_BYTES: usize = MAX_DOCUMENT_BYTES - 1024;
+/// Cosmos DB's limit on a partition key value (large partition keys), in UTF-8 bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 /// Characters Cosmos DB refuses in an id.
 const FORBIDDEN_ID_CHARS: [char; 4] = ['/', '\\', '?', '#'];
 
@@ -52,10 +59,28 @@ impl PartitionKeyPath {
     }
 }
 
-/// Checks an id the way Cosmos DB would.
+/// Checks an id. Refused: what Cosmos DB refuses, and what would address
+/// something other than the document through its URL (`…/docs/{id}`): `.`
+/// and `..` are path segments, and HTTP stacks strip TAB, LF and CR from
+/// URLs, so `'a\tb'` would reach `'ab'`. Both providers refuse the same ids.
 pub fn validate_id(id: &str) -> DsResult<()> {
     if id.is_empty() {
         return Err(DsError::invalid("id must be a non-empty string"));
+    }
+    if id == "." || id == ".." {
+        return Err(DsError::invalid(format!(
+            "id {id:?} is not allowed: it is a path segment, not a name"
+        )));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(DsError::invalid(format!(
+            "id {id:?} contains the control character {c:?}, which ids may not contain"
+        )));
+    }
+    if id.ends_with(' ') {
+        return Err(DsError::invalid(format!(
+            "id {id:?} ends with a space, which Cosmos DB does not allow"
+        )));
     }
     if id.chars().count() > MAX_ID_CHARS {
         return Err(DsError::invalid(format!(
@@ -71,15 +96,48 @@ pub fn validate_id(id: &str) -> DsResult<()> {
     Ok(())
 }
 
-/// A partition key value must be a JSON string, number or boolean.
+/// A partition key value must be a JSON string (of at most
+/// `MAX_PARTITION_KEY_BYTES`), number or boolean.
 pub fn validate_pk_value(raw: &str, field: &str) -> DsResult<()> {
     match raw.as_bytes().first() {
-        Some(b'"') | Some(b't') | Some(b'f') | Some(b'-') | Some(b'0'..=b'9') => Ok(()),
+        Some(b'"') => {
+            let s: String = serde_json::from_str(raw).map_err(|_| {
+                DsError::invalid(format!(
+                    "partition key {field:?} is not a well-formed string"
+                ))
+            })?;
+            if s.len() > MAX_PARTITION_KEY_BYTES {
+                return Err(DsError::invalid(format!(
+                    "partition key {field:?} is {} bytes long; the limit is {MAX_PARTITION_KEY_BYTES}",
+                    s.len()
+                )));
+            }
+            Ok(())
+        }
+        Some(b't') | Some(b'f') | Some(b'-') | Some(b'0'..=b'9') => Ok(()),
         _ => Err(DsError::invalid(format!(
             "partition key {field:?} must be a string, number or boolean, got {}",
             truncate(raw)
         ))),
     }
+}
+
+/// The caller's fields of a whole document: the datastore's own fields
+/// (`rev` and the Cosmos system properties) are dropped, since a document
+/// read back carries them; any other field starting with `_` is refused,
+/// as it is in a patch, so no provider keeps what another would drop.
+pub fn document_fields(doc: Members<'_>) -> DsResult<Members<'_>> {
+    if let Some((key, _)) = doc
+        .0
+        .iter()
+        .find(|(k, _)| k.starts_with('_') && !is_system_field(k))
+    {
+        return Err(DsError::invalid(format!(
+            "document may not set {:?}: fields starting with '_' are reserved for the datastore",
+            key.as_ref()
+        )));
+    }
+    Ok(doc.without_system_fields())
 }
 
 /// The id and the partition key (as raw JSON text) of a whole document.
@@ -137,12 +195,13 @@ pub fn check_patch(
     Ok(())
 }
 
-/// Refuses a document over Cosmos DB's size limit, before sending or storing it.
+/// Refuses a caller's document (its fields as compact JSON, `len` bytes)
+/// over `MAX_BODY_BYTES`, before sending or storing it.
 pub fn check_size(len: usize, id: &str) -> DsResult<()> {
-    if len > MAX_DOCUMENT_BYTES {
+    if len > MAX_BODY_BYTES {
         return Err(DsError::new(
             Code::TooLarge,
-            format!("document {id:?} is {len} bytes; the limit is {MAX_DOCUMENT_BYTES}"),
+            format!("document {id:?} is {len} bytes; the limit is {MAX_BODY_BYTES}"),
         ));
     }
     Ok(())
@@ -150,14 +209,17 @@ pub fn check_size(len: usize, id: &str) -> DsResult<()> {
 
 /// `expected.rev` from JavaScript: a non-negative whole number.
 pub fn expected_rev(rev: f64) -> DsResult<u64> {
-    if rev.is_finite() && rev >= 0.0 && rev.fract() == 0.0 && rev <= 9_007_199_254_740_991.0 {
+    if rev.is_finite() && rev >= 0.0 && rev.fract() == 0.0 && rev <= MAX_SAFE_INTEGER {
         Ok(rev as u64)
     } else {
         Err(DsError::invalid(format!(
-            "expected.rev must be a whole number >= 0, got {rev}"
+            "expected.rev must be a whole number from 0 to {MAX_SAFE_INTEGER}, got {rev}"
         )))
     }
 }
+
+/// `Number.MAX_SAFE_INTEGER`: the largest `rev` JavaScript holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 fn truncate(s: &str) -> String {
     if s.chars().count() > 40 {
@@ -194,10 +256,69 @@ mod tests {
             validate_id(&"é".repeat(255)).is_ok(),
             "counts characters, not bytes"
         );
-        for bad in ["", "a/b", "a\\b", "a?b", "a#b"] {
-            assert!(validate_id(bad).is_err(), "{bad}");
+        for bad in [
+            "",
+            "a/b",
+            "a\\b",
+            "a?b",
+            "a#b",
+            ".",
+            "..",
+            "a\tb",
+            "a\nb",
+            "a\rb",
+            "\u{0}",
+            "a\u{7f}",
+            "a\u{85}",
+            "trailing ",
+        ] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "...", ".a", "a.", "a b", "a%2Fb", "%41", "a+b", "é", "\u{fffd}",
+        ] {
+            assert!(validate_id(good).is_ok(), "{good:?}");
         }
         assert!(validate_id(&"x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn partition_key_values() {
+        let at_limit = serde_json::to_string(&"k".repeat(MAX_PARTITION_KEY_BYTES)).unwrap();
+        let over = serde_json::to_string(&"é".repeat(MAX_PARTITION_KEY_BYTES / 2 + 1)).unwrap();
+        assert!(validate_pk_value(&at_limit, "t").is_ok());
+        assert!(
+            validate_pk_value(&over, "t").is_err(),
+            "bytes, not characters"
+        );
+        for ok in ["1", "-2.5", "true", "false", "\"\""] {
+            assert!(validate_pk_value(ok, "t").is_ok(), "{ok}");
+        }
+        for bad in ["null", "{}", "[1]", "\"\\ud800\""] {
+            assert!(validate_pk_value(bad, "t").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn document_fields_drop_system_fields_and_refuse_other_underscores() {
+        let m = Members::parse(
+            r#"{"id":"a","rev":3,"_etag":"e","_ts":1,"_rid":"r","n":1}"#,
+            "d",
+        )
+        .unwrap();
+        assert_eq!(document_fields(m).unwrap().to_json(), r#"{"id":"a","n":1}"#);
+        for bad in [
+            r#"{"id":"a","_foo":1}"#,
+            r#"{"id":"a","_dsw":[]}"#,
+            r#"{"_":1}"#,
+        ] {
+            let m = Members::parse(bad, "d").unwrap();
+            assert_eq!(
+                document_fields(m).unwrap_err().code,
+                Code::InvalidArgument,
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -245,13 +366,14 @@ mod tests {
 
     #[test]
     fn sizes_and_revs() {
-        assert!(check_size(MAX_DOCUMENT_BYTES, "a").is_ok());
+        assert!(check_size(MAX_BODY_BYTES, "a").is_ok());
         assert_eq!(
-            check_size(MAX_DOCUMENT_BYTES + 1, "a").unwrap_err().code,
+            check_size(MAX_BODY_BYTES + 1, "a").unwrap_err().code,
             Code::TooLarge
         );
         assert_eq!(expected_rev(3.0).unwrap(), 3);
-        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY] {
+        assert_eq!(expected_rev(MAX_SAFE_INTEGER).unwrap(), (1 << 53) - 1);
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 1.0] {
             assert!(expected_rev(bad).is_err());
         }
     }

@@ -48,6 +48,9 @@ export class FaultProxy {
   readonly endpoint: string;
   /** Faults fired so far, in order. */
   readonly fired: Fault[] = [];
+  /** Requests being handled now, and the most at once so far. */
+  inFlight = 0;
+  maxInFlight = 0;
   #rules: FaultRule[] = [];
   readonly #server: Server;
   readonly #agent: Agent;
@@ -88,6 +91,16 @@ export class FaultProxy {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, upstreamPort: number): Promise<void> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.#forward(req, res, upstreamPort);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async #forward(req: IncomingMessage, res: ServerResponse, upstreamPort: number): Promise<void> {
     const body = await readBody(req);
     const info = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
     const rule = this.#rules.find((r) => r.times > 0 && r.match(info));

@@ -135,7 +135,7 @@ pub async fn container(opts: &ConnectOptions, redactor: &Redactor) -> DsResult<C
         "opening container {:?} of database {:?}",
         opts.container, opts.database
     );
-    client
+    let container = client
         .database_client(&opts.database)
         .container_client(&opts.container, None)
         .await
@@ -152,7 +152,32 @@ pub async fn container(opts: &ConnectOptions, redactor: &Redactor) -> DsResult<C
             } else {
                 err
             }
-        })
+        })?;
+    check_partition_key(&container, opts, &what, redactor).await?;
+    Ok(container)
+}
+
+/// Refuses a container partitioned on another path than `partitionKeyPath`:
+/// writes would land under a partition key the reads never ask for.
+async fn check_partition_key(
+    container: &ContainerClient,
+    opts: &ConnectOptions,
+    what: &str,
+    redactor: &Redactor,
+) -> DsResult<()> {
+    let props = container
+        .read(None)
+        .await
+        .and_then(|r| r.into_model())
+        .map_err(|e| from_cosmos(&e, what, redactor))?;
+    let want = opts.partition_key.path();
+    let paths = props.partition_key.paths();
+    if paths.len() == 1 && paths[0] == want {
+        return Ok(());
+    }
+    Err(DsError::invalid(format!(
+        "{what}: the container is partitioned on {paths:?}, but partitionKeyPath is {want:?}"
+    )))
 }
 
 /// A create that met an existing resource is fine here.

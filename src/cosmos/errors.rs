@@ -35,10 +35,22 @@ pub fn status_of(e: &CosmosError) -> (u16, Option<u16>) {
     )
 }
 
+/// Sub-status of a 404 whose container or database does not exist
+/// ("owner resource does not exist"), as opposed to a missing document.
+pub const OWNER_MISSING: u16 = 1003;
+
+/// True when the answer says the document itself does not exist (and its
+/// container does).
+pub fn is_missing_document(e: &CosmosError) -> bool {
+    let (status, sub) = status_of(e);
+    status == 404 && sub != Some(OWNER_MISSING)
+}
+
 /// True when the server (or the SDK before sending) refused the request
 /// outright, so it cannot have been applied: nothing to resolve.
-pub fn is_definite_rejection(status: u16) -> bool {
+pub fn is_definite_rejection(status: u16, sub_status: Option<u16>) -> bool {
     matches!(status, 400 | 401 | 403 | 405 | 413 | 422)
+        || (status == 404 && sub_status == Some(OWNER_MISSING))
 }
 
 /// True for a client-side deadline.
@@ -113,7 +125,16 @@ pub fn from_cosmos(e: &CosmosError, what: &str, redactor: &Redactor) -> DsError 
         classify(status, sub)
     };
     let summary = redactor.scrub(&e.to_string());
-    let err = DsError::new(code, format!("{what}: {summary}"));
+    let err = if status == 404 && sub == Some(OWNER_MISSING) {
+        DsError::new(
+            code,
+            format!(
+                "{what}: the container or its database does not exist (was it deleted?): {summary}"
+            ),
+        )
+    } else {
+        DsError::new(code, format!("{what}: {summary}"))
+    };
     if e.is_from_wire() || status == 408 || status == 429 {
         err.with_status(status)
     } else {
@@ -129,10 +150,10 @@ pub fn unknown_outcome(e: &CosmosError, what: &str, why: &str, redactor: &Redact
         (false, Code::Throttled) => Code::Throttled,
         _ => Code::Unavailable,
     };
-    let summary = redactor.scrub(&e.to_string());
+    let summary = e.to_string();
     let err = DsError::new(
         code,
-        format!("{what}: the outcome is unknown ({why}); the write may or may not have been applied: {summary}"),
+        redactor.scrub(&format!("{what}: the outcome is unknown ({why}); the write may or may not have been applied: {summary}")),
     );
     if e.is_from_wire() {
         err.with_status(status)
@@ -163,9 +184,11 @@ mod tests {
         }
         assert!(is_timeout(408, Some(CLIENT_OPERATION_TIMEOUT)));
         assert!(
-            is_definite_rejection(401)
-                && !is_definite_rejection(503)
-                && !is_definite_rejection(412)
+            is_definite_rejection(401, None)
+                && is_definite_rejection(404, Some(OWNER_MISSING))
+                && !is_definite_rejection(404, None)
+                && !is_definite_rejection(503, None)
+                && !is_definite_rejection(412, None)
         );
     }
 

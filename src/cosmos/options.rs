@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use azure_data_cosmos::AccountEndpoint;
 
+use super::errors::Redactor;
 use crate::error::{DsError, DsResult};
 use crate::validate::PartitionKeyPath;
 
@@ -53,7 +54,23 @@ pub struct RawOptions {
 }
 
 impl ConnectOptions {
+    /// Validates `raw`. No error names the endpoint, key or connection
+    /// string as given: a caller who swapped `endpoint` and `key`, or passed
+    /// a connection string as `endpoint`, would otherwise see the key in
+    /// the message. Every message is scrubbed of them all the same.
     pub fn parse(raw: RawOptions) -> DsResult<Self> {
+        let secrets: Vec<String> = [&raw.key, &raw.connection_string, &raw.endpoint]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| secret_parts(s))
+            .collect();
+        Self::parse_unscrubbed(raw).map_err(|mut e| {
+            e.message = Redactor::new(secrets).scrub(&e.message);
+            e
+        })
+    }
+
+    fn parse_unscrubbed(raw: RawOptions) -> DsResult<Self> {
         let (endpoint, key) = match (raw.connection_string, raw.endpoint, raw.key) {
             (Some(cs), None, None) => parse_connection_string(&cs)?,
             (None, Some(e), Some(k)) => (e, k),
@@ -72,14 +89,27 @@ impl ConnectOptions {
         if key.trim().is_empty() {
             return Err(DsError::invalid("key must not be empty"));
         }
-        let parsed: AccountEndpoint = endpoint
-            .parse()
-            .map_err(|_| DsError::invalid(format!("endpoint {endpoint:?} is not a valid URL")))?;
+        let parsed: AccountEndpoint = endpoint.parse().map_err(|_| {
+            DsError::invalid(
+                "endpoint is not a valid URL (expected one like https://<account>.documents.azure.com:443/)",
+            )
+        })?;
         let url = parsed.url();
         if url.scheme() != "https" {
             return Err(DsError::invalid(format!(
-                "endpoint {endpoint:?} must use https"
+                "endpoint must use https, not {:?}",
+                url.scheme()
             )));
+        }
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || url.path() != "/"
+        {
+            return Err(DsError::invalid(
+                "endpoint must be the account URL alone (https://host:port/), with no user, password, path or query",
+            ));
         }
         let host = url.host_str().unwrap_or_default();
         if raw.emulator && !is_loopback(host) {
@@ -136,11 +166,29 @@ pub fn is_loopback(host: &str) -> bool {
     bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Cosmos DB refuses these characters in database and container ids.
+/// The text of a secret and its parts a message could carry alone: each
+/// `name=value` part of a connection string, and each value.
+fn secret_parts(s: &str) -> Vec<String> {
+    let mut out = vec![s.trim().to_owned()];
+    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        out.push(part.to_owned());
+        if let Some((_, value)) = part.split_once('=') {
+            out.push(value.trim().to_owned());
+        }
+    }
+    out
+}
+
+/// Database and container ids: what Cosmos DB refuses, and what would
+/// address something else through the URL (`.`, `..`, control characters),
+/// so `createIfNotExists` never creates a resource under another name.
 fn check_name(name: &str, what: &str) -> DsResult<()> {
     if name.is_empty()
         || name.len() > 255
         || name.contains(['/', '\\', '?', '#'])
+        || name.contains(char::is_control)
+        || name == "."
+        || name == ".."
         || name.ends_with(' ')
     {
         return Err(DsError::invalid(format!(

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::{Semaphore, SemaphorePermit};
+
 use azure_data_cosmos::clients::ContainerClient;
 use azure_data_cosmos::models::ItemResponse;
 use azure_data_cosmos::options::{ItemWriteOptions, Precondition};
@@ -15,21 +17,22 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cache::{Version, VersionCache};
-use super::errors::{from_cosmos, is_definite_rejection, status_of, unknown_outcome, Redactor};
+use super::errors::{
+    from_cosmos, is_definite_rejection, is_missing_document, status_of, unknown_outcome, Redactor,
+};
 use super::options::ConnectOptions;
 use super::outcome::{judge, Condition, Seen, Verdict};
 use super::sql;
-use super::token::{caller_fields, for_caller, stamp, Ring, Token, RING_BYTES};
+use super::token::{caller_fields, for_caller, stamp, Ring, Token};
 use crate::doc::Members;
 use crate::error::{Code, DsError, DsResult};
 use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
 use crate::validate::{
-    check_patch, check_size, doc_key, validate_id, validate_pk_value, PartitionKeyPath,
+    check_patch, check_size, doc_key, document_fields, validate_id, validate_pk_value,
+    PartitionKeyPath, MAX_DOCUMENT_BYTES,
 };
 
-/// Room for `rev`, the ring and the system fields Cosmos adds, in the size check.
-const OVERHEAD_BYTES: usize = RING_BYTES + 256;
 /// Identical resends of a write whose outcome is pending, before giving up.
 const MAX_RESENDS: u32 = 2;
 /// Read-then-conditional-write rounds of an unconditional write under contention.
@@ -101,8 +104,14 @@ enum Written {
     Missing,
 }
 
+/// Requests one provider keeps in flight at most; callers beyond it wait
+/// their turn. Without a bound, 10,000 concurrent calls opened thousands of
+/// connections and held hundreds of megabytes.
+pub const MAX_IN_FLIGHT: usize = 64;
+
 pub struct CosmosStore {
     container: ContainerClient,
+    in_flight: Semaphore,
     pk: PartitionKeyPath,
     redactor: Arc<Redactor>,
     cache: VersionCache,
@@ -114,6 +123,7 @@ impl CosmosStore {
         let container = super::client::container(&opts, &redactor).await?;
         Ok(CosmosStore {
             container,
+            in_flight: Semaphore::new(MAX_IN_FLIGHT),
             pk: opts.partition_key,
             redactor,
             cache: VersionCache::default(),
@@ -122,6 +132,15 @@ impl CosmosStore {
 
     pub fn partition_key(&self) -> &PartitionKeyPath {
         &self.pk
+    }
+
+    /// Waits for a slot among the `MAX_IN_FLIGHT` operations in flight; the
+    /// operation holds it until it ends.
+    pub async fn admit(&self) -> DsResult<SemaphorePermit<'_>> {
+        self.in_flight
+            .acquire()
+            .await
+            .map_err(|_| DsError::internal("the provider's request queue is closed"))
     }
 
     pub async fn get(&self, id: &str, pk_json: &str) -> DsResult<Option<String>> {
@@ -174,7 +193,7 @@ impl CosmosStore {
         check_patch(&patch, id, &self.pk, pk_json)?;
         self.unconditional(&format!("update of {id:?}"), id, pk_json, false, |base| {
             let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
-            check_size(merged.len() + OVERHEAD_BYTES, id)?;
+            check_size(merged.len(), id)?;
             Ok(merged)
         })
         .await
@@ -214,7 +233,7 @@ impl CosmosStore {
             return Ok(WriteOutcome::Conflict);
         }
         let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
-        check_size(merged.len() + OVERHEAD_BYTES, id)?;
+        check_size(merged.len(), id)?;
         match self
             .write(&what, id, pk_json, &Base::Version(base), &merged)
             .await?
@@ -230,7 +249,7 @@ impl CosmosStore {
         self.cache.forget(pk_json, id);
         match self.container.delete_item(pk, id, None).await {
             Ok(_) => Ok(true),
-            Err(e) if status_of(&e).0 == 404 => Ok(false),
+            Err(e) if is_missing_document(&e) => Ok(false),
             Err(e) => Err(from_cosmos(
                 &e,
                 &format!("delete of {id:?}"),
@@ -349,7 +368,13 @@ impl CosmosStore {
             ),
         };
         let doc = stamp(body, rev, &ring)?;
-        check_size(doc.get().len() + OVERHEAD_BYTES - RING_BYTES, id)?;
+        if doc.get().len() > MAX_DOCUMENT_BYTES - 512 {
+            // `check_size` on the caller's fields leaves room for these; never send more.
+            return Err(DsError::internal(format!(
+                "{what}: the stamped document is {} bytes",
+                doc.get().len()
+            )));
+        }
 
         let mut resends = 0;
         loop {
@@ -376,8 +401,8 @@ impl CosmosStore {
                 Err(e) => e,
             };
             self.cache.forget(pk_json, id);
-            let (status, _) = status_of(&err);
-            if is_definite_rejection(status) {
+            let (status, sub_status) = status_of(&err);
+            if is_definite_rejection(status, sub_status) {
                 return Err(from_cosmos(&err, what, &self.redactor));
             }
             // 412, 409, 404, 429, timeouts, 5xx, transport errors: ask the document.
@@ -441,7 +466,7 @@ impl CosmosStore {
                 self.cache.put(pk_json, id, cur.version());
                 Ok(Some(cur))
             }
-            Err(e) if status_of(&e).0 == 404 => {
+            Err(e) if is_missing_document(&e) => {
                 self.cache.forget(pk_json, id);
                 Ok(None)
             }
@@ -452,11 +477,11 @@ impl CosmosStore {
     /// Checks a whole document; returns its id, partition key JSON and the
     /// caller's fields to store.
     fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
-        let members = caller_fields(Members::parse(doc_json, "document")?);
+        let members = document_fields(Members::parse(doc_json, "document")?)?;
         let (id, pk_raw) = doc_key(&members, &self.pk)?;
         let pk_json = pk_raw.get().to_owned();
         let body = members.to_json();
-        check_size(body.len() + OVERHEAD_BYTES, &id)?;
+        check_size(body.len(), &id)?;
         Ok((id, pk_json, body))
     }
 

@@ -16,13 +16,12 @@ use parking_lot::Mutex;
 use crate::doc::{with_system_fields, Members};
 use crate::error::{Code, DsError, DsResult};
 use crate::validate::{
-    check_patch, check_size, doc_key, validate_id, validate_pk_value, PartitionKeyPath,
+    check_patch, check_size, doc_key, document_fields, validate_id, validate_pk_value,
+    PartitionKeyPath,
 };
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
 const SHARDS: usize = 32;
-/// Room for `rev`, `_etag` and `_ts` when checking the size limit.
-const SYSTEM_FIELDS_BYTES: usize = 64;
 
 /// Etags are unique across every store in the process, so a document that is
 /// deleted and created again never matches an etag of its earlier life.
@@ -219,7 +218,7 @@ impl Store {
                 }
             };
             let merged = Members::parse(&snapshot.body, "stored document")?.merge(&patch);
-            check_size(merged.len() + SYSTEM_FIELDS_BYTES, id)?;
+            check_size(merged.len(), id)?;
 
             // The compare-and-write: one lock section.
             let mut guard = shard.lock();
@@ -245,10 +244,10 @@ impl Store {
     /// Parses a whole document, drops system fields, checks id, partition
     /// key and size. Returns the map key, the id and the body to store.
     fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
-        let members = Members::parse(doc_json, "document")?.without_system_fields();
+        let members = document_fields(Members::parse(doc_json, "document")?)?;
         let (id, pk_raw) = doc_key(&members, &self.pk)?;
         let body = members.to_json();
-        check_size(body.len() + SYSTEM_FIELDS_BYTES, &id)?;
+        check_size(body.len(), &id)?;
         Ok((map_key(pk_raw.get(), &id), id, body))
     }
 
