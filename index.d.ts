@@ -25,6 +25,8 @@ export declare class NativeCosmosStore {
   update(id: string, pkJson: string, patchJson: string): Promise<string>
   /** The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise. */
   updateIfMatch(id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string): Promise<string | number>
+  /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */
+  deleteIfMatch(id: string, pkJson: string, etag?: string | undefined | null, rev?: number | undefined | null): Promise<number>
   delete(id: string, pkJson: string): Promise<boolean>
   /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
   query(filterJson?: string | undefined | null): Promise<string>
@@ -39,6 +41,9 @@ export declare function cosmosConnect(options: NativeCosmosOptions): Promise<Nat
 export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
 export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): boolean
+
+/** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */
+export declare function memoryDeleteIfMatch(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag?: string | undefined | null, rev?: number | undefined | null): number
 
 /** `pkJson` is `JSON.stringify(partitionKey)`. */
 export declare function memoryGet(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): string | null

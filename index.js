@@ -839,6 +839,7 @@ module.exports.NativeCosmosStore = nativeBinding.NativeCosmosStore
 module.exports.cosmosConnect = nativeBinding.cosmosConnect
 module.exports.memoryCreate = nativeBinding.memoryCreate
 module.exports.memoryDelete = nativeBinding.memoryDelete
+module.exports.memoryDeleteIfMatch = nativeBinding.memoryDeleteIfMatch
 module.exports.memoryGet = nativeBinding.memoryGet
 module.exports.memoryOpen = nativeBinding.memoryOpen
 module.exports.memoryQuery = nativeBinding.memoryQuery

@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
 import type { CosmosProviderOptions } from '@bytelyst/datastore';
 import { EMULATOR_KEY } from './setup/cosmos-server.js';
-import { conditionalReplace, FaultProxy } from './setup/fault-proxy.js';
+import { conditionalReplace, documentRequest, FaultProxy } from './setup/fault-proxy.js';
 
 interface Job {
   id: string;
   tenantId: string;
   owner: string | null;
+  note?: string;
 }
 
 const endpoint = inject('cosmosEndpoint');
@@ -117,5 +118,73 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect(err).toBeInstanceOf(DatastoreError);
     expect(['unavailable', 'timeout']).toContain((err as DatastoreError).code);
     expect((err as DatastoreError).message).toMatch(/outcome is unknown/);
+  });
+
+  /** Settles to the result, or to the DatastoreError it rejected with. */
+  const outcome = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
+    p.then(
+      (r) => r,
+      (e: unknown) => {
+        if (e instanceof DatastoreError) return e;
+        throw e;
+      },
+    );
+  const isUnknown = (r: unknown): boolean =>
+    r instanceof DatastoreError && ['unavailable', 'timeout'].includes(r.code) && /outcome is unknown/.test(r.message);
+
+  it('a delete whose response is lost is never reported "nothing to delete"', async () => {
+    const { id } = await fresh();
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
+    const r = await outcome(viaProxy.delete(id, 't'));
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    expect(await direct.get(id, 't')).toBeNull();
+    // It did delete: true, or an honest "unknown" — never false.
+    expect(r === true || isUnknown(r), `answered ${String(r)}`).toBe(true);
+  });
+
+  it('a deleteIfMatch whose response is lost is never reported not_found', async () => {
+    const { id, etag } = await fresh();
+    proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
+    const r = await outcome(viaProxy.deleteIfMatch(id, 't', { etag }));
+    expect(await direct.get(id, 't')).toBeNull();
+    expect((r instanceof DatastoreError ? isUnknown(r) : r.ok), JSON.stringify(r)).toBe(true);
+  });
+
+  it('a create whose 201 is lost, then deleted by another client, is not created a second time', async () => {
+    const id = `job-${randomUUID()}`;
+    proxy.arm({
+      match: documentRequest('POST', id),
+      fault: 'drop-response',
+      times: 1,
+      meanwhile: async () => {
+        expect(await direct.delete(id, 't')).toBe(true);
+      },
+    });
+    const r = await outcome(viaProxy.create({ id, tenantId: 't', owner: null }));
+    proxy.disarm();
+    // The other client's delete stands: the document must not come back.
+    expect(await direct.get(id, 't')).toBeNull();
+    expect(r instanceof DatastoreError ? isUnknown(r) : r.rev === 1, String(r)).toBe(true);
+  });
+
+  it('a write whose response is lost answers with its own version, not a later writer\'s', async () => {
+    const { id, etag } = await fresh();
+    proxy.arm({
+      match: conditionalReplace(id),
+      fault: 'drop-response',
+      times: 1,
+      meanwhile: async () => {
+        await direct.update(id, 't', { note: 'later writer' });
+      },
+    });
+    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.doc).toMatchObject({ owner: 'me', rev: 2 });
+    expect(r.doc).not.toHaveProperty('note');
+    expect(await direct.get(id, 't')).toMatchObject({ owner: 'me', note: 'later writer', rev: 3 });
+    // Its etag names a superseded version: a compare on it is a conflict.
+    expect(await viaProxy.updateIfMatch(id, 't', { etag: r.doc._etag }, { owner: 'again' })).toEqual({ ok: false, reason: 'conflict' });
   });
 });

@@ -14,7 +14,7 @@
  */
 
 import { DatastoreError, invalidArgument } from './errors.js';
-import type { Expected, PartitionKey, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
+import type { DeleteIfMatchResult, Expected, PartitionKey, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
 
 /** Deepest nesting a document may have (the root object is depth 0). */
 export const MAX_DEPTH = 128;
@@ -193,6 +193,12 @@ export function decode<R>(json: string): R {
 
 /** Native `updateIfMatch` answers the document's JSON, or this number for a stale token (2: not found). */
 const MISS_CONFLICT = 1;
+
+/** Turns native `deleteIfMatch` output (0: deleted, else a miss) into the result union. */
+export function decodeDeleteIfMatch(out: number): DeleteIfMatchResult {
+  if (out === 0) return { ok: true };
+  return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+}
 
 /** Turns native `updateIfMatch` output into the result union. */
 export function decodeUpdateIfMatch<T>(out: string | number): UpdateIfMatchResult<T> {

@@ -12,6 +12,7 @@ import {
   checkName,
   checkOptionNames,
   decode,
+  decodeDeleteIfMatch,
   decodeUpdateIfMatch,
   encodeDocument,
   encodeFilter,
@@ -24,6 +25,7 @@ import type {
   BaseDocument,
   CosmosProviderOptions,
   DatastoreProvider,
+  DeleteIfMatchResult,
   Expected,
   PartitionKey,
   Patch,
@@ -168,5 +170,13 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       return CosmosProvider.#nativeOf(this, 'updateIfMatch').updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
     });
     return decodeUpdateIfMatch<T>(out);
+  }
+
+  async deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
+    const out = await call(() => {
+      const { etag, rev } = checkExpected(expected);
+      return CosmosProvider.#nativeOf(this, 'deleteIfMatch').deleteIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev);
+    });
+    return decodeDeleteIfMatch(out);
   }
 }

@@ -12,6 +12,7 @@ export type {
   BaseDocument,
   CosmosProviderOptions,
   DatastoreProvider,
+  DeleteIfMatchResult,
   Expected,
   FieldName,
   JsonScalar,

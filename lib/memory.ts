@@ -7,6 +7,7 @@
 import {
   memoryCreate,
   memoryDelete,
+  memoryDeleteIfMatch,
   memoryGet,
   memoryOpen,
   memoryQuery,
@@ -21,6 +22,7 @@ import {
   checkName,
   checkOptionNames,
   decode,
+  decodeDeleteIfMatch,
   decodeUpdateIfMatch,
   encodeDocument,
   encodeFilter,
@@ -32,6 +34,7 @@ import { invalidArgument, toDatastoreError } from './errors.js';
 import type {
   BaseDocument,
   DatastoreProvider,
+  DeleteIfMatchResult,
   Expected,
   MemoryProviderOptions,
   PartitionKey,
@@ -133,6 +136,20 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
         encodePatch(patch),
       );
       return decodeUpdateIfMatch<T>(out);
+    });
+  }
+
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
+    return settle((): DeleteIfMatchResult => {
+      const { etag, rev } = checkExpected(expected);
+      const out = memoryDeleteIfMatch(
+        MemoryProvider.#storeOf(this, 'deleteIfMatch'),
+        checkId(id),
+        encodePartitionKey(partitionKey),
+        etag,
+        rev,
+      );
+      return decodeDeleteIfMatch(out);
     });
   }
 }

@@ -50,6 +50,9 @@ export type UpdateIfMatchResult<T> =
   | { ok: true; doc: Stored<T> }
   | { ok: false; reason: 'conflict' | 'not_found' };
 
+/** The outcome of the conditional delete. */
+export type DeleteIfMatchResult = { ok: true } | { ok: false; reason: 'conflict' | 'not_found' };
+
 /** Field names a query can address: the document's top-level fields and system fields. */
 export type FieldName<T> = Extract<keyof Stored<T>, string>;
 
@@ -94,6 +97,11 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
     expected: Expected,
     patch: Patch<T>,
   ): Promise<UpdateIfMatchResult<T>>;
+  /**
+   * `updateIfMatch`'s twin: deletes the document only when it still matches
+   * `expected`, in one step with the compare.
+   */
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult>;
 }
 
 export interface MemoryProviderOptions {

@@ -26,7 +26,18 @@ export interface FaultRule {
   fault: Fault;
   /** How many matching requests to hit (then the rule is spent). */
   times: number;
+  /**
+   * For `drop-response`: runs after the server applied the request and
+   * before the client's connection is reset, so another client's write
+   * lands exactly between the lost response and the client's next step.
+   */
+  meanwhile?: () => Promise<void>;
 }
+
+/** Any request with this method on one document (by its URL), or a create (POST to the feed) of it. */
+export const documentRequest = (method: string, id: string) => (req: { method: string; url: string; headers: IncomingHttpHeaders }) =>
+  req.method === method &&
+  (method === 'POST' ? req.url.endsWith('/docs') || req.url.endsWith('/docs/') : req.url.endsWith(`/docs/${encodeURIComponent(id)}`));
 
 /** A replace of one document carrying If-Match: the conditional write. */
 export const conditionalReplace = (id: string) => (req: { method: string; url: string; headers: IncomingHttpHeaders }) =>
@@ -134,6 +145,7 @@ export class FaultProxy {
     if (rule?.fault === 'drop-response') {
       // The server has applied the request; the client never hears so.
       this.fired.push('drop-response');
+      await rule.meanwhile?.();
       req.socket.destroy();
       return;
     }

@@ -179,6 +179,18 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         expect(r.ok).toBe(true);
       });
 
+      it('a stale etag with the current rev is a conflict: the rev does not excuse the etag', async () => {
+        const a = await p.create(job('a'));
+        // Same rev, another version: deleted and created again.
+        await p.delete('a', 't1');
+        const b = await p.create(job('a'));
+        expect(b.rev).toBe(a.rev);
+        expect(await p.updateIfMatch('a', 't1', { etag: a._etag, rev: b.rev }, { owner: 'me' })).toEqual({ ok: false, reason: 'conflict' });
+        // And a current etag does not excuse a stale rev.
+        expect(await p.updateIfMatch('a', 't1', { etag: b._etag, rev: b.rev + 1 }, { owner: 'me' })).toEqual({ ok: false, reason: 'conflict' });
+        expect(await p.get('a', 't1')).toEqual(b);
+      });
+
       it('a stale etag is a conflict and writes nothing', async () => {
         const a = await p.create(job('a'));
         const won = await p.updateIfMatch('a', 't1', { etag: a._etag }, { owner: 'first' });
@@ -243,6 +255,51 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         const a = await p.create(job('a'));
         await rejection(p.updateIfMatch('a', 't1', bad(expected), { n: 1 }), 'invalid_argument');
         expect(await p.get('a', 't1')).toEqual(a);
+      });
+    });
+
+    describe('deleteIfMatch', () => {
+      it('a matching etag, rev, or both deletes the document', async () => {
+        for (const expected of ['etag', 'rev', 'both'] as const) {
+          const a = await p.create(job('a'));
+          const by = expected === 'etag' ? { etag: a._etag } : expected === 'rev' ? { rev: a.rev } : { etag: a._etag, rev: a.rev };
+          expect(await p.deleteIfMatch('a', 't1', by)).toEqual({ ok: true });
+          expect(await p.get('a', 't1')).toBeNull();
+        }
+      });
+
+      it('a stale etag or rev is a conflict and deletes nothing', async () => {
+        const a = await p.create(job('a'));
+        const b = await p.update('a', 't1', { n: 1 });
+        expect(await p.deleteIfMatch('a', 't1', { etag: a._etag })).toEqual({ ok: false, reason: 'conflict' });
+        expect(await p.deleteIfMatch('a', 't1', { rev: a.rev })).toEqual({ ok: false, reason: 'conflict' });
+        expect(await p.deleteIfMatch('a', 't1', { etag: a._etag, rev: b.rev })).toEqual({ ok: false, reason: 'conflict' });
+        expect(await p.deleteIfMatch('a', 't1', { etag: b._etag, rev: a.rev })).toEqual({ ok: false, reason: 'conflict' });
+        expect(await p.get('a', 't1')).toEqual(b);
+      });
+
+      it('a missing document is not_found', async () => {
+        expect(await p.deleteIfMatch('nope', 't1', { rev: 1 })).toEqual({ ok: false, reason: 'not_found' });
+        expect(await p.deleteIfMatch('nope', 't1', { etag: '"x"' })).toEqual({ ok: false, reason: 'not_found' });
+      });
+
+      it('bad expectations and ids are invalid_argument and delete nothing', async () => {
+        const a = await p.create(job('a'));
+        await rejection(p.deleteIfMatch('a', 't1', bad({})), 'invalid_argument');
+        await rejection(p.deleteIfMatch('a', 't1', bad({ rev: -1 })), 'invalid_argument');
+        await rejection(p.deleteIfMatch('..', 't1', { rev: 1 }), 'invalid_argument');
+        await rejection(p.deleteIfMatch('a', bad(null), { rev: 1 }), 'invalid_argument');
+        expect(await p.get('a', 't1')).toEqual(a);
+      });
+
+      it('racing deletes and updates on one version: exactly one wins', async () => {
+        const a = await p.create(job('a'));
+        const results = await Promise.all([
+          ...Array.from({ length: 5 }, () => p.deleteIfMatch('a', 't1', { etag: a._etag })),
+          ...Array.from({ length: 5 }, (_, i) => p.updateIfMatch('a', 't1', { etag: a._etag }, { owner: `u${i}` })),
+        ]);
+        expect(results.filter((r) => r.ok).length).toBe(1);
+        for (const r of results) if (!r.ok) expect(['conflict', 'not_found']).toContain(r.reason);
       });
     });
 

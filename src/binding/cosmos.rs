@@ -12,7 +12,7 @@ use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
-use super::memory::{MISS_CONFLICT, MISS_NOT_FOUND};
+use super::memory::{miss_code, MISS_CONFLICT, MISS_NOT_FOUND};
 use crate::cosmos::options::RawOptions;
 use crate::cosmos::{ConnectOptions, CosmosStore};
 use crate::error::{DsError, DsResult};
@@ -171,6 +171,25 @@ impl NativeCosmosStore {
                     WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
                 },
             )
+        })
+    }
+
+    /// `0` when deleted; `1` (conflict) or `2` (not found) otherwise.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn delete_if_match(
+        &self,
+        env: &Env,
+        id: String,
+        pk_json: String,
+        etag: Option<String>,
+        rev: Option<f64>,
+    ) -> Result<AsyncBlock<u32>> {
+        spawn(env, &self.store, |s| async move {
+            let rev = rev.map(expected_rev).transpose()?;
+            Ok(miss_code(
+                s.delete_if_match(&id, &pk_json, etag.as_deref(), rev)
+                    .await?,
+            ))
         })
     }
 

@@ -100,6 +100,29 @@ pub fn memory_update_if_match(
     )
 }
 
+/// `0` when deleted; `1` (conflict) or `2` (not found) otherwise.
+#[napi]
+pub fn memory_delete_if_match(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    id: String,
+    pk_json: String,
+    etag: Option<String>,
+    rev: Option<f64>,
+) -> Result<u32> {
+    let rev = rev.map(expected_rev).transpose()?;
+    let expected = Expected::new(etag.as_deref(), rev)?;
+    Ok(miss_code(store.delete_if_match(&id, &pk_json, &expected)?))
+}
+
+/// A conditional write's outcome as a number: `0` written, else the miss.
+pub fn miss_code<T>(out: WriteOutcome<T>) -> u32 {
+    match out {
+        WriteOutcome::Written(_) => 0,
+        WriteOutcome::Conflict => MISS_CONFLICT,
+        WriteOutcome::NotFound => MISS_NOT_FOUND,
+    }
+}
+
 #[napi]
 pub fn memory_delete(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,

@@ -1,6 +1,9 @@
-//! The verdict on a write whose answer was not a plain success: from a
-//! re-read of the document, did our write land, can it still land, or has
-//! the document moved on without it?
+//! The verdict on a write whose answer was ambiguous (a lost response, a
+//! reset, a timeout, a 5xx; or any answer to a resend, which may be meeting
+//! the first attempt): from a re-read of the document, did our write land,
+//! can it still land, or has the document moved on without it? A definite
+//! answer to the first attempt (412, 409, 404, 429) needs no verdict: the
+//! SDK is told not to resend writes, so that answer is about this request.
 //!
 //! Every write is conditional on the state it was computed from — an
 //! `If-Match` on the etag it read, or (for a create) on the document not
@@ -13,6 +16,9 @@
 //! - the document moved on and the ring reaches back to our revision
 //!   without our token: another write took that revision; ours can never
 //!   land (etags do not repeat);
+//! - the document is gone: ours may have landed and been deleted since, or
+//!   never landed; and for a create, resending could create it a second
+//!   time after someone else's delete: unknown;
 //! - anything else (the ring was overwritten, revisions reset by a
 //!   delete + create): unknown, and the caller is told so.
 
@@ -41,8 +47,6 @@ pub enum Verdict {
     Landed,
     /// Another write won; ours did not land and never will.
     Superseded,
-    /// The document is gone (a replace's target was deleted).
-    Gone,
     /// The condition still holds: ours has not landed; resending is safe.
     Pending,
     /// Cannot tell.
@@ -53,9 +57,8 @@ pub enum Verdict {
 pub fn judge(cond: &Condition, rev: u64, token: &Token, seen: Option<Seen<'_>>) -> Verdict {
     match (cond, seen) {
         (_, Some(s)) if s.ring.contains(token) => Verdict::Landed,
-        (Condition::Absent, None) => Verdict::Pending,
+        (_, None) => Verdict::Unknown,
         (Condition::Absent, Some(_)) => Verdict::Superseded,
-        (Condition::Etag(_), None) => Verdict::Gone,
         (Condition::Etag(e), Some(s)) if s.etag == e => Verdict::Pending,
         (Condition::Etag(_), Some(s)) => {
             if s.rev >= rev && s.ring.covers(rev) {
@@ -113,7 +116,6 @@ mod tests {
             judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
             Verdict::Pending
         );
-        assert_eq!(judge(&Condition::Absent, 1, &ours, None), Verdict::Pending);
     }
 
     #[test]
@@ -142,12 +144,15 @@ mod tests {
     }
 
     #[test]
-    fn gone_and_unknown() {
+    fn unknown() {
         let ours = Token::fixed("ours");
+        // Gone: a replace may have landed and been deleted since; a create
+        // may have landed and been deleted, and a resend would create it again.
         assert_eq!(
             judge(&Condition::Etag("e4".into()), 5, &ours, None),
-            Verdict::Gone
+            Verdict::Unknown
         );
+        assert_eq!(judge(&Condition::Absent, 1, &ours, None), Verdict::Unknown);
         // Too many writes since: the ring no longer reaches revision 5.
         let r = ring(&[(7, "a"), (8, "b")]);
         let seen = Seen {

@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use azure_data_cosmos::clients::ContainerClient;
 use azure_data_cosmos::models::ItemResponse;
-use azure_data_cosmos::options::{ItemWriteOptions, Precondition};
+use azure_data_cosmos::options::{ItemWriteOptions, OperationOptionsBuilder, Precondition};
 use azure_data_cosmos::{CosmosError, FeedScope, PartitionKey, Query};
 use futures::TryStreamExt;
 use serde_json::value::RawValue;
@@ -24,7 +24,7 @@ use super::options::ConnectOptions;
 use super::outcome::{judge, Condition, Seen, Verdict};
 use super::sql;
 use super::token::{caller_fields, for_caller, stamp, Ring, Token};
-use crate::doc::Members;
+use crate::doc::{with_system_fields, Members};
 use crate::error::{Code, DsError, DsResult};
 use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
@@ -71,6 +71,25 @@ impl Current {
         })
     }
 
+    /// The version a write of ours produced, when the document has moved
+    /// on since (its response was lost, and another write landed on top
+    /// before the re-read): our body and `rev`, with an etag that matches
+    /// no version, as any superseded etag would.
+    fn superseded(stamped: &RawValue, rev: u64) -> DsResult<Self> {
+        let m = Members::parse(stamped.get(), "written document")?;
+        let body = caller_fields(m).to_json();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(Current {
+            doc: with_system_fields(&body, rev, SUPERSEDED_ETAG, now),
+            etag: SUPERSEDED_ETAG.to_owned(),
+            rev,
+            ring: Ring::default(),
+            body,
+        })
+    }
+
     fn version(&self) -> Version {
         Version {
             etag: self.etag.clone(),
@@ -93,6 +112,26 @@ impl Current {
 enum Base {
     Absent,
     Version(Version),
+}
+
+/// The etag of a version of ours that another write has already replaced:
+/// it names no stored version, so a conditional write on it is a conflict.
+const SUPERSEDED_ETAG: &str = "\"superseded\"";
+
+/// Options of a write: the SDK must not resend it after an ambiguous
+/// failure (it would hide the resend from `write`, which owns the outcome:
+/// a resent create could recreate a document deleted meanwhile, and a
+/// resent delete answers 404 for a delete that landed).
+fn write_options(precondition: Option<Precondition>) -> ItemWriteOptions {
+    let opts = ItemWriteOptions::default().with_operation_options(
+        OperationOptionsBuilder::new()
+            .with_max_failover_retry_count(0)
+            .build(),
+    );
+    match precondition {
+        Some(p) => opts.with_precondition(p),
+        None => opts,
+    }
 }
 
 /// How a write ended, once resolved.
@@ -244,17 +283,118 @@ impl CosmosStore {
         }
     }
 
+    /// Unconditional delete. `true` only when this call removed the document,
+    /// `false` only when there was none; after an ambiguous failure with the
+    /// document gone, the outcome is reported unknown (this delete or
+    /// another may have removed it).
     pub async fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
         let pk = self.key(id, pk_json)?;
+        let what = format!("delete of {id:?}");
+        Ok(matches!(
+            self.remove(&what, id, pk_json, pk, None).await?,
+            WriteOutcome::Written(())
+        ))
+    }
+
+    /// The conditional delete: `If-Match` on the etag of the version that
+    /// matched `expected` (given an etag alone, no read first).
+    pub async fn delete_if_match(
+        &self,
+        id: &str,
+        pk_json: &str,
+        expected_etag: Option<&str>,
+        expected_rev: Option<u64>,
+    ) -> DsResult<WriteOutcome<()>> {
+        if expected_etag.is_none() && expected_rev.is_none() {
+            return Err(DsError::invalid("expected must give etag, rev, or both"));
+        }
+        let pk = self.key(id, pk_json)?;
+        let what = format!("deleteIfMatch of {id:?}");
+        let etag = match (expected_etag, expected_rev) {
+            (Some(etag), None) => etag.to_owned(),
+            _ => {
+                let Some(cur) = self.read(id, pk_json, pk.clone(), &what).await? else {
+                    return Ok(WriteOutcome::NotFound);
+                };
+                let etag_ok = expected_etag.is_none_or(|e| e == cur.etag);
+                if !(etag_ok && expected_rev.is_none_or(|r| r == cur.rev)) {
+                    return Ok(WriteOutcome::Conflict);
+                }
+                cur.etag
+            }
+        };
+        self.remove(&what, id, pk_json, pk, Some(etag)).await
+    }
+
+    /// Sends a delete (conditional on `etag` when given) and resolves an
+    /// ambiguous failure by re-reading: still there (at `etag`, when
+    /// conditional) means ours did not land and is resent; gone means it
+    /// cannot be told whether ours or another removed it.
+    async fn remove(
+        &self,
+        what: &str,
+        id: &str,
+        pk_json: &str,
+        pk: PartitionKey,
+        etag: Option<String>,
+    ) -> DsResult<WriteOutcome<()>> {
         self.cache.forget(pk_json, id);
-        match self.container.delete_item(pk, id, None).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_missing_document(&e) => Ok(false),
-            Err(e) => Err(from_cosmos(
-                &e,
-                &format!("delete of {id:?}"),
-                &self.redactor,
-            )),
+        let mut ambiguous = false;
+        let mut resends = 0;
+        loop {
+            let opts = write_options(etag.clone().map(Precondition::if_match));
+            let err = match self.container.delete_item(pk.clone(), id, Some(opts)).await {
+                Ok(_) => return Ok(WriteOutcome::Written(())),
+                Err(e) => e,
+            };
+            let (status, sub_status) = status_of(&err);
+            if is_definite_rejection(status, sub_status) {
+                return Err(from_cosmos(&err, what, &self.redactor));
+            }
+            if !ambiguous {
+                match status {
+                    404 => return Ok(WriteOutcome::NotFound),
+                    412 => return Ok(WriteOutcome::Conflict),
+                    429 => return Err(from_cosmos(&err, what, &self.redactor)),
+                    _ => ambiguous = true,
+                }
+            }
+            let seen = self
+                .read(id, pk_json, pk.clone(), what)
+                .await
+                .map_err(|_| {
+                    unknown_outcome(
+                        &err,
+                        what,
+                        "the document could not be re-read",
+                        &self.redactor,
+                    )
+                })?;
+            self.cache.forget(pk_json, id);
+            match seen {
+                None => {
+                    return Err(unknown_outcome(
+                        &err,
+                        what,
+                        "the document is gone, removed by this delete or by another",
+                        &self.redactor,
+                    ))
+                }
+                Some(cur) if etag.as_ref().is_some_and(|e| *e != cur.etag) => {
+                    // A delete of ours cannot have landed on a document that
+                    // is still there; it now has another version.
+                    return Ok(WriteOutcome::Conflict);
+                }
+                Some(_) if resends < MAX_RESENDS => resends += 1,
+                Some(_) => {
+                    return Err(unknown_outcome(
+                        &err,
+                        what,
+                        "resending did not get an answer",
+                        &self.redactor,
+                    ))
+                }
+            }
         }
     }
 
@@ -377,16 +517,16 @@ impl CosmosStore {
         }
 
         let mut resends = 0;
+        let mut ambiguous = false;
         loop {
             let sent = match &cond {
                 Condition::Absent => {
                     self.container
-                        .create_item(pk.clone(), id, &*doc, None)
+                        .create_item(pk.clone(), id, &*doc, Some(write_options(None)))
                         .await
                 }
                 Condition::Etag(etag) => {
-                    let opts = ItemWriteOptions::default()
-                        .with_precondition(Precondition::if_match(etag.clone()));
+                    let opts = write_options(Some(Precondition::if_match(etag.clone())));
                     self.container
                         .replace_item(pk.clone(), id, &*doc, Some(opts))
                         .await
@@ -405,7 +545,17 @@ impl CosmosStore {
             if is_definite_rejection(status, sub_status) {
                 return Err(from_cosmos(&err, what, &self.redactor));
             }
-            // 412, 409, 404, 429, timeouts, 5xx, transport errors: ask the document.
+            if !ambiguous {
+                // The answer to our only attempt: about this request alone.
+                match status {
+                    412 | 409 => return Ok(Written::Lost),
+                    404 => return Ok(Written::Missing),
+                    429 => return Err(from_cosmos(&err, what, &self.redactor)),
+                    _ => ambiguous = true,
+                }
+            }
+            // A lost response, a timeout, a 5xx, or any answer to a resend:
+            // ask the document.
             let seen = match self.read(id, pk_json, pk.clone(), what).await {
                 Ok(seen) => seen,
                 Err(_) => {
@@ -419,7 +569,8 @@ impl CosmosStore {
             };
             match judge(&cond, rev, &token, seen.as_ref().map(Current::seen)) {
                 Verdict::Landed => match seen {
-                    Some(cur) => return Ok(Written::Yes(cur)),
+                    Some(cur) if cur.rev == rev => return Ok(Written::Yes(cur)),
+                    Some(_) => return Ok(Written::Yes(Current::superseded(&doc, rev)?)),
                     None => {
                         return Err(DsError::internal(format!(
                             "{what}: judged landed without a document"
@@ -427,10 +578,6 @@ impl CosmosStore {
                     }
                 },
                 Verdict::Superseded => return Ok(Written::Lost),
-                Verdict::Gone => return Ok(Written::Missing),
-                Verdict::Pending if status == 429 => {
-                    return Err(from_cosmos(&err, what, &self.redactor))
-                }
                 Verdict::Pending if resends < MAX_RESENDS => resends += 1,
                 Verdict::Pending => {
                     return Err(unknown_outcome(
@@ -444,7 +591,11 @@ impl CosmosStore {
                     return Err(unknown_outcome(
                         &err,
                         what,
-                        "the document has moved on and no longer records this write",
+                        if seen.is_none() {
+                            "the document is gone: this write may have landed and been deleted since, or never landed"
+                        } else {
+                            "the document has moved on and no longer records this write"
+                        },
                         &self.redactor,
                     ))
                 }

@@ -79,10 +79,11 @@ impl Expected {
     }
 }
 
-/// The outcome of a conditional write.
+/// The outcome of a conditional write: what it wrote (the document, or
+/// `()` for a delete), or why it wrote nothing.
 #[derive(Debug, PartialEq, Eq)]
-pub enum WriteOutcome {
-    Written(String),
+pub enum WriteOutcome<T = String> {
+    Written(T),
     Conflict,
     NotFound,
 }
@@ -241,6 +242,25 @@ impl Store {
         Ok(self.shard(&key).lock().remove(key.as_str()).is_some())
     }
 
+    /// The conditional delete: compare and remove in one lock section.
+    pub fn delete_if_match(
+        &self,
+        id: &str,
+        pk_json: &str,
+        expected: &Expected,
+    ) -> DsResult<WriteOutcome<()>> {
+        let key = self.key(id, pk_json)?;
+        let mut shard = self.shard(&key).lock();
+        Ok(match shard.get(key.as_str()) {
+            None => WriteOutcome::NotFound,
+            Some(e) if !expected.matches(e) => WriteOutcome::Conflict,
+            Some(_) => {
+                shard.remove(key.as_str());
+                WriteOutcome::Written(())
+            }
+        })
+    }
+
     /// Parses a whole document, drops system fields, checks id, partition
     /// key and size. Returns the map key, the id and the body to store.
     fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
@@ -374,6 +394,32 @@ mod tests {
         assert_eq!(
             s.update_if_match("a", "\"x\"", &foreign, "{}").unwrap(),
             WriteOutcome::Conflict
+        );
+    }
+
+    #[test]
+    fn delete_if_match_outcomes() {
+        let s = store();
+        let a = parse(&s.create(r#"{"id":"a","t":"x"}"#).unwrap());
+        let etag = a["_etag"].as_str().unwrap();
+        let stale_etag = Expected::new(Some("\"0000000000000000\""), Some(1)).unwrap();
+        let stale_rev = Expected::new(Some(etag), Some(2)).unwrap();
+        for stale in [&stale_etag, &stale_rev] {
+            assert_eq!(
+                s.delete_if_match("a", "\"x\"", stale).unwrap(),
+                WriteOutcome::Conflict
+            );
+            assert!(s.get("a", "\"x\"").unwrap().is_some(), "nothing deleted");
+        }
+        let both = Expected::new(Some(etag), Some(1)).unwrap();
+        assert_eq!(
+            s.delete_if_match("a", "\"x\"", &both).unwrap(),
+            WriteOutcome::Written(())
+        );
+        assert!(s.get("a", "\"x\"").unwrap().is_none());
+        assert_eq!(
+            s.delete_if_match("a", "\"x\"", &both).unwrap(),
+            WriteOutcome::NotFound
         );
     }
 
