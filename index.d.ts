@@ -45,6 +45,9 @@ export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: s
 /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */
 export declare function memoryDeleteIfMatch(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag?: string | undefined | null, rev?: number | undefined | null): number
 
+/** Forgets the process-wide store `name`; `true` when there was one. */
+export declare function memoryDropShared(name: string): boolean
+
 /** `pkJson` is `JSON.stringify(partitionKey)`. */
 export declare function memoryGet(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): string | null
 

@@ -840,6 +840,7 @@ module.exports.cosmosConnect = nativeBinding.cosmosConnect
 module.exports.memoryCreate = nativeBinding.memoryCreate
 module.exports.memoryDelete = nativeBinding.memoryDelete
 module.exports.memoryDeleteIfMatch = nativeBinding.memoryDeleteIfMatch
+module.exports.memoryDropShared = nativeBinding.memoryDropShared
 module.exports.memoryGet = nativeBinding.memoryGet
 module.exports.memoryOpen = nativeBinding.memoryOpen
 module.exports.memoryQuery = nativeBinding.memoryQuery

@@ -319,6 +319,22 @@ describe('Cosmos: the provider reads its surroundings', () => {
     }
   });
 
+  it('errors caused by a Cosmos response carry its diagnostics', async () => {
+    const container = `c-${randomUUID()}`;
+    const p = await CosmosProvider.connect<Doc>(cosmosOptions(container));
+    await p.create({ id: 'a', t: 'x' });
+    const conflict = await rejection(p.create({ id: 'a', t: 'x' }), 'conflict');
+    expect(conflict.status).toBe(409);
+    expect(conflict.activityId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(conflict.requestCharge).toBe(1);
+    await admin.database('hardening').container(container).delete();
+    const gone = await rejection(p.get('a', 'x'), 'not_found');
+    expect([gone.status, gone.subStatus]).toEqual([404, 1003]);
+    // Errors the provider raises itself carry none.
+    const bad = await rejection(p.get('..', 'x'), 'invalid_argument');
+    expect([bad.status, bad.subStatus, bad.activityId, bad.requestCharge]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
   it('10,000 concurrent gets keep a bounded number of requests in flight', async () => {
     const proxy = await FaultProxy.start(Number(new URL(endpoint).port));
     try {

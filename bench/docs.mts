@@ -1,4 +1,4 @@
-/** The documents of design/performance.md: a ~300 B fleet job and a ~4 KB one. */
+/** The benchmark documents: a ~300 B fleet job and a ~4 KB one. */
 export interface FleetJob {
   id: string;
   tenantId: string;

@@ -65,7 +65,7 @@ async function throughput(size: 300 | 4096): Promise<void> {
       }, N);
     const native = await measure(makeNative);
     const baseline = await measure(makeBaseline);
-    // design/performance.md sets goals for the 300 B document only.
+    // The performance goals are set for the 300 B document only (README, "Performance").
     const goal = size !== 300 || name === 'create' ? '' : name === 'get' ? '≥ 1.0×' : '≥ 1.0× (stretch 1.5×)';
     row(`${name} ${size} B`, native, baseline, 'ops/s', goal);
   }

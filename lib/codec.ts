@@ -75,6 +75,7 @@ function checkValue(v: unknown, path: string): unknown {
       if (v instanceof String) return checkValue(String.prototype.valueOf.call(v), path);
       if (v instanceof Boolean) return Boolean.prototype.valueOf.call(v);
       if (v instanceof BigInt) throw invalidArgument(`${path} is a boxed BigInt, which JSON cannot hold`);
+      if (v instanceof Symbol) throw invalidArgument(`${path} is a boxed symbol, which JSON cannot hold`);
       if (v instanceof Map || v instanceof Set || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
         throw invalidArgument(`${path} is ${describe(v)}, which JSON would not store faithfully`);
       }
@@ -183,6 +184,12 @@ export function encodeFilter<T>(filter: QueryFilter<T> | undefined): string | un
     // Present means "this partition": a null or undefined key must never widen to all of them.
     encodePartitionKey(filter.partitionKey, 'query filter: partitionKey');
   }
+  if (isPlainObject(filter) && isPlainObject(filter.where)) {
+    for (const [field, value] of Object.entries(filter.where)) {
+      // JSON would drop it, and the clause with it: the query would widen.
+      if (value === undefined) throw invalidArgument(`query filter: where.${field} is undefined; give a value, or leave the field out`);
+    }
+  }
   return encodeObject(filter, 'query filter');
 }
 
@@ -220,4 +227,9 @@ export function misuse(cls: string, method: string, self: unknown): DatastoreErr
   return invalidArgument(
     `${cls}.${method} was called on ${describe(self)}, not on a ${cls}: call it as provider.${method}(...) or bind it`,
   );
+}
+
+/** The error of a call on a closed provider. */
+export function closed(cls: string, method: string): DatastoreError {
+  return invalidArgument(`${cls}.${method}: the provider is closed; open a new one`);
 }

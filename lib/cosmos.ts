@@ -11,6 +11,7 @@ import {
   checkId,
   checkName,
   checkOptionNames,
+  closed,
   decode,
   decodeDeleteIfMatch,
   decodeUpdateIfMatch,
@@ -34,27 +35,12 @@ import type {
   UpdateIfMatchResult,
 } from './types.js';
 
-/** Native rejections carry `[[code@status]] message` (napi async errors have no custom code). */
-const WIRE = /^\[\[([a-z_]+(?:@\d+)?)\]\] ([\s\S]*)$/;
-
-function fromNative(e: unknown): Error {
-  if (e instanceof Error) {
-    const m = WIRE.exec(e.message);
-    if (m !== null) {
-      const wire = new Error(m[2]);
-      (wire as Error & { code: string }).code = m[1] ?? 'internal';
-      return toDatastoreError(wire);
-    }
-  }
-  return toDatastoreError(e);
-}
-
 /** Runs a native call; any throw or rejection becomes a `DatastoreError`. */
 async function call<R>(f: () => Promise<R>): Promise<R> {
   try {
     return await f();
   } catch (e) {
-    throw fromNative(e);
+    throw toDatastoreError(e);
   }
 }
 
@@ -124,39 +110,77 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
 
   /** The native store of `self`, when `self` is a CosmosProvider. */
   static #nativeOf(self: unknown, method: string): NativeCosmosStore {
-    if (typeof self === 'object' && self !== null && #native in self) return (self as CosmosProvider).#native;
+    if (typeof self === 'object' && self !== null && #native in self) {
+      const p = self as CosmosProvider;
+      if (p.#closed) throw closed('CosmosProvider', method);
+      return p.#native;
+    }
     throw misuse('CosmosProvider', method, self);
   }
 
+  /** Calls in flight, so `close` can wait for them. */
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
+
+  /**
+   * Runs `f` on the native store of `self` (which must be an open
+   * CosmosProvider), counted among the calls in flight until it settles.
+   */
+  static #call<R>(self: unknown, method: string, f: (native: NativeCosmosStore) => Promise<R>): Promise<R> {
+    const p = call(() => f(CosmosProvider.#nativeOf(self, method)));
+    if (self instanceof CosmosProvider) {
+      const pending = self.#pending;
+      pending.add(p);
+      const done = (): void => void pending.delete(p);
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  /**
+   * Closes this provider: later calls reject with `invalid_argument`, and
+   * the returned promise settles once the calls already in flight have.
+   * The account's shared connection pool stays for its other providers.
+   */
+  async close(): Promise<void> {
+    if (!(this instanceof CosmosProvider)) throw misuse('CosmosProvider', 'close', this);
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    const json = await call(() => CosmosProvider.#nativeOf(this, 'get').get(checkId(id), encodePartitionKey(partitionKey)));
+    const json = await CosmosProvider.#call(this, 'get', (native) => native.get(checkId(id), encodePartitionKey(partitionKey)));
     return json === null || json === undefined ? null : decode<Stored<T>>(json);
   }
 
   async create(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await call(() => CosmosProvider.#nativeOf(this, 'create').create(encodeDocument(doc))));
+    return decode<Stored<T>>(await CosmosProvider.#call(this, 'create', (native) => native.create(encodeDocument(doc))));
   }
 
   async upsert(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await call(() => CosmosProvider.#nativeOf(this, 'upsert').upsert(encodeDocument(doc))));
+    return decode<Stored<T>>(await CosmosProvider.#call(this, 'upsert', (native) => native.upsert(encodeDocument(doc))));
   }
 
   async replace(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await call(() => CosmosProvider.#nativeOf(this, 'replace').replace(encodeDocument(doc))));
+    return decode<Stored<T>>(await CosmosProvider.#call(this, 'replace', (native) => native.replace(encodeDocument(doc))));
   }
 
   async update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
     return decode<Stored<T>>(
-      await call(() => CosmosProvider.#nativeOf(this, 'update').update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
+      await CosmosProvider.#call(this, 'update', (native) => native.update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
     );
   }
 
   async delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return call(() => CosmosProvider.#nativeOf(this, 'delete').delete(checkId(id), encodePartitionKey(partitionKey)));
+    return CosmosProvider.#call(this, 'delete', (native) => native.delete(checkId(id), encodePartitionKey(partitionKey)));
   }
 
   async query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return decode<Stored<T>[]>(await call(() => CosmosProvider.#nativeOf(this, 'query').query(encodeFilter(filter))));
+    return decode<Stored<T>[]>(await CosmosProvider.#call(this, 'query', (native) => native.query(encodeFilter(filter))));
   }
 
   async updateIfMatch(
@@ -165,17 +189,17 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
     expected: Expected,
     patch: Patch<T>,
   ): Promise<UpdateIfMatchResult<T>> {
-    const out = await call(() => {
+    const out = await CosmosProvider.#call(this, 'updateIfMatch', (native) => {
       const { etag, rev } = checkExpected(expected);
-      return CosmosProvider.#nativeOf(this, 'updateIfMatch').updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
+      return native.updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
     });
     return decodeUpdateIfMatch<T>(out);
   }
 
   async deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    const out = await call(() => {
+    const out = await CosmosProvider.#call(this, 'deleteIfMatch', (native) => {
       const { etag, rev } = checkExpected(expected);
-      return CosmosProvider.#nativeOf(this, 'deleteIfMatch').deleteIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev);
+      return native.deleteIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev);
     });
     return decodeDeleteIfMatch(out);
   }

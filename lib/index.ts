@@ -1,13 +1,13 @@
 /**
  * `@bytelyst/datastore`: a native datastore with an atomic conditional
- * write. See README.md and design/contract.md.
+ * write. See README.md.
  */
 
 export { CosmosProvider } from './cosmos.js';
 export { MemoryProvider } from './memory.js';
 export { createProvider } from './provider.js';
 export { DatastoreError, ERROR_CODES, isDatastoreError } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { CosmosDiagnostics, ErrorCode } from './errors.js';
 export type {
   BaseDocument,
   CosmosProviderOptions,

@@ -7,6 +7,7 @@
 import {
   memoryCreate,
   memoryDelete,
+  memoryDropShared,
   memoryDeleteIfMatch,
   memoryGet,
   memoryOpen,
@@ -21,6 +22,7 @@ import {
   checkId,
   checkName,
   checkOptionNames,
+  closed,
   decode,
   decodeDeleteIfMatch,
   decodeUpdateIfMatch,
@@ -60,6 +62,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   readonly shared: string | undefined;
   /** The native store handle. */
   readonly #store: ReturnType<typeof memoryOpen>;
+  #closed = false;
 
   constructor(options: MemoryProviderOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -82,8 +85,41 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
 
   /** The native store of `self`, when `self` is a MemoryProvider. */
   static #storeOf(self: unknown, method: string): ReturnType<typeof memoryOpen> {
-    if (typeof self === 'object' && self !== null && #store in self) return (self as MemoryProvider).#store;
+    if (typeof self === 'object' && self !== null && #store in self) {
+      const p = self as MemoryProvider;
+      if (p.#closed) throw closed('MemoryProvider', method);
+      return p.#store;
+    }
     throw misuse('MemoryProvider', method, self);
+  }
+
+  /**
+   * Closes this provider: later calls reject with `invalid_argument`. A
+   * shared store stays open for its other providers (see `dropShared`).
+   */
+  close(): Promise<void> {
+    if (typeof this !== 'object' || this === null || !(#store in this)) {
+      return Promise.reject(misuse('MemoryProvider', 'close', this));
+    }
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Forgets the process-wide store `name`: the next provider opened with
+   * that name starts empty. Providers already open on it keep the old one.
+   * `true` when there was such a store.
+   */
+  static dropShared(name: string): boolean {
+    try {
+      return memoryDropShared(checkName(name, 'shared'));
+    } catch (e) {
+      throw toDatastoreError(e);
+    }
   }
 
   get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {

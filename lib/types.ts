@@ -1,5 +1,5 @@
 /**
- * The public types of `@bytelyst/datastore` (see design/contract.md).
+ * The public types of `@bytelyst/datastore`.
  */
 
 /** A partition key value: what a document holds at its `partitionKeyPath`. */
@@ -102,6 +102,9 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
    * `expected`, in one step with the compare.
    */
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult>;
+  /** Closes the provider; later calls reject. Also `await using p = …`. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface MemoryProviderOptions {

@@ -2,7 +2,7 @@
 //! raw JSON), the system fields the datastore owns, and the shallow merge.
 //!
 //! Documents cross the JS boundary and are stored as JSON text (see
-//! `design/performance.md`: ~2x cheaper than object conversion and ~5x more
+//! the README's "Performance": ~2x cheaper than object conversion and ~5x more
 //! compact than `serde_json::Value`). A shallow merge only needs top-level
 //! members, so nested values are never parsed into a tree.
 

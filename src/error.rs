@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// The contract's error codes (`design/contract.md`, "Errors"). Fixed names.
+/// The contract's error codes (README, "The contract, briefly"). Fixed names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     InvalidArgument,
@@ -31,13 +31,23 @@ impl Code {
     }
 }
 
+/// What Cosmos DB said about a failed request, where it said it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diagnostics {
+    pub sub_status: Option<u16>,
+    pub activity_id: Option<String>,
+    pub request_charge: Option<f64>,
+    pub retry_after_ms: Option<u64>,
+}
+
 /// A datastore error: a contract code, a message naming what was wrong, and
-/// the HTTP status when a server answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// the HTTP status (with the server's diagnostics) when a server answered.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DsError {
     pub code: Code,
     pub message: String,
     pub status: Option<u16>,
+    pub diagnostics: Diagnostics,
 }
 
 pub type DsResult<T> = Result<T, DsError>;
@@ -48,6 +58,7 @@ impl DsError {
             code,
             message: message.into(),
             status: None,
+            diagnostics: Diagnostics::default(),
         }
     }
 
@@ -64,14 +75,34 @@ impl DsError {
         Self::new(Code::Internal, message)
     }
 
-    /// The string the JavaScript layer reads from `err.code`: the code, and
-    /// `@status` when there is one (the TS layer splits it into `code` and
-    /// `status`, because napi errors carry one string besides the message).
-    pub fn wire_code(&self) -> String {
-        match self.status {
-            Some(s) => format!("{}@{}", self.code.as_str(), s),
-            None => self.code.as_str().to_owned(),
+    pub fn with_diagnostics(mut self, diagnostics: Diagnostics) -> Self {
+        self.diagnostics = diagnostics;
+        self
+    }
+
+    /// The one wire format `lib/errors.ts` decodes: a JSON object with the
+    /// code, the status and the diagnostics that are present (napi errors
+    /// carry one string besides the message).
+    pub fn wire(&self) -> String {
+        let d = &self.diagnostics;
+        let mut w = serde_json::Map::new();
+        w.insert("code".into(), self.code.as_str().into());
+        if let Some(s) = self.status {
+            w.insert("status".into(), s.into());
         }
+        if let Some(s) = d.sub_status {
+            w.insert("subStatus".into(), s.into());
+        }
+        if let Some(a) = &d.activity_id {
+            w.insert("activityId".into(), a.as_str().into());
+        }
+        if let Some(c) = d.request_charge.and_then(serde_json::Number::from_f64) {
+            w.insert("requestCharge".into(), c.into());
+        }
+        if let Some(r) = d.retry_after_ms {
+            w.insert("retryAfterMs".into(), r.into());
+        }
+        serde_json::Value::Object(w).to_string()
     }
 }
 
@@ -94,7 +125,7 @@ impl AsRef<str> for WireCode {
 
 impl From<DsError> for napi::Error<WireCode> {
     fn from(e: DsError) -> Self {
-        napi::Error::new(WireCode(e.wire_code()), e.message)
+        napi::Error::new(WireCode(e.wire()), e.message)
     }
 }
 
@@ -106,13 +137,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wire_code_carries_status_only_when_present() {
-        assert_eq!(DsError::invalid("x").wire_code(), "invalid_argument");
+    fn wire_carries_what_is_present() {
         assert_eq!(
-            DsError::new(Code::Throttled, "x")
-                .with_status(429)
-                .wire_code(),
-            "throttled@429"
+            DsError::invalid("x").wire(),
+            r#"{"code":"invalid_argument"}"#
+        );
+        let e = DsError::new(Code::Throttled, "x")
+            .with_status(429)
+            .with_diagnostics(Diagnostics {
+                sub_status: Some(3200),
+                activity_id: Some("a-1".into()),
+                request_charge: Some(1.5),
+                retry_after_ms: Some(20),
+            });
+        assert_eq!(
+            e.wire(),
+            r#"{"activityId":"a-1","code":"throttled","requestCharge":1.5,"retryAfterMs":20,"status":429,"subStatus":3200}"#
         );
     }
 }

@@ -1,7 +1,7 @@
 /**
  * The provider conformance suite: written once, run against every provider
  * (Memory here, Cosmos against a real Cosmos-protocol server), so the
- * contract in design/contract.md means the same thing everywhere.
+ * contract in README.md means the same thing everywhere.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DatastoreError } from '@bytelyst/datastore';

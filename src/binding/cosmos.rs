@@ -1,9 +1,9 @@
 //! `NativeCosmosStore`: async methods on napi's tokio runtime. The awaited
-//! network round trip dwarfs the thread hop (see `design/performance.md`).
+//! network round trip dwarfs the thread hop (README, "Performance").
 //!
-//! napi's `async fn` rejects only with its own `Status` codes, so the
-//! contract code travels in the message as `[[code@status]] message`;
-//! `lib/cosmos.ts` moves it back to `err.code` before anyone sees it.
+//! napi's async rejections carry only its own `Status` codes, so the error's
+//! wire JSON (`DsError::wire`) travels as a `[[{…}]] message` prefix;
+//! `lib/errors.ts` decodes it before anyone sees it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ type Result<T> = napi::Result<T>;
 fn reject(e: DsError) -> napi::Error {
     napi::Error::new(
         napi::Status::GenericFailure,
-        format!("[[{}]] {}", e.wire_code(), e.message),
+        format!("[[{}]] {}", e.wire(), e.message),
     )
 }
 

@@ -1,6 +1,6 @@
 //! The Memory provider's native functions. They run synchronously on the
 //! calling thread — the compare-and-write needs no thread hop (see
-//! `design/performance.md`) — and the TypeScript layer hands back settled
+//! README, "Performance") — and the TypeScript layer hands back settled
 //! promises.
 //!
 //! They are plain functions over an `External` store handle rather than
@@ -33,6 +33,12 @@ pub fn memory_open(
         None => Arc::new(Store::new(pk)),
     };
     Ok(External::new(store))
+}
+
+/// Forgets the process-wide store `name`; `true` when there was one.
+#[napi]
+pub fn memory_drop_shared(name: String) -> bool {
+    registry::drop_shared(&name)
 }
 
 /// `pkJson` is `JSON.stringify(partitionKey)`.

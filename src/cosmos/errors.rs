@@ -5,7 +5,7 @@
 
 use azure_data_cosmos::CosmosError;
 
-use crate::error::{Code, DsError};
+use crate::error::{Code, Diagnostics, DsError};
 
 /// Sub-status the SDK sets on a client-side end-to-end timeout (408).
 const CLIENT_OPERATION_TIMEOUT: u16 = 20008;
@@ -115,6 +115,21 @@ fn scrub_auth(text: &str) -> String {
     out
 }
 
+/// What the server said about a failed request: sub-status, activity id,
+/// request charge and retry-after, where its response carried them.
+pub fn diagnostics_of(e: &CosmosError) -> Diagnostics {
+    let (_, sub_status) = status_of(e);
+    let headers = e.response().map(|r| r.headers());
+    Diagnostics {
+        sub_status,
+        activity_id: headers
+            .and_then(|h| h.activity_id.as_ref())
+            .map(|a| a.as_str().to_owned()),
+        request_charge: headers.and_then(|h| h.request_charge).map(f64::from),
+        retry_after_ms: headers.and_then(|h| h.retry_after_ms),
+    }
+}
+
 /// An SDK error as a `DsError`: the contract code, the HTTP status when the
 /// server answered, and `what` (the operation and id) in the message.
 pub fn from_cosmos(e: &CosmosError, what: &str, redactor: &Redactor) -> DsError {
@@ -124,17 +139,14 @@ pub fn from_cosmos(e: &CosmosError, what: &str, redactor: &Redactor) -> DsError 
     } else {
         classify(status, sub)
     };
-    let summary = redactor.scrub(&e.to_string());
-    let err = if status == 404 && sub == Some(OWNER_MISSING) {
-        DsError::new(
-            code,
-            format!(
-                "{what}: the container or its database does not exist (was it deleted?): {summary}"
-            ),
-        )
+    let summary = e.to_string();
+    let message = if status == 404 && sub == Some(OWNER_MISSING) {
+        format!("{what}: the container or its database does not exist (was it deleted?): {summary}")
     } else {
-        DsError::new(code, format!("{what}: {summary}"))
+        format!("{what}: {summary}")
     };
+    // `what` may carry caller text (an endpoint): the whole message is scrubbed.
+    let err = DsError::new(code, redactor.scrub(&message)).with_diagnostics(diagnostics_of(e));
     if e.is_from_wire() || status == 408 || status == 429 {
         err.with_status(status)
     } else {
@@ -154,7 +166,8 @@ pub fn unknown_outcome(e: &CosmosError, what: &str, why: &str, redactor: &Redact
     let err = DsError::new(
         code,
         redactor.scrub(&format!("{what}: the outcome is unknown ({why}); the write may or may not have been applied: {summary}")),
-    );
+    )
+    .with_diagnostics(diagnostics_of(e));
     if e.is_from_wire() {
         err.with_status(status)
     } else {

@@ -18,14 +18,15 @@ use serde_json::Value;
 
 use super::cache::{Version, VersionCache};
 use super::errors::{
-    from_cosmos, is_definite_rejection, is_missing_document, status_of, unknown_outcome, Redactor,
+    diagnostics_of, from_cosmos, is_definite_rejection, is_missing_document, status_of,
+    unknown_outcome, Redactor,
 };
 use super::options::ConnectOptions;
 use super::outcome::{judge, Condition, Seen, Verdict};
 use super::sql;
 use super::token::{caller_fields, for_caller, stamp, Ring, Token};
 use crate::doc::{with_system_fields, Members};
-use crate::error::{Code, DsError, DsResult};
+use crate::error::{Code, Diagnostics, DsError, DsResult};
 use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
 use crate::validate::{
@@ -138,9 +139,9 @@ fn write_options(precondition: Option<Precondition>) -> ItemWriteOptions {
 enum Written {
     Yes(Current),
     /// Another write won (412 / 409, confirmed by a re-read).
-    Lost,
+    Lost(Diagnostics),
     /// The document does not exist.
-    Missing,
+    Missing(Diagnostics),
 }
 
 /// Requests one provider keeps in flight at most; callers beyond it wait
@@ -198,12 +199,13 @@ impl CosmosStore {
             .await?
         {
             Written::Yes(cur) => for_caller(&cur.doc),
-            Written::Lost => Err(DsError::new(
+            Written::Lost(diagnostics) => Err(DsError::new(
                 Code::Conflict,
                 format!("document {id:?} already exists"),
             )
-            .with_status(409)),
-            Written::Missing => Err(DsError::internal(format!(
+            .with_status(409)
+            .with_diagnostics(diagnostics)),
+            Written::Missing(_) => Err(DsError::internal(format!(
                 "{what}: the server reported the new document missing"
             ))),
         }
@@ -278,8 +280,8 @@ impl CosmosStore {
             .await?
         {
             Written::Yes(cur) => Ok(WriteOutcome::Written(for_caller(&cur.doc)?)),
-            Written::Lost => Ok(WriteOutcome::Conflict),
-            Written::Missing => Ok(WriteOutcome::NotFound),
+            Written::Lost(_) => Ok(WriteOutcome::Conflict),
+            Written::Missing(_) => Ok(WriteOutcome::NotFound),
         }
     }
 
@@ -311,7 +313,11 @@ impl CosmosStore {
         let pk = self.key(id, pk_json)?;
         let what = format!("deleteIfMatch of {id:?}");
         let etag = match (expected_etag, expected_rev) {
-            (Some(etag), None) => etag.to_owned(),
+            // One round trip: the server compares. Only for an etag that can
+            // travel as a header and name a version: a blank If-Match is
+            // ignored (an unconditional delete), a control character breaks
+            // the request; such an etag is compared after a read instead.
+            (Some(etag), None) if is_sendable_etag(etag) => etag.to_owned(),
             _ => {
                 let Some(cur) = self.read(id, pk_json, pk.clone(), &what).await? else {
                     return Ok(WriteOutcome::NotFound);
@@ -473,8 +479,10 @@ impl CosmosStore {
             };
             match self.write(what, id, pk_json, &base, &body).await? {
                 Written::Yes(cur) => return for_caller(&cur.doc),
-                Written::Missing if !create_if_missing => return Err(not_found(id)),
-                Written::Lost | Written::Missing => {
+                Written::Missing(d) if !create_if_missing => {
+                    return Err(not_found(id).with_diagnostics(d))
+                }
+                Written::Lost(_) | Written::Missing(_) => {
                     // Spread contending writers out a little.
                     tokio::time::sleep(Duration::from_millis(u64::from(round.min(20)))).await;
                 }
@@ -548,8 +556,8 @@ impl CosmosStore {
             if !ambiguous {
                 // The answer to our only attempt: about this request alone.
                 match status {
-                    412 | 409 => return Ok(Written::Lost),
-                    404 => return Ok(Written::Missing),
+                    412 | 409 => return Ok(Written::Lost(diagnostics_of(&err))),
+                    404 => return Ok(Written::Missing(diagnostics_of(&err))),
                     429 => return Err(from_cosmos(&err, what, &self.redactor)),
                     _ => ambiguous = true,
                 }
@@ -577,7 +585,7 @@ impl CosmosStore {
                         )))
                     }
                 },
-                Verdict::Superseded => return Ok(Written::Lost),
+                Verdict::Superseded => return Ok(Written::Lost(Diagnostics::default())),
                 Verdict::Pending if resends < MAX_RESENDS => resends += 1,
                 Verdict::Pending => {
                     return Err(unknown_outcome(
@@ -641,6 +649,11 @@ impl CosmosStore {
         validate_pk_value(pk_json, self.pk.field())?;
         partition_key(pk_json)
     }
+}
+
+/// Visible ASCII, non-empty: what an etag the server issued looks like.
+fn is_sendable_etag(etag: &str) -> bool {
+    !etag.is_empty() && etag.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn not_found(id: &str) -> DsError {

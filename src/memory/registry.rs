@@ -39,6 +39,12 @@ pub fn open_shared(name: &str, pk: PartitionKeyPath) -> DsResult<Arc<Store>> {
     Ok(store)
 }
 
+/// Forgets the store named `name`; its open handles keep it alive. `true`
+/// when there was one.
+pub fn drop_shared(name: &str) -> bool {
+    SHARED.lock().remove(name).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +58,21 @@ mod tests {
         let other = PartitionKeyPath::parse("/u").unwrap();
         assert!(open_shared("registry-test", other).is_err());
         assert!(open_shared("", pk()).is_err());
+    }
+
+    #[test]
+    fn a_dropped_store_outlives_its_handles_and_the_name_starts_over() {
+        let pk = || PartitionKeyPath::parse("/t").unwrap();
+        let a = open_shared("registry-drop", pk()).unwrap();
+        a.create(r#"{"id":"x","t":"p"}"#).unwrap();
+        assert!(drop_shared("registry-drop"));
+        assert!(!drop_shared("registry-drop"));
+        assert!(
+            a.get("x", "\"p\"").unwrap().is_some(),
+            "old handle keeps its data"
+        );
+        let b = open_shared("registry-drop", pk()).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(b.get("x", "\"p\"").unwrap().is_none());
     }
 }
