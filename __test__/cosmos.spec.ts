@@ -4,6 +4,11 @@
  * COSMOS_ENDPOINT and COSMOS_KEY are set) a live Azure Cosmos DB account.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CosmosClient } from '@azure/cosmos';
@@ -68,6 +73,34 @@ describe('CosmosProvider options and errors', () => {
       'invalid_argument',
     );
     expect(err.message).toMatch(/loopback/);
+  });
+
+  it('without emulator: true, a self-signed certificate is refused during the handshake (TLS is verified)', async () => {
+    // A TLS endpoint with the test server's self-signed certificate that
+    // counts handshakes: a client that verifies aborts every one of them.
+    const certDir = dirname(createRequire(join(process.cwd(), 'package.json')).resolve('@vercel/cosmosdb-server/package.json'));
+    let completed = 0;
+    let refused = 0;
+    const server = createTlsServer(
+      { cert: readFileSync(join(certDir, 'cert.pem')), key: readFileSync(join(certDir, 'key.pem')), ALPNProtocols: ['h2', 'http/1.1'] },
+      (socket) => {
+        completed++;
+        socket.destroy();
+      },
+    );
+    server.on('tlsClientError', () => refused++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await rejection(
+        CosmosProvider.connect({ ...local(`c-${randomUUID()}`, '/t'), endpoint: `https://127.0.0.1:${port}/`, emulator: false }),
+        'unavailable',
+      );
+      expect(refused, 'the client reached the endpoint').toBeGreaterThan(0);
+      expect(completed, 'no handshake with an unverified certificate completed').toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('a missing container without createIfNotExists is not_found', async () => {
