@@ -41,11 +41,30 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Where a visited object sits: its path, depth and the object holding it. */
+/**
+ * Where a visited object sits: the object holding it, under which key, and
+ * how deep. Its path is spelled out only for an error message, so a valid
+ * document pays for no path strings.
+ */
 interface Frame {
-  path: string;
-  depth: number;
   parent: object | undefined;
+  key: string;
+  depth: number;
+}
+
+/** The path of `key` in `holder`, e.g. `document.meta.list[1]`. */
+function pathOf(frames: WeakMap<object, Frame>, root: string, holder: object | undefined, key: string): string {
+  const parts: Array<string | number> = [];
+  let h = holder;
+  let k = key;
+  while (h !== undefined) {
+    parts.push(Array.isArray(h) ? Number(k) : k);
+    const f = frames.get(h);
+    if (f === undefined) break;
+    h = f.parent;
+    k = f.key;
+  }
+  return parts.reverse().reduce<string>((base, part) => appendPath(base, part), root);
 }
 
 /**
@@ -53,31 +72,31 @@ interface Frame {
  * value itself, or a boxed primitive's primitive (read through the
  * intrinsic `valueOf`, which a caller cannot override).
  */
-function checkValue(v: unknown, path: string): unknown {
+function checkValue(v: unknown, at: () => string): unknown {
   switch (typeof v) {
     case 'string':
-      if (!isWellFormed(v)) throw invalidArgument(`${path} is a string with a lone surrogate (not well-formed UTF-16)`);
+      if (!isWellFormed(v)) throw invalidArgument(`${at()} is a string with a lone surrogate (not well-formed UTF-16)`);
       return v;
     case 'number':
-      if (!Number.isFinite(v)) throw invalidArgument(`${path} is ${v}, which JSON cannot hold`);
+      if (!Number.isFinite(v)) throw invalidArgument(`${at()} is ${v}, which JSON cannot hold`);
       return v;
     case 'boolean':
     case 'undefined': // dropped from objects, null in arrays: as JSON.stringify does
       return v;
     case 'bigint':
-      throw invalidArgument(`${path} is a BigInt, which JSON cannot hold`);
+      throw invalidArgument(`${at()} is a BigInt, which JSON cannot hold`);
     case 'function':
     case 'symbol':
-      throw invalidArgument(`${path} is a ${typeof v}, which JSON cannot hold`);
+      throw invalidArgument(`${at()} is a ${typeof v}, which JSON cannot hold`);
     default:
       if (v === null) return v;
-      if (v instanceof Number) return checkValue(Number.prototype.valueOf.call(v), path);
-      if (v instanceof String) return checkValue(String.prototype.valueOf.call(v), path);
+      if (v instanceof Number) return checkValue(Number.prototype.valueOf.call(v), at);
+      if (v instanceof String) return checkValue(String.prototype.valueOf.call(v), at);
       if (v instanceof Boolean) return Boolean.prototype.valueOf.call(v);
-      if (v instanceof BigInt) throw invalidArgument(`${path} is a boxed BigInt, which JSON cannot hold`);
-      if (v instanceof Symbol) throw invalidArgument(`${path} is a boxed symbol, which JSON cannot hold`);
+      if (v instanceof BigInt) throw invalidArgument(`${at()} is a boxed BigInt, which JSON cannot hold`);
+      if (v instanceof Symbol) throw invalidArgument(`${at()} is a boxed symbol, which JSON cannot hold`);
       if (v instanceof Map || v instanceof Set || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
-        throw invalidArgument(`${path} is ${describe(v)}, which JSON would not store faithfully`);
+        throw invalidArgument(`${at()} is ${describe(v)}, which JSON would not store faithfully`);
       }
       return v;
   }
@@ -90,26 +109,29 @@ function encodeObject(value: unknown, what: string): string {
   const frames = new WeakMap<object, Frame>();
   let atRoot = true;
   function replacer(this: unknown, key: string, v: unknown): unknown {
-    let path = what;
     let depth = 0;
     let holder: object | undefined;
     if (atRoot) {
       atRoot = false;
     } else {
       holder = this as object;
-      const frame = frames.get(holder);
-      const base = frame?.path ?? what;
-      if (!isWellFormed(key)) throw invalidArgument(`${base} has a key with a lone surrogate (not well-formed UTF-16)`);
-      path = appendPath(base, Array.isArray(holder) ? Number(key) : key);
-      depth = (frame?.depth ?? 0) + 1;
-    }
-    const out = checkValue(v, path);
-    if (typeof out === 'object' && out !== null) {
-      if (depth >= MAX_DEPTH) throw invalidArgument(`${path} is nested deeper than ${MAX_DEPTH} levels`);
-      for (let h = holder; h !== undefined; h = frames.get(h)?.parent) {
-        if (h === out) throw invalidArgument(`${path} refers back to an enclosing object (a cycle)`);
+      if (!isWellFormed(key)) {
+        throw invalidArgument(`${pathOf(frames, what, holder, key)} has a key with a lone surrogate (not well-formed UTF-16)`);
       }
-      frames.set(out, { path, depth, parent: holder });
+      // The common valid values, without building anything.
+      if (typeof v === 'string' ? isWellFormed(v) : typeof v === 'number' ? Number.isFinite(v) : typeof v === 'boolean' || v === null) {
+        return v;
+      }
+      depth = (frames.get(holder)?.depth ?? 0) + 1;
+    }
+    const at = (): string => (holder === undefined ? what : pathOf(frames, what, holder, key));
+    const out = checkValue(v, at);
+    if (typeof out === 'object' && out !== null) {
+      if (depth >= MAX_DEPTH) throw invalidArgument(`${at()} is nested deeper than ${MAX_DEPTH} levels`);
+      for (let h = holder; h !== undefined; h = frames.get(h)?.parent) {
+        if (h === out) throw invalidArgument(`${at()} refers back to an enclosing object (a cycle)`);
+      }
+      frames.set(out, { parent: holder, key, depth });
     }
     return out;
   }
