@@ -1,6 +1,8 @@
 //! The in-process provider: documents live in Rust memory, behind
 //! `parking_lot` locks, shared across worker threads when opened by name.
 
+#[cfg(test)]
+mod model_tests;
 mod query;
 pub mod registry;
 pub mod store;
