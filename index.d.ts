@@ -66,6 +66,16 @@ export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>
 
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/**
+ * What a conditional write answers instead of a document (or of `0`, for
+ * a delete) when it wrote nothing: the compare failed. Exported to
+ * JavaScript, so `lib/codec.ts` decodes by these and not by copies.
+ */
+export declare const MISS_CONFLICT: number
+
+/** ... or the document does not exist. */
+export declare const MISS_NOT_FOUND: number
+
 /** Options of `CosmosProvider.connect` (see `lib/types.ts`). */
 export interface NativeCosmosOptions {
   endpoint?: string

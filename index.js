@@ -848,3 +848,5 @@ module.exports.memoryReplace = nativeBinding.memoryReplace
 module.exports.memoryUpdate = nativeBinding.memoryUpdate
 module.exports.memoryUpdateIfMatch = nativeBinding.memoryUpdateIfMatch
 module.exports.memoryUpsert = nativeBinding.memoryUpsert
+module.exports.MISS_CONFLICT = nativeBinding.MISS_CONFLICT
+module.exports.MISS_NOT_FOUND = nativeBinding.MISS_NOT_FOUND

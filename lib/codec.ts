@@ -13,6 +13,7 @@
  * second time that could answer differently.
  */
 
+import { MISS_CONFLICT, MISS_NOT_FOUND } from '../index.js';
 import { DatastoreError, invalidArgument } from './errors.js';
 import type { DeleteIfMatchResult, Expected, PartitionKey, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
 
@@ -220,19 +221,24 @@ export function decode<R>(json: string): R {
   return JSON.parse(json) as R;
 }
 
-/** Native `updateIfMatch` answers the document's JSON, or this number for a stale token (2: not found). */
-const MISS_CONFLICT = 1;
+
+/** Why a native conditional write wrote nothing. */
+function missReason(code: number): 'conflict' | 'not_found' {
+  if (code === MISS_CONFLICT) return 'conflict';
+  if (code === MISS_NOT_FOUND) return 'not_found';
+  throw new DatastoreError('internal', `the native layer answered an unknown outcome code ${code}`);
+}
 
 /** Turns native `deleteIfMatch` output (0: deleted, else a miss) into the result union. */
 export function decodeDeleteIfMatch(out: number): DeleteIfMatchResult {
   if (out === 0) return { ok: true };
-  return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+  return { ok: false, reason: missReason(out) };
 }
 
 /** Turns native `updateIfMatch` output into the result union. */
 export function decodeUpdateIfMatch<T>(out: string | number): UpdateIfMatchResult<T> {
   if (typeof out === 'string') return { ok: true, doc: decode<Stored<T>>(out) };
-  return { ok: false, reason: out === MISS_CONFLICT ? 'conflict' : 'not_found' };
+  return { ok: false, reason: missReason(out) };
 }
 
 /** Refuses option names a caller misspelt: a silently ignored option is a bug waiting. */

@@ -17,8 +17,13 @@ use crate::memory::{registry, Expected, Store, WriteOutcome};
 use crate::query::QueryFilter;
 use crate::validate::{expected_rev, PartitionKeyPath};
 
-/// Returned by `memoryUpdateIfMatch` instead of a document.
+/// What a conditional write answers instead of a document (or of `0`, for
+/// a delete) when it wrote nothing: the compare failed. Exported to
+/// JavaScript, so `lib/codec.ts` decodes by these and not by copies.
+#[napi]
 pub const MISS_CONFLICT: u32 = 1;
+/// ... or the document does not exist.
+#[napi]
 pub const MISS_NOT_FOUND: u32 = 2;
 
 /// Opens an isolated store, or the process-wide store named `shared`.
