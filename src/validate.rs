@@ -377,4 +377,56 @@ mod tests {
             assert!(expected_rev(bad).is_err());
         }
     }
+
+    // Pinned by mutation testing (docs/testing.md): each of these let a
+    // mutant of the checks above survive the tests before them.
+
+    /// validate.rs `PartitionKeyPath::path`: replaced with `String::new()` or
+    /// `"xyzzy"` (the Cosmos provider sends it when creating a container).
+    #[test]
+    fn partition_key_path_round_trips() {
+        let pk = PartitionKeyPath::parse("/tenantId").unwrap();
+        assert_eq!(pk.path(), "/tenantId");
+        assert_eq!(pk.field(), "tenantId");
+    }
+
+    /// validate.rs `truncate` (used in messages): `> 40` boundary and the
+    /// replacement of its result. A bad partition key value is named in the
+    /// message, cut at 40 characters with `...`.
+    #[test]
+    fn bad_values_are_named_and_truncated_in_messages() {
+        let short = validate_pk_value("null", "t").unwrap_err();
+        assert_eq!(short.code, Code::InvalidArgument);
+        assert!(short.message.ends_with("got null"), "{}", short.message);
+
+        let exactly_40 = format!("[{}]", "1,".repeat(18) + "11"); // 40 characters
+        assert_eq!(exactly_40.chars().count(), 40);
+        let e = validate_pk_value(&exactly_40, "t").unwrap_err();
+        assert!(
+            e.message.ends_with(&format!("got {exactly_40}")),
+            "{}",
+            e.message
+        );
+
+        let long = format!("[{}]", "1,".repeat(30) + "1");
+        let e = validate_pk_value(&long, "t").unwrap_err();
+        let cut: String = long.chars().take(40).collect();
+        assert!(
+            e.message.ends_with(&format!("got {cut}...")),
+            "{}",
+            e.message
+        );
+    }
+
+    /// validate.rs constants: `2 * 1024 * 1024` (`*` → `+`) and
+    /// `MAX_DOCUMENT_BYTES - 1024` (`-` → `/`). The crate's own tests use the
+    /// constants symbolically, so a wrong limit passed them: pin the numbers
+    /// (Cosmos DB's 2 MB item limit, 1 KB kept for the system fields).
+    #[test]
+    fn size_limits_are_cosmos_limits() {
+        assert_eq!(MAX_DOCUMENT_BYTES, 2_097_152);
+        assert_eq!(MAX_BODY_BYTES, 2_096_128);
+        assert!(check_size(2_096_128, "a").is_ok());
+        assert_eq!(check_size(2_096_129, "a").unwrap_err().code, Code::TooLarge);
+    }
 }

@@ -456,6 +456,28 @@ mod tests {
         assert_eq!((d["rev"].as_u64(), d["n"].as_u64()), (Some(1), Some(1)));
     }
 
+    /// store.rs `merge_write`: the snapshot's compare (`match guard
+    /// expected.is_some_and(..)` → `false`) answers a stale token with
+    /// `Conflict` before merging, so a stale conditional write is a conflict
+    /// even when its merge would have been too large (the mutant merges first
+    /// and answers `too_large`).
+    #[test]
+    fn stale_token_is_a_conflict_before_the_merge_is_checked() {
+        let s = store();
+        s.create(r#"{"id":"a","t":"x","n":1}"#).unwrap();
+        let stale = Expected::new(None, Some(7)).unwrap();
+        let big = format!(
+            r#"{{"blob":"{}"}}"#,
+            "x".repeat(crate::validate::MAX_BODY_BYTES)
+        );
+        assert_eq!(
+            s.update_if_match("a", "\"x\"", &stale, &big).unwrap(),
+            WriteOutcome::Conflict
+        );
+        let d = parse(&s.get("a", "\"x\"").unwrap().unwrap());
+        assert_eq!(d["rev"], 1);
+    }
+
     /// Threads released together by a barrier race one conditional write on
     /// the same revision, round after round: exactly one wins each round.
     /// (Without the barrier the threads never overlapped, and a store that

@@ -1,0 +1,29 @@
+// vitest config for the Stryker run over the fleet module only
+// (stryker.config.mjs). Same as vitest.config.ts, except how it finds the
+// workspace root: Stryker runs the tests from a sandbox copy
+// (.stryker-tmp/sandbox-*), where `../..` is not the workspace root, so
+// the root is found from where `@bytelyst/datastore` really resolves.
+// The Cosmos leg (a Cosmos-protocol server per run) is left out unless
+// STRYKER_FLEET_COSMOS=1: the fleet code under test is the same on both
+// providers, and the Memory leg alone keeps a run within the hour.
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+const datastoreRoot = dirname(realpathSync(require.resolve('@bytelyst/datastore/package.json')));
+const escaped = datastoreRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export default defineConfig({
+  test: {
+    include: ['src/modules/fleet/**/*.test.ts'],
+    globalSetup: process.env['STRYKER_FLEET_COSMOS'] === '1' ? ['test/cosmos-server.ts'] : [],
+    testTimeout: 60_000,
+    server: {
+      deps: {
+        external: [new RegExp(`^${escaped}/(dist|esm)/`)],
+      },
+    },
+  },
+});

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Mutation testing (issue #16): cargo-mutants over the Rust crate, StrykerJS
+# over lib/ and over the example's fleet module. Slow (tens of minutes per
+# tool), so it is NOT part of `npm test`; run it by hand or on a schedule.
+# Results and the judged survivors are kept in docs/testing.md.
+#
+#   scripts/mutants.sh            # all three: rust, lib, fleet
+#   scripts/mutants.sh rust       # cargo-mutants only
+#   scripts/mutants.sh lib fleet  # StrykerJS only
+#
+# Environment:
+#   MUTANTS_RUST_FILES  space-separated files for cargo-mutants (default: the
+#                       areas of issue #16, most important first)
+#   MUTANTS_TIMEOUT     seconds a mutant's `cargo test` may take (default 20: the suite takes ~2 s; a
+#                       mutant that breaks the retry loop hangs until then)
+#   MUTANTS_JOBS        cargo-mutants --jobs (default 1: a 2-core machine)
+#   MUTANTS_ITERATE=1   cargo-mutants --iterate: skip the mutants an earlier
+#                       run (same output directory) already caught
+#   MUTANTS_REV=<rev>   mutate a clean snapshot of that commit (git archive)
+#                       instead of
+#                       the working tree: for a stable run while the tree is
+#                       being edited (a half-done edit elsewhere fails the
+#                       baseline and no mutant is tested)
+#   STRYKER_MUTATE      comma-separated globs overriding `mutate` of the
+#                       Stryker run(s) given (e.g. lib/codec.ts)
+#
+# Prerequisite for `lib` and `fleet`: the addon and dist/ are built
+# (`pnpm run build`): the JS tests load them; this script does not build them.
+# Output: target/mutants/<file>/mutants.out (cargo-mutants), target/mutants-js/ (Stryker).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+pnpm=(npx --yes pnpm@10.34.9)
+nice=(nice -n 10)
+
+run_rust() {
+  if ! cargo mutants --version >/dev/null 2>&1; then
+    echo "== installing cargo-mutants" >&2
+    cargo install --locked cargo-mutants
+  fi
+  local files=(${MUTANTS_RUST_FILES:-src/memory/store.rs src/validate.rs src/cosmos/outcome.rs src/doc.rs src/cosmos/token.rs src/memory/query.rs src/memory/registry.rs})
+  # One cargo-mutants run per file, in the order given (most important
+  # first), each with its own output: target/mutants/<file>/mutants.out.
+  # A dedicated, persistent CARGO_TARGET_DIR: dependencies are compiled once
+  # and reused by later runs, and it is not the target/ that `npm test` and
+  # `pnpm run build` use, so a mutation run never blocks or clobbers them.
+  export CARGO_TARGET_DIR="${MUTANTS_CARGO_TARGET_DIR:-$root/target/mutants-build}"
+  local baseline=run f status src="$root"
+  if [ -n "${MUTANTS_REV:-}" ]; then
+    src="$(mktemp -d /tmp/datastore-mutants-src.XXXXXX)"
+    git archive "$MUTANTS_REV" | tar -x -C "$src"
+    echo "== snapshot of $MUTANTS_REV ($(git rev-parse --short "$MUTANTS_REV")) in $src" >&2
+  fi
+  for f in "${files[@]}"; do
+    echo "== cargo-mutants over $f" >&2
+    status=0
+    # The tree is copied to a temporary build directory (no --in-place), so
+    # edits in the working tree during the run do not mix with the mutants.
+    # --gitignore: do not copy target/, node_modules/ and the built addon.
+    # Oracle: `cargo test` (all the crate's tests).
+    "${nice[@]}" cargo mutants \
+      --dir "$src" \
+      --file "$f" \
+      --gitignore=true \
+      --jobs "${MUTANTS_JOBS:-1}" \
+      --timeout "${MUTANTS_TIMEOUT:-20}" \
+      --build-timeout 900 \
+      --baseline "$baseline" \
+      --output "$root/target/mutants/${f//\//_}" \
+      --no-shuffle \
+      ${MUTANTS_ITERATE:+--iterate} \
+      || status=$?
+    # Exit 2: mutants survived, 3: some timed out: results to read, not a
+    # failure of this script. 4: the baseline failed (tree broken mid-edit?).
+    case "$status" in 0 | 2 | 3) ;; *) return "$status" ;; esac
+    baseline=skip # the unmutated tree was checked by the first run
+  done
+  [ "$src" != "$root" ] && rm -rf "$src"
+  echo "== cargo-mutants: target/mutants/*/mutants.out/{caught,missed,timeout,unviable}.txt" >&2
+}
+
+stryker_args() {
+  if [ -n "${STRYKER_MUTATE:-}" ]; then printf -- '--mutate\n%s\n' "$STRYKER_MUTATE"; fi
+}
+
+run_lib() {
+  echo "== StrykerJS over lib/" >&2
+  mapfile -t extra < <(stryker_args)
+  "${nice[@]}" "${pnpm[@]}" exec stryker run stryker.config.mjs "${extra[@]}"
+}
+
+run_fleet() {
+  echo "== StrykerJS over the fleet module" >&2
+  mapfile -t extra < <(stryker_args)
+  (cd examples/platform-service && "${nice[@]}" "${pnpm[@]}" exec stryker run stryker.config.mjs "${extra[@]}")
+}
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(rust lib fleet)
+for t in "${targets[@]}"; do
+  case "$t" in
+    rust) run_rust ;;
+    lib) run_lib ;;
+    fleet) run_fleet ;;
+    *) echo "unknown target $t (rust, lib, fleet)" >&2; exit 64 ;;
+  esac
+done
