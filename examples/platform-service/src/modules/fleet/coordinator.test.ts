@@ -140,8 +140,18 @@ for (const factory of fleetStoreFactories) {
           // one millisecond of lease, the reaper sees it expired.
           const holderClock = new ManualClock(claim.expiresAt - 1);
           const reaperClock = new ManualClock(claim.expiresAt);
-          const holder = new FleetCoordinator({ stores: fleet.stores, fleetId: fleet.fleetId, now: holderClock.now });
-          const reaper = new FleetCoordinator({ stores: fleet.stores, fleetId: fleet.fleetId, now: reaperClock.now });
+          // Both read before either writes; then, round by round, one side
+          // writes first, so both branches of the race are exercised.
+          const meet = rendezvous(2, { firstGroupOnly: true });
+          const holderFirst = round % 2 === 0;
+          const behind = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+          const gapFor = (second: boolean): Gap => async () => {
+            await meet();
+            if (second) await behind();
+          };
+          const repo = (second: boolean): FleetRepository => withGap(createFleetRepository(fleet.stores), gapFor(second));
+          const holder = new FleetCoordinator({ stores: fleet.stores, fleetId: fleet.fleetId, now: holderClock.now, repository: repo(!holderFirst) });
+          const reaper = new FleetCoordinator({ stores: fleet.stores, fleetId: fleet.fleetId, now: reaperClock.now, repository: repo(holderFirst) });
 
           const [renew, report] = await Promise.all([holder.renewLease(claim.handle), reaper.reapExpired()]);
 
@@ -164,6 +174,9 @@ for (const factory of fleetStoreFactories) {
           expect(violations(await checkFleetInvariants(fleet.stores, fleet.fleetId, reaperClock.now()))).toBe(0);
         }
         expect(renewed + reaped).toBe(20);
+        // Each side won some rounds: neither branch above is dead code.
+        expect(renewed).toBeGreaterThan(0);
+        expect(reaped).toBeGreaterThan(0);
       });
 
       it('a reaped holder stays fenced after the job is claimed again at the next epoch', async () => {

@@ -84,11 +84,19 @@ export async function extendLock(
   repo: FleetRepository,
   args: { fleetId: string; name: string; jobId: string; epoch: number; expiresAt: number; now: number },
 ): Promise<'ok' | 'fenced' | 'conflict'> {
+  const held = (lock: Stored<FleetLock> | null): lock is Stored<FleetLock> & { expiresAt: number } =>
+    lock !== null &&
+    lock.holderJobId === args.jobId &&
+    lock.holderEpoch === args.epoch &&
+    lock.expiresAt !== null &&
+    args.now < lock.expiresAt;
   const lock = await stores.locks.get(lockId(args.name), args.fleetId);
-  if (lock === null || lock.holderJobId !== args.jobId || lock.holderEpoch !== args.epoch) return 'fenced';
-  if (lock.expiresAt === null || args.now >= lock.expiresAt) return 'fenced';
+  if (!held(lock)) return 'fenced';
   const written = await repo.revUpdateLock(lock, { expiresAt: Math.max(lock.expiresAt, args.expiresAt) });
-  return written.ok ? 'ok' : 'conflict';
+  if (written.ok) return 'ok';
+  // Lost the write: to the reaper (the hold is gone: fenced), or to another
+  // write that left the hold in place (a conflict the caller may retry).
+  return held(await stores.locks.get(lockId(args.name), args.fleetId)) ? 'conflict' : 'fenced';
 }
 
 /**
