@@ -103,6 +103,13 @@ pub fn push_json_string(out: &mut String, s: &str) {
     }
 }
 
+/// Seconds since the epoch: a document's `_ts`.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Appends the datastore's system fields to a JSON object text (which must
 /// end in `}`): `rev`, `_etag`, `_ts`.
 pub fn with_system_fields(body: &str, rev: u64, etag: &str, ts: u64) -> String {

@@ -25,7 +25,7 @@ use super::options::ConnectOptions;
 use super::outcome::{judge, Condition, Seen, Verdict};
 use super::sql;
 use super::token::{caller_fields, for_caller, stamp, Ring, Token};
-use crate::doc::{with_system_fields, Members};
+use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{Code, Diagnostics, DsError, DsResult};
 use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
@@ -79,11 +79,8 @@ impl Current {
     fn superseded(stamped: &RawValue, rev: u64) -> DsResult<Self> {
         let m = Members::parse(stamped.get(), "written document")?;
         let body = caller_fields(m).to_json();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         Ok(Current {
-            doc: with_system_fields(&body, rev, SUPERSEDED_ETAG, now),
+            doc: with_system_fields(&body, rev, SUPERSEDED_ETAG, now_secs()),
             etag: SUPERSEDED_ETAG.to_owned(),
             rev,
             ring: Ring::default(),

@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
-use crate::doc::{with_system_fields, Members};
+use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{Code, DsError, DsResult};
 use crate::validate::{
     check_patch, check_size, doc_key, document_fields, validate_id, validate_pk_value,
@@ -298,12 +297,6 @@ fn parse_etag(etag: &str) -> Option<u64> {
         return None;
     }
     u64::from_str_radix(hex, 16).ok()
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]
