@@ -83,12 +83,7 @@ where
     Fut: Future<Output = DsResult<T>> + Send + 'static,
 {
     let fut = op(Arc::clone(store));
-    let store = Arc::clone(store);
-    AsyncBlockBuilder::new(async move {
-        let _slot = store.admit().await.map_err(reject)?;
-        fut.await.map_err(reject)
-    })
-    .build(env)
+    AsyncBlockBuilder::new(async move { fut.await.map_err(reject) }).build(env)
 }
 
 #[napi]

@@ -12,6 +12,8 @@
 //! - `outcome` — the verdict on such a write, from a re-read.
 //! - `cache` — the last version of each document this process saw, so a
 //!   conditional write on that version needs no read first.
+//! - `turns` — one unconditional writer at a time per document, so they do
+//!   not retry each other out.
 //! - `store` — the provider's operations.
 
 mod cache;
@@ -22,6 +24,7 @@ pub mod outcome;
 pub mod sql;
 pub mod store;
 pub mod token;
+mod turns;
 
 pub use options::ConnectOptions;
 pub use store::CosmosStore;

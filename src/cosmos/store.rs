@@ -25,6 +25,7 @@ use super::options::ConnectOptions;
 use super::outcome::{judge, Condition, Seen, Verdict};
 use super::sql;
 use super::token::{caller_fields, for_caller, stamp, Ring, Token};
+use super::turns::Turns;
 use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{Code, Diagnostics, DsError, DsResult};
 use crate::memory::WriteOutcome;
@@ -152,6 +153,7 @@ pub struct CosmosStore {
     pk: PartitionKeyPath,
     redactor: Arc<Redactor>,
     cache: VersionCache,
+    turns: Turns,
 }
 
 impl CosmosStore {
@@ -164,6 +166,7 @@ impl CosmosStore {
             pk: opts.partition_key,
             redactor,
             cache: VersionCache::default(),
+            turns: Turns::default(),
         })
     }
 
@@ -172,8 +175,8 @@ impl CosmosStore {
     }
 
     /// Waits for a slot among the `MAX_IN_FLIGHT` operations in flight; the
-    /// operation holds it until it ends.
-    pub async fn admit(&self) -> DsResult<SemaphorePermit<'_>> {
+    /// operation holds it until it ends. Every public operation takes one.
+    async fn admit(&self) -> DsResult<SemaphorePermit<'_>> {
         self.in_flight
             .acquire()
             .await
@@ -182,6 +185,7 @@ impl CosmosStore {
 
     pub async fn get(&self, id: &str, pk_json: &str) -> DsResult<Option<String>> {
         let pk = self.key(id, pk_json)?;
+        let _slot = self.admit().await?;
         match self.read(id, pk_json, pk, "get").await? {
             Some(cur) => Ok(Some(for_caller(&cur.doc)?)),
             None => Ok(None),
@@ -191,6 +195,7 @@ impl CosmosStore {
     pub async fn create(&self, doc_json: &str) -> DsResult<String> {
         let (id, pk_json, body) = self.prepare_doc(doc_json)?;
         let what = format!("create of {id:?}");
+        let _slot = self.admit().await?;
         match self
             .write(&what, &id, &pk_json, &Base::Absent, &body)
             .await?
@@ -238,8 +243,11 @@ impl CosmosStore {
     }
 
     /// The conditional write: a replace with `If-Match` on the etag of the
-    /// version the patch is merged onto. With `expected.etag` equal to the
-    /// version this process last saw, that version is used without a read.
+    /// version the patch is merged onto. When the version this process last
+    /// saw matches `expected` (its etag, or given `rev` alone its rev), it is
+    /// used without a read: one round trip, and the `If-Match` still decides
+    /// on the server. A rev-only write that meets a 412 there learns only that
+    /// its cache was stale, so it decides again on a fresh read.
     pub async fn update_if_match(
         &self,
         id: &str,
@@ -255,30 +263,37 @@ impl CosmosStore {
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
         let what = format!("updateIfMatch of {id:?}");
+        let _slot = self.admit().await?;
 
-        let cached =
-            expected_etag.and_then(|e| self.cache.get(pk_json, id).filter(|v| v.etag == e));
-        let base = match cached {
-            Some(v) => v,
-            None => match self.read(id, pk_json, pk, &what).await? {
-                Some(cur) => cur.version(),
-                None => return Ok(WriteOutcome::NotFound),
-            },
-        };
-        let etag_ok = expected_etag.is_none_or(|e| e == base.etag);
-        let rev_ok = expected_rev.is_none_or(|r| r == base.rev);
-        if !(etag_ok && rev_ok) {
-            return Ok(WriteOutcome::Conflict);
-        }
-        let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
-        check_size(merged.len(), id)?;
-        match self
-            .write(&what, id, pk_json, &Base::Version(base), &merged)
-            .await?
-        {
-            Written::Yes(cur) => Ok(WriteOutcome::Written(for_caller(&cur.doc)?)),
-            Written::Lost(_) => Ok(WriteOutcome::Conflict),
-            Written::Missing(_) => Ok(WriteOutcome::NotFound),
+        let mut cached = self.cache.get(pk_json, id).filter(|v| match expected_etag {
+            Some(e) => v.etag == e,
+            None => expected_rev == Some(v.rev),
+        });
+        loop {
+            let from_cache = cached.is_some();
+            let base = match cached.take() {
+                Some(v) => v,
+                None => match self.read(id, pk_json, pk.clone(), &what).await? {
+                    Some(cur) => cur.version(),
+                    None => return Ok(WriteOutcome::NotFound),
+                },
+            };
+            let etag_ok = expected_etag.is_none_or(|e| e == base.etag);
+            let rev_ok = expected_rev.is_none_or(|r| r == base.rev);
+            if !(etag_ok && rev_ok) {
+                return Ok(WriteOutcome::Conflict);
+            }
+            let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
+            check_size(merged.len(), id)?;
+            match self
+                .write(&what, id, pk_json, &Base::Version(base), &merged)
+                .await?
+            {
+                Written::Yes(cur) => return Ok(WriteOutcome::Written(for_caller(&cur.doc)?)),
+                Written::Lost(_) if from_cache && expected_etag.is_none() => continue,
+                Written::Lost(_) => return Ok(WriteOutcome::Conflict),
+                Written::Missing(_) => return Ok(WriteOutcome::NotFound),
+            }
         }
     }
 
@@ -289,6 +304,7 @@ impl CosmosStore {
     pub async fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
         let pk = self.key(id, pk_json)?;
         let what = format!("delete of {id:?}");
+        let _slot = self.admit().await?;
         Ok(matches!(
             self.remove(&what, id, pk_json, pk, None).await?,
             WriteOutcome::Written(())
@@ -309,6 +325,7 @@ impl CosmosStore {
         }
         let pk = self.key(id, pk_json)?;
         let what = format!("deleteIfMatch of {id:?}");
+        let _slot = self.admit().await?;
         let etag = match (expected_etag, expected_rev) {
             // One round trip: the server compares. Only for an etag that can
             // travel as a header and name a version: a blank If-Match is
@@ -404,6 +421,7 @@ impl CosmosStore {
     /// Runs the portable query as parameterized SQL; returns a JSON array.
     pub async fn query(&self, filter: &QueryFilter) -> DsResult<String> {
         let q = sql::build(filter, self.pk.field())?;
+        let _slot = self.admit().await?;
         let mut query = Query::from(q.text);
         for (name, value) in q.params {
             query = query
@@ -449,6 +467,10 @@ impl CosmosStore {
         body_for: impl Fn(&Version) -> DsResult<String>,
     ) -> DsResult<String> {
         let pk = partition_key(pk_json)?;
+        // The turn before the slot: writers waiting for this document must
+        // not hold slots that writes to other documents could use.
+        let _turn = self.turns.take(pk_json, id).await;
+        let _slot = self.admit().await?;
         for round in 0..MAX_ROUNDS {
             // The first round may start from the cached version; a stale one
             // only costs a 412 and a fresh read.

@@ -1,0 +1,109 @@
+/**
+ * Contention on one Cosmos document: N concurrent unconditional `update`s
+ * (each bumps `rev` once and sets a field) through the native provider,
+ * versus N concurrent `@azure/cosmos` `patch` calls (`incr`) of one
+ * document on the same local server. Prints wall times, their ratio, and
+ * the native outcome counts (every update must be `ok`, final rev N + 1).
+ *
+ * Run alone with `tsx bench/contention.mts` (CONTENTION_N, default 1000).
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { CosmosClient } from '@azure/cosmos';
+import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
+import { EMULATOR_KEY, startCosmosServer, stopServer } from '../__test__/setup/cosmos-server.js';
+
+interface Counter {
+  id: string;
+  tenantId: string;
+  n: number;
+  by?: number;
+}
+
+export interface ContentionResult {
+  n: number;
+  nativeMs: number;
+  sdkMs: number;
+  ok: number;
+  failed: Record<string, number>;
+  finalRev: number;
+  sdkFinal: number;
+}
+
+export async function benchContention(n = 1_000): Promise<ContentionResult> {
+  const { server, endpoint } = await startCosmosServer();
+  try {
+    const container = `contention-${randomUUID()}`;
+    const native = await CosmosProvider.connect<Counter>({
+      endpoint,
+      key: EMULATOR_KEY,
+      database: 'bench',
+      container,
+      partitionKeyPath: '/tenantId',
+      emulator: true,
+      createIfNotExists: true,
+    });
+    const client = new CosmosClient({
+      endpoint,
+      key: EMULATOR_KEY,
+      // The test server's certificate is self-signed; loopback only.
+      agent: new Agent({ keepAlive: true, rejectUnauthorized: false }),
+      connectionPolicy: { enableEndpointDiscovery: false },
+    });
+    const sdk = client.database('bench').container(container);
+
+    await native.create({ id: 'hot', tenantId: 't', n: 0 });
+    await native.create({ id: 'sdk-hot', tenantId: 't', n: 0 });
+    // Warm both clients.
+    await native.get('hot', 't');
+    await sdk.item('sdk-hot', 't').read();
+
+    const failed: Record<string, number> = {};
+    let ok = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        try {
+          await native.update('hot', 't', { by: i });
+          ok++;
+        } catch (e) {
+          const code = e instanceof DatastoreError ? e.code : 'other';
+          failed[code] = (failed[code] ?? 0) + 1;
+        }
+      }),
+    );
+    const nativeMs = performance.now() - t0;
+    const finalRev = (await native.get('hot', 't'))?.rev ?? -1;
+
+    const t1 = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, () => sdk.item('sdk-hot', 't').patch([{ op: 'incr', path: '/n', value: 1 }])),
+    );
+    const sdkMs = performance.now() - t1;
+    const { resource } = await sdk.item('sdk-hot', 't').read<Counter>();
+    client.dispose();
+    await native.close();
+    return { n, nativeMs, sdkMs, ok, failed, finalRev, sdkFinal: resource?.n ?? -1 };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+export function printContention(r: ContentionResult): void {
+  console.log(`\n### Contention: ${r.n} concurrent updates of one Cosmos document\n`);
+  console.log('| case | native update | @azure/cosmos patch incr | ratio (time) | goal |');
+  console.log('|---|---|---|---|---|');
+  console.log(
+    `| ${r.n} concurrent | ${r.nativeMs.toFixed(0)} ms | ${r.sdkMs.toFixed(0)} ms | ${(r.nativeMs / r.sdkMs).toFixed(2)}× | ≤ 2.0× |`,
+  );
+  const failures = Object.entries(r.failed).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  console.log(`\nnative: ${r.ok} ok, failed: ${failures}; final rev ${r.finalRev} (expected ${r.n + 1}); sdk final n ${r.sdkFinal}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const r = await benchContention(Number(process.env.CONTENTION_N ?? 1_000));
+  printContention(r);
+  process.exitCode = r.ok === r.n && r.finalRev === r.n + 1 ? 0 : 1;
+}
