@@ -188,3 +188,83 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect(await viaProxy.updateIfMatch(id, 't', { etag: r.doc._etag }, { owner: 'again' })).toEqual({ ok: false, reason: 'conflict' });
   });
 });
+
+describe('CosmosProvider: round trips of a write the server can decide', () => {
+  let proxy: FaultProxy;
+  let direct: CosmosProvider<Job>;
+  let viaProxy: CosmosProvider<Job>;
+
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+    const container = `trips-${randomUUID()}`;
+    const opts = (at: string): CosmosProviderOptions => ({
+      endpoint: at,
+      key: EMULATOR_KEY,
+      database: 'faults',
+      container,
+      partitionKeyPath: '/tenantId',
+      emulator: true,
+      createIfNotExists: true,
+    });
+    direct = await CosmosProvider.connect<Job>(opts(endpoint));
+    viaProxy = await CosmosProvider.connect<Job>(opts(proxy.endpoint));
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  /** The document requests `run` sends through the proxy, as `METHOD` strings. */
+  async function sent(id: string, run: () => Promise<unknown>): Promise<string[]> {
+    const from = proxy.requests.length;
+    await run();
+    return proxy.requests.slice(from).filter((r) => r.url.includes(`/docs/${id}`)).map((r) => r.method);
+  }
+
+  it('a rev-only updateIfMatch on the version this process read is one request', async () => {
+    const id = `job-${randomUUID()}`;
+    await direct.create({ id, tenantId: 't', owner: null });
+    const seen = await viaProxy.get(id, 't');
+    expect(seen?.rev).toBe(1);
+    let r: Awaited<ReturnType<typeof viaProxy.updateIfMatch>> | undefined;
+    expect(await sent(id, async () => (r = await viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' })))).toEqual(['PUT']);
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
+    // And again on the version it wrote.
+    expect(await sent(id, () => viaProxy.updateIfMatch(id, 't', { rev: 2 }, { owner: 'me2' }))).toEqual(['PUT']);
+  });
+
+  it('a rev-only updateIfMatch on a stale cached version meets the 412 and decides on a fresh read', async () => {
+    const id = `job-${randomUUID()}`;
+    await direct.create({ id, tenantId: 't', owner: null });
+    await viaProxy.get(id, 't'); // caches rev 1
+    await direct.update(id, 't', { owner: 'other' }); // rev 2, unseen by viaProxy
+    let r: Awaited<ReturnType<typeof viaProxy.updateIfMatch>> | undefined;
+    expect(await sent(id, async () => (r = await viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' })))).toEqual(['PUT', 'GET']);
+    expect(r).toEqual({ ok: false, reason: 'conflict' });
+    expect(await direct.get(id, 't')).toMatchObject({ owner: 'other', rev: 2 });
+  });
+
+  it('a rev-only updateIfMatch whose cached version was replaced by another at the same rev still wins on the fresh read', async () => {
+    const id = `job-${randomUUID()}`;
+    await direct.create({ id, tenantId: 't', owner: null });
+    await viaProxy.get(id, 't'); // caches rev 1, etag E1
+    // Deleted and created again: rev 1 again, another etag.
+    expect(await direct.delete(id, 't')).toBe(true);
+    await direct.create({ id, tenantId: 't', owner: 'reborn' });
+    let r: Awaited<ReturnType<typeof viaProxy.updateIfMatch>> | undefined;
+    expect(await sent(id, async () => (r = await viaProxy.updateIfMatch(id, 't', { rev: 1 }, { note: 'x' })))).toEqual(['PUT', 'GET', 'PUT']);
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'reborn', note: 'x', rev: 2 } });
+  });
+
+  it('concurrent unconditional updates from one provider take turns: every one lands, in one request each', async () => {
+    const id = `job-${randomUUID()}`;
+    await direct.create({ id, tenantId: 't', owner: null });
+    await viaProxy.get(id, 't');
+    const n = 100;
+    const methods = await sent(id, () => Promise.all(Array.from({ length: n }, (_, i) => viaProxy.update(id, 't', { note: String(i) }))));
+    expect(await direct.get(id, 't')).toMatchObject({ rev: n + 1 });
+    // No 412 retries: each update is one conditional replace on the version the previous one wrote.
+    expect(methods.filter((m) => m === 'PUT')).toHaveLength(n);
+    expect(methods.filter((m) => m === 'GET')).toHaveLength(0);
+  });
+});

@@ -1,132 +1,206 @@
 /**
- * Linearizability: concurrent clients read one document and write it with
- * `updateIfMatch` on the revision they read; the recorded history (call and
- * return times, answers) must be explainable by some order of atomic steps
- * (`model/linearizability.ts`). The old read → check → await → replace must
- * fail the same check: that is what proves the check can fail.
+ * Linearizability: concurrent clients call the provider on a few documents
+ * (reads, conditional and unconditional writes, creates, deletes) and the
+ * recorded history (call and return times, answers, the documents writes
+ * returned) must be explainable by some order of atomic steps
+ * (`model/linearizability.ts`). On Memory the clients run on worker threads
+ * over one shared store; on Cosmos, through two providers, one of them
+ * behind a proxy that drops responses and resets connections. The old
+ * read → check → await → replace must fail the same check: that is what
+ * proves the check can fail.
+ *
+ * Sizes here are small for the test command; `scripts/linearizability.sh`
+ * runs them larger (LIN_SCALE).
  */
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, MemoryProvider } from '@bytelyst/datastore';
-import type { BaseDocument, DatastoreProvider } from '@bytelyst/datastore';
+import type { CosmosProviderOptions, DatastoreProvider } from '@bytelyst/datastore';
 import { EMULATOR_KEY } from './setup/cosmos-server.js';
-import { checkLinearizable, type HistoryOp } from './model/linearizability.js';
+import { FaultProxy } from './setup/fault-proxy.js';
+import { checkLinearizable, checkPerKey, type DocState, type HistoryOp } from './model/linearizability.js';
+import { legacyIfMatch, rng, runClient, type ClientOptions, type Reg } from './model/history-client.js';
+import { runHistoryWorkers } from './fixtures/history-workers.mjs';
 
-interface Reg extends BaseDocument {
-  id: string;
-  t: string;
-  value: string;
-}
+const scale = Number(process.env.LIN_SCALE ?? 1);
+const seed = Number(process.env.LIN_SEED ?? 20261125);
+const keys = ['a', 'b'];
 
-type Cas = (p: DatastoreProvider<Reg>, expectRev: number, value: string) => Promise<'ok' | 'conflict'>;
-
-/** The conditional write under test. */
-const atomicCas: Cas = async (p, expectRev, value) => ((await p.updateIfMatch('r', 'x', { rev: expectRev }, { value })).ok ? 'ok' : 'conflict');
-
-/** The replaced implementation: read, compare in JS, an await, then an unconditional replace. */
-const legacyCas: Cas = async (p, expectRev, value) => {
-  const cur = await p.get('r', 'x');
-  if (cur === null || cur.rev !== expectRev) return 'conflict';
-  await new Promise((resolve) => setImmediate(resolve));
-  await p.replace({ ...cur, value });
-  return 'ok';
-};
-
-/** `clients` loops of read → conditional write, run concurrently; returns the history. */
-async function record(p: DatastoreProvider<Reg>, cas: Cas, clients: number, rounds: number): Promise<HistoryOp[]> {
-  const history: HistoryOp[] = [];
-  const client = async (c: number): Promise<void> => {
-    for (let i = 0; i < rounds; i++) {
-      let call = performance.now();
-      const cur = await p.get('r', 'x');
-      if (cur === null) throw new Error('the register vanished');
-      history.push({ kind: 'read', call, ret: performance.now(), out: { rev: cur.rev, value: cur.value } });
-      // A turn or two between read and write, varied, so clients interleave.
-      for (let k = 0; k < (c + i) % 3; k++) await new Promise((resolve) => setImmediate(resolve));
-      const value = `c${c}-${i}`;
-      call = performance.now();
-      const out = await cas(p, cur.rev, value);
-      history.push({ kind: 'cas', call, ret: performance.now(), expectRev: cur.rev, value, out });
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
-  return history;
-}
+const op = (action: HistoryOp['action'], out: HistoryOp['out'], call: number, ret: number, seen?: DocState): HistoryOp => ({
+  key: 'r',
+  call,
+  ret,
+  action,
+  out,
+  ...(seen !== undefined ? { seen } : {}),
+});
 
 describe('the checker', () => {
-  it('accepts a sequential history and rejects a double win, a lost write and a stale read', () => {
-    const init = { rev: 1, value: 'init' };
-    const seq: HistoryOp[] = [
-      { kind: 'cas', call: 0, ret: 1, expectRev: 1, value: 'a', out: 'ok' },
-      { kind: 'cas', call: 2, ret: 3, expectRev: 1, value: 'b', out: 'conflict' },
-      { kind: 'read', call: 4, ret: 5, out: { rev: 2, value: 'a' } },
-    ];
-    expect(checkLinearizable(seq, init).linearizable).toBe(true);
-    const doubleWin: HistoryOp[] = [
-      { kind: 'cas', call: 0, ret: 3, expectRev: 1, value: 'a', out: 'ok' },
-      { kind: 'cas', call: 1, ret: 2, expectRev: 1, value: 'b', out: 'ok' },
-    ];
+  const init = { rev: 1, value: 'init' };
+  const cas = (expectRev: number, value: string): HistoryOp['action'] => ({ kind: 'updateIfMatch', expectRev, value });
+
+  it('accepts a sequential history and rejects a double win, a stale read and a wrong returned version', () => {
+    expect(
+      checkLinearizable(
+        [
+          op(cas(1, 'a'), 'ok', 0, 1, { rev: 2, value: 'a' }),
+          op(cas(1, 'b'), 'conflict', 2, 3),
+          op({ kind: 'read' }, 'ok', 4, 5, { rev: 2, value: 'a' }),
+        ],
+        init,
+      ).linearizable,
+    ).toBe(true);
+    const doubleWin = [op(cas(1, 'a'), 'ok', 0, 3, { rev: 2, value: 'a' }), op(cas(1, 'b'), 'ok', 1, 2, { rev: 2, value: 'b' })];
     expect(checkLinearizable(doubleWin, init).linearizable).toBe(false);
-    const staleRead: HistoryOp[] = [
-      { kind: 'cas', call: 0, ret: 1, expectRev: 1, value: 'a', out: 'ok' },
-      { kind: 'read', call: 2, ret: 3, out: { rev: 1, value: 'init' } },
-    ];
+    const staleRead = [op(cas(1, 'a'), 'ok', 0, 1, { rev: 2, value: 'a' }), op({ kind: 'read' }, 'ok', 2, 3, init)];
     expect(checkLinearizable(staleRead, init).linearizable).toBe(false);
-    // Overlapping, the same read is fine: it may have come first.
-    const overlapping: HistoryOp[] = [
-      { kind: 'cas', call: 0, ret: 3, expectRev: 1, value: 'a', out: 'ok' },
-      { kind: 'read', call: 1, ret: 2, out: { rev: 1, value: 'init' } },
+    // `ok` answered with another writer's later version.
+    const foreign = [op(cas(1, 'a'), 'ok', 0, 3, { rev: 3, value: 'b' }), op({ kind: 'update', value: 'b' }, 'ok', 1, 2, { rev: 3, value: 'b' })];
+    expect(checkLinearizable(foreign, init).linearizable).toBe(false);
+  });
+
+  it('lets overlapping operations go either way and an unknown write take effect or not', () => {
+    expect(checkLinearizable([op(cas(1, 'a'), 'ok', 0, 3, { rev: 2, value: 'a' }), op({ kind: 'read' }, 'ok', 1, 2, init)], init).linearizable).toBe(true);
+    expect(checkLinearizable([op(cas(1, 'a'), 'unknown', 0, 1), op({ kind: 'read' }, 'ok', 2, 3, { rev: 2, value: 'a' })], init).linearizable).toBe(true);
+    expect(checkLinearizable([op(cas(1, 'a'), 'unknown', 0, 1), op({ kind: 'read' }, 'ok', 2, 3, init)], init).linearizable).toBe(true);
+  });
+
+  it('knows creates, deletes and their refusals', () => {
+    const lostDelete = [op({ kind: 'delete' }, 'false', 0, 1), op({ kind: 'read' }, 'ok', 2, 3, null)];
+    // "nothing to delete" while the document was there: wrong.
+    expect(checkLinearizable(lostDelete, init).linearizable).toBe(false);
+    const recreated = [
+      op({ kind: 'delete' }, 'ok', 0, 1),
+      op({ kind: 'create', value: 'c' }, 'ok', 2, 3, { rev: 1, value: 'c' }),
+      op({ kind: 'deleteIfMatch', expectRev: 2 }, 'conflict', 4, 5),
+      op({ kind: 'update', value: 'd' }, 'ok', 6, 7, { rev: 2, value: 'd' }),
+      op({ kind: 'replace', value: 'e' }, 'not_found', 8, 11),
+      op({ kind: 'delete' }, 'ok', 9, 10),
     ];
-    expect(checkLinearizable(overlapping, init).linearizable).toBe(true);
-    // An unknown outcome may have taken effect, or not.
-    const unknown: HistoryOp[] = [
-      { kind: 'cas', call: 0, ret: 1, expectRev: 1, value: 'a', out: 'unknown' },
-      { kind: 'read', call: 2, ret: 3, out: { rev: 2, value: 'a' } },
+    expect(checkLinearizable(recreated, init).linearizable).toBe(true);
+    // A create that came back after another client deleted it.
+    const doubleCreate = [
+      op({ kind: 'create', value: 'c' }, 'ok', 0, 5, { rev: 1, value: 'c' }),
+      op({ kind: 'delete' }, 'ok', 1, 2),
+      op({ kind: 'read' }, 'ok', 3, 4, { rev: 1, value: 'c' }),
+      op({ kind: 'read' }, 'ok', 6, 7, null),
     ];
-    expect(checkLinearizable(unknown, init).linearizable).toBe(true);
+    expect(checkLinearizable(doubleCreate, null).linearizable).toBe(false);
+  });
+});
+
+/** Client options for `n` clients named `prefix…`, every seed derived from the suite's. */
+function clients(prefix: string, n: number, ops: number, mix: ClientOptions['mix'], extra: Partial<ClientOptions> = {}): ClientOptions[] {
+  const r = rng(seed + prefix.length * 7919 + n);
+  return Array.from({ length: n }, (_, c) => ({ client: `${prefix}${c}`, keys, ops, seed: Math.floor(r() * 2 ** 31), mix, ...extra }));
+}
+
+async function seedDocs(p: DatastoreProvider<Reg>): Promise<void> {
+  for (const id of keys) await p.create({ id, t: 'x', value: 'init' } as Reg);
+}
+
+function verdicts(history: HistoryOp[]): { linearizable: boolean; sizes: Record<string, number> } {
+  const v = checkPerKey(history, () => ({ rev: 1, value: 'init' }));
+  const sizes: Record<string, number> = {};
+  for (const k of keys) sizes[k] = history.filter((o) => o.key === k).length;
+  return { linearizable: [...v.values()].every((x) => x.linearizable), sizes };
+}
+
+describe('Memory: histories across worker threads on one shared store', () => {
+  it(`4 threads × 2 clients × ${40 * scale} calls of every kind: linearizable`, async () => {
+    const store = `lin-${randomUUID()}`;
+    const p = new MemoryProvider<Reg>({ partitionKeyPath: '/t', shared: store });
+    await seedDocs(p);
+    const history = await runHistoryWorkers(
+      store,
+      Array.from({ length: 4 }, (_, t) => clients(`t${t}c`, 2, 40 * scale, 'all')),
+    );
+    expect(history.length).toBeGreaterThan(0);
+    expect(history.some((o) => o.action.kind === 'delete' && o.out === 'ok'), 'deletes happened').toBe(true);
+    expect(history.some((o) => o.action.kind === 'updateIfMatch' && o.out === 'conflict'), 'clients contended').toBe(true);
+    expect(verdicts(history).linearizable).toBe(true);
+    MemoryProvider.dropShared(store);
+  });
+
+  it('negative control: the old read → check → await → replace on worker threads is not linearizable', async () => {
+    const store = `lin-${randomUUID()}`;
+    const p = new MemoryProvider<Reg>({ partitionKeyPath: '/t', shared: store });
+    await seedDocs(p);
+    // The legacy write is a function: it cannot cross to a worker, so its clients run here, 8 at once.
+    const history = (await Promise.all(clients('legacy', 8, 30, 'cas', { keys: ['a'], ifMatch: legacyIfMatch }).map((c) => runClient(p, c)))).flat();
+    expect(verdicts(history).linearizable).toBe(false);
+    MemoryProvider.dropShared(store);
   });
 });
 
 const endpoint = inject('cosmosEndpoint');
-const backends: Array<[string, () => Promise<DatastoreProvider<Reg>>, number, number]> = [
-  ['Memory', async () => new MemoryProvider<Reg>({ partitionKeyPath: '/t' }), 8, 25],
-  [
-    'Cosmos (test server)',
-    async () =>
-      CosmosProvider.connect<Reg>({
-        endpoint,
-        key: EMULATOR_KEY,
-        database: 'linearizability',
-        container: `c-${randomUUID()}`,
-        partitionKeyPath: '/t',
-        emulator: true,
-        createIfNotExists: true,
-      }),
-    8,
-    8,
-  ],
-];
+const upstreamPort = Number(new URL(endpoint).port);
 
-for (const [name, open, clients, rounds] of backends) {
-  describe(`${name}: read → updateIfMatch histories`, () => {
-    it(`${clients} clients × ${rounds} rounds: linearizable`, async () => {
-      const p = await open();
-      await p.create({ id: 'r', t: 'x', value: 'init' });
-      const history = await record(p, atomicCas, clients, rounds);
-      const wins = history.filter((o) => o.kind === 'cas' && o.out === 'ok').length;
-      expect(wins, 'some writes won').toBeGreaterThan(0);
-      expect(history.some((o) => o.kind === 'cas' && o.out === 'conflict'), 'clients contended').toBe(true);
-      expect(checkLinearizable(history, { rev: 1, value: 'init' }).linearizable).toBe(true);
-      // The final state is the last winning write.
-      expect((await p.get('r', 'x'))?.rev).toBe(1 + wins);
-    });
+describe('Cosmos (test server): histories through two providers', () => {
+  let proxy: FaultProxy;
+  const open = (at: string, container: string): Promise<CosmosProvider<Reg>> =>
+    CosmosProvider.connect<Reg>({
+      endpoint: at,
+      key: EMULATOR_KEY,
+      database: 'linearizability',
+      container,
+      partitionKeyPath: '/t',
+      emulator: true,
+      createIfNotExists: true,
+    } satisfies CosmosProviderOptions);
 
-    it('negative control: the old read → check → await → replace is not linearizable', async () => {
-      const p = await open();
-      await p.create({ id: 'r', t: 'x', value: 'init' });
-      const history = await record(p, legacyCas, clients, rounds);
-      expect(checkLinearizable(history, { rev: 1, value: 'init' }).linearizable).toBe(false);
-    });
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
   });
-}
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  async function run(withFaults: boolean, perProvider: number, ops: number): Promise<HistoryOp[]> {
+    const container = `c-${randomUUID()}`;
+    const a = await open(endpoint, container);
+    const b = await open(withFaults ? proxy.endpoint : endpoint, container);
+    await seedDocs(a);
+    if (withFaults) {
+      // 3% of document requests lost before the server sees them, 3% of responses lost after it applied them.
+      const draw = rng(seed ^ 0x5eed);
+      const docs = (req: { url: string }): boolean => /\/docs(\/|$)/.test(req.url);
+      proxy.arm({ match: (req) => docs(req) && draw() < 0.03, fault: 'reset', times: Infinity });
+      proxy.arm({ match: (req) => docs(req) && draw() < 0.03, fault: 'drop-response', times: Infinity });
+    }
+    try {
+      const histories = await Promise.all([
+        ...clients('a', perProvider, ops, 'all').map((c) => runClient(a, c)),
+        ...clients('b', perProvider, ops, 'all').map((c) => runClient(b, c)),
+      ]);
+      return histories.flat();
+    } finally {
+      proxy.disarm();
+      await a.close();
+      await b.close();
+    }
+  }
+
+  it(`fault-free: 2 providers × 4 clients × ${15 * scale} calls of every kind: linearizable, and no outcome unknown`, async () => {
+    const history = await run(false, 4, 15 * scale);
+    const v = verdicts(history);
+    expect(v.linearizable).toBe(true);
+    expect(history.filter((o) => o.out === 'unknown'), 'a healthy server leaves no outcome unknown').toEqual([]);
+  });
+
+  it(`through a proxy dropping 3% of requests and 3% of responses: linearizable`, async () => {
+    const fired = proxy.fired.length;
+    const history = await run(true, 4, 15 * scale);
+    expect(proxy.fired.length - fired, 'faults fired').toBeGreaterThan(0);
+    expect(verdicts(history).linearizable).toBe(true);
+  });
+
+  it('negative control: the old read → check → await → replace is not linearizable', async () => {
+    const container = `c-${randomUUID()}`;
+    const p = await open(endpoint, container);
+    await seedDocs(p);
+    const history = (await Promise.all(clients('legacy', 8, 16, 'cas', { keys: ['a'], ifMatch: legacyIfMatch }).map((c) => runClient(p, c)))).flat();
+    await p.close();
+    expect(verdicts(history).linearizable).toBe(false);
+  });
+});
