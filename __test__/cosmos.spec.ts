@@ -33,7 +33,18 @@ conformance(
   'CosmosProvider (cosmosdb-server)',
   async <T extends BaseDocument>(opts: { partitionKeyPath: string }) =>
     CosmosProvider.connect<T>(local(`c-${randomUUID()}`, opts.partitionKeyPath)),
-  { claimers: 100, incrementers: 50 },
+  {
+    claimers: 100,
+    incrementers: 50,
+    threads: {
+      open: async <T extends BaseDocument>(opts: { partitionKeyPath: string }) => {
+        const container = `c-${randomUUID()}`;
+        const provider = await CosmosProvider.connect<T>(local(container, opts.partitionKeyPath));
+        return { provider, where: { cosmos: { endpoint, key: EMULATOR_KEY, database: 'conformance', container, emulator: true } } };
+      },
+      scale: 0.05,
+    },
+  },
 );
 
 interface Doc {

@@ -1,11 +1,21 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { conformance, rejection } from './suites/conformance.js';
-import { runWorkers } from './fixtures/workers.mjs';
 import * as esm from '@bytelyst/datastore';
 import { MemoryProvider, createProvider, DatastoreError } from '@bytelyst/datastore';
 
-conformance('MemoryProvider', async (opts) => new MemoryProvider(opts));
+let unique = 0;
+const storeName = (what: string): string => `${what}-${process.pid}-${++unique}`;
+
+conformance('MemoryProvider', async (opts) => new MemoryProvider(opts), {
+  threads: {
+    open: async (opts) => {
+      const store = storeName('conformance');
+      return { provider: new MemoryProvider({ ...opts, shared: store }), where: { store } };
+    },
+    scale: 1,
+  },
+});
 conformance('createProvider({ kind: "memory" })', async (opts) => createProvider({ kind: 'memory', ...opts }), {
   claimers: 100,
   incrementers: 50,
@@ -17,9 +27,6 @@ interface Doc {
   owner?: string | null;
   n?: number;
 }
-
-let unique = 0;
-const storeName = (what: string): string => `${what}-${process.pid}-${++unique}`;
 
 describe('MemoryProvider stores', () => {
   it('instances without `shared` are isolated', async () => {
@@ -78,42 +85,4 @@ describe('loading', () => {
   });
 });
 
-describe('across worker threads', () => {
-  it('four threads × 250 claims of one shared document: exactly one wins', async () => {
-    const store = storeName('claims');
-    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
-    await p.create({ id: 'job', t: 'x', owner: null });
-    const results = await runWorkers({ threads: 4, store, docId: 'job', attempts: 250, mode: 'claim' });
-    expect(results.reduce((s, r) => s + r.ok, 0)).toBe(1);
-    expect(results.reduce((s, r) => s + r.conflicts, 0)).toBe(999);
-    const end = await p.get('job', 'x');
-    expect(end?.rev).toBe(2);
-    expect(end?.owner).toMatch(/^w\d-\d+$/);
-  });
-
-  it('four threads claiming the same 2,000 fresh documents: exactly one winner for each', async () => {
-    const store = storeName('claim-each');
-    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
-    const docs = 2_000;
-    for (let i = 0; i < docs; i++) await p.create({ id: `job-${i}`, t: 'x', owner: null });
-    const results = await runWorkers({ threads: 4, store, docId: 'job', attempts: docs, mode: 'claim-each' });
-    expect(results.reduce((s, r) => s + r.ok, 0)).toBe(docs);
-    expect(results.reduce((s, r) => s + r.conflicts, 0)).toBe(3 * docs);
-    const claimed = await p.query({ where: { rev: 2 } });
-    expect(claimed).toHaveLength(docs);
-  });
-
-  it('four threads incrementing one shared document lose nothing', async () => {
-    const store = storeName('incr');
-    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
-    await p.create({ id: 'counter', t: 'x', n: 0 });
-    const results = await runWorkers({ threads: 4, store, docId: 'counter', attempts: 500, mode: 'increment' });
-    // Every value 1..2000 was written by exactly one successful write: two
-    // "wins" on one revision would show as a duplicate and a gap.
-    const wrote = results.flatMap((r) => r.wrote).sort((a, b) => a - b);
-    expect(wrote).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
-    const end = await p.get('counter', 'x');
-    expect(end?.n).toBe(2000);
-    expect(end?.rev).toBe(2001);
-  });
-});
+// Races across worker threads are in the conformance suite (its `threads` leg).

@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DatastoreError } from '@bytelyst/datastore';
 import type { BaseDocument, DatastoreProvider, Stored } from '@bytelyst/datastore';
+import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
 
 export type ProviderFactory = <T extends BaseDocument>(opts: { partitionKeyPath: string }) => Promise<DatastoreProvider<T>>;
 
@@ -14,6 +15,18 @@ export interface ConformanceOptions {
   claimers?: number;
   /** Concurrent read → updateIfMatch → retry loops that must lose no increment. */
   incrementers?: number;
+  /**
+   * Races across worker threads, which truly interleave inside the
+   * provider (a `Promise.all` on one thread runs each call's compare and
+   * write back to back). `open` gives a provider on a fresh store and what a
+   * worker needs to open the same store; `scale` sizes the races (1 = 1,000
+   * claims of one document, 2,000 documents claimed by 4 threads, 2,000
+   * increments).
+   */
+  threads?: {
+    open: <T extends BaseDocument>(opts: { partitionKeyPath: string }) => Promise<{ provider: DatastoreProvider<T>; where: WorkerStore }>;
+    scale: number;
+  };
 }
 
 export interface Job extends BaseDocument {
@@ -484,7 +497,10 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         const { ok, conflicts, winner } = await race(claimers);
         expect(ok).toBe(1);
         expect(conflicts).toBe(claimers - 1);
-        expect((await p.get('race', 't1'))?.owner).toBe(winner?.owner);
+        const stored = await p.get('race', 't1');
+        expect(stored?.owner).toBe(winner?.owner);
+        // Exactly one write landed: a claim answered `conflict` after writing would show here.
+        expect(stored?.rev).toBe(2);
       });
 
       it(`${incrementers} concurrent read → updateIfMatch → retry loops lose no increment`, async () => {
@@ -527,6 +543,54 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         expect(wins.length).toBeGreaterThan(1); // double assignment: the bug updateIfMatch fixes
         expect((await p.get('legacy', 't1'))?.rev).toBe(n + 1);
       });
+
+      const threads = options.threads;
+      if (threads) {
+        const size = (n: number): number => Math.max(4, Math.round(n * threads.scale));
+        const onThreads = async (): Promise<{ t: DatastoreProvider<Job>; where: WorkerStore }> => {
+          const { provider, where } = await threads.open<Job>({ partitionKeyPath: '/tenantId' });
+          return { t: provider, where };
+        };
+        const common = { threads: 4, partitionKeyPath: '/tenantId', pk: 't1' } as const;
+
+        it(`4 threads × ${size(250)} claims of one job (rev 1): exactly one wins, one write lands`, async () => {
+          const { t, where } = await onThreads();
+          await t.create(job('job'));
+          const attempts = size(250);
+          const results = await runWorkers({ ...where, ...common, docId: 'job', attempts, mode: 'claim' });
+          expect(results.reduce((s, r) => s + r.ok, 0)).toBe(1);
+          expect(results.reduce((s, r) => s + r.conflicts, 0)).toBe(4 * attempts - 1);
+          const end = await t.get('job', 't1');
+          expect(end?.rev).toBe(2);
+          expect(end?.owner).toMatch(/^w\d-\d+$/);
+        });
+
+        it(`4 threads claiming the same ${size(2000)} fresh documents: exactly one winner for each`, async () => {
+          const { t, where } = await onThreads();
+          const docs = size(2000);
+          // A 4 KB body makes each merge (between the compare and the write) take a while.
+          const pad = 'x'.repeat(4096);
+          for (let i = 0; i < docs; i++) await t.create(job(`job-${i}`, { meta: { pad } }));
+          const results = await runWorkers({ ...where, ...common, docId: 'job', attempts: docs, mode: 'claim-each' });
+          expect(results.reduce((s, r) => s + r.ok, 0)).toBe(docs);
+          const claimed = await t.query({ where: { rev: 2 } });
+          expect(claimed).toHaveLength(docs);
+          expect(await t.query({ where: { rev: 3 } }), 'no document was written twice').toHaveLength(0);
+        });
+
+        it(`4 threads × ${size(500)} read → updateIfMatch → retry increments of one document lose nothing`, async () => {
+          const { t, where } = await onThreads();
+          await t.create(job('counter', { n: 0 }));
+          const attempts = size(500);
+          const results = await runWorkers({ ...where, ...common, docId: 'counter', attempts, mode: 'increment' });
+          // Every value 1..N was written by exactly one successful write: two
+          // "wins" on one revision would show as a duplicate and a gap.
+          const wrote = results.flatMap((r) => r.wrote).sort((a, b) => a - b);
+          expect(wrote).toEqual(Array.from({ length: 4 * attempts }, (_, i) => i + 1));
+          const end = await t.get('counter', 't1');
+          expect(end?.rev).toBe(4 * attempts + 1);
+        });
+      }
     });
   });
 }
