@@ -103,6 +103,19 @@ pub fn push_json_string(out: &mut String, s: &str) {
     }
 }
 
+/// A JSON array of JSON texts.
+pub fn json_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item.as_ref());
+    }
+    out.push(']');
+    out
+}
+
 /// Seconds since the epoch: a document's `_ts`.
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()

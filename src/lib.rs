@@ -3,9 +3,16 @@
 //! conditional write (`updateIfMatch`).
 //!
 //! - `memory/` — the in-process store; the compare-and-write is
-//!   `memory::store::Store::update_if_match`.
-//! - `doc`, `validate`, `query`, `error` — shared by every provider.
-//! - `binding/` — the napi-rs classes JavaScript calls.
+//!   `memory::store::Store::update_if_match` (one lock section).
+//! - `cosmos/` — the Azure Cosmos DB store; its compare-and-write is
+//!   `cosmos::store::CosmosStore::update_if_match` (`If-Match` on the server).
+//! - `write` — what both providers' writes share: the outcome, the
+//!   expectation, the prepared document, the merge.
+//! - `doc` — documents as JSON text: members, system fields.
+//! - `validate` — ids, partition keys, sizes, field names.
+//! - `query` — the portable query filter and value ordering.
+//! - `error` — contract error codes and their wire format.
+//! - `binding/` — the napi-rs functions and classes JavaScript calls.
 
 pub mod binding;
 pub mod cosmos;
@@ -14,3 +21,4 @@ pub mod error;
 pub mod memory;
 pub mod query;
 pub mod validate;
+pub mod write;

@@ -168,6 +168,27 @@ fn check_field_name(name: &str, what: &str) -> DsResult<()> {
     }
 }
 
+impl QueryFilter {
+    /// Orders `rows` by their sort keys (`compare_values`, then `direction`)
+    /// when the filter asks for an order; a stable sort, so rows with equal
+    /// keys keep the order they came in. Then applies `limit`.
+    pub fn order_and_limit<T>(&self, rows: &mut Vec<(Option<Value>, T)>) {
+        if let Some(o) = &self.order_by {
+            rows.sort_by(|(a, _), (b, _)| {
+                let ord = compare_values(a.as_ref(), b.as_ref());
+                if o.direction == Direction::Desc {
+                    ord.reverse()
+                } else {
+                    ord
+                }
+            });
+        }
+        if let Some(limit) = self.limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+    }
+}
+
 /// Cosmos DB's ORDER BY order across types: missing < null < false < true <
 /// numbers < strings (arrays and objects after, by their JSON text).
 pub fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {

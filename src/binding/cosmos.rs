@@ -12,13 +12,12 @@ use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
-use super::memory::{miss_code, MISS_CONFLICT, MISS_NOT_FOUND};
+use super::outcome::{doc_or_miss, miss_code};
 use crate::cosmos::options::RawOptions;
 use crate::cosmos::{ConnectOptions, CosmosStore};
 use crate::error::{DsError, DsResult};
-use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
-use crate::validate::expected_rev;
+use crate::write::Expectation;
 
 /// napi's own error type: async rejections cannot carry a custom code.
 type Result<T> = napi::Result<T>;
@@ -155,17 +154,11 @@ impl NativeCosmosStore {
         patch_json: String,
     ) -> Result<AsyncBlock<Either<String, u32>>> {
         spawn(env, &self.store, |s| async move {
-            let rev = rev.map(expected_rev).transpose()?;
-            Ok(
-                match s
-                    .update_if_match(&id, &pk_json, etag.as_deref(), rev, &patch_json)
-                    .await?
-                {
-                    WriteOutcome::Written(doc) => Either::A(doc),
-                    WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
-                    WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
-                },
-            )
+            let expected = Expectation::from_js(etag, rev)?;
+            Ok(doc_or_miss(
+                s.update_if_match(&id, &pk_json, &expected, &patch_json)
+                    .await?,
+            ))
         })
     }
 
@@ -180,10 +173,9 @@ impl NativeCosmosStore {
         rev: Option<f64>,
     ) -> Result<AsyncBlock<u32>> {
         spawn(env, &self.store, |s| async move {
-            let rev = rev.map(expected_rev).transpose()?;
+            let expected = Expectation::from_js(etag, rev)?;
             Ok(miss_code(
-                s.delete_if_match(&id, &pk_json, etag.as_deref(), rev)
-                    .await?,
+                s.delete_if_match(&id, &pk_json, &expected).await?,
             ))
         })
     }

@@ -13,18 +13,12 @@ use napi::bindgen_prelude::{Either, External};
 use napi_derive::napi;
 
 use crate::error::NapiResult as Result;
-use crate::memory::{registry, Expected, Store, WriteOutcome};
+use crate::memory::{registry, Store};
 use crate::query::QueryFilter;
-use crate::validate::{expected_rev, PartitionKeyPath};
+use crate::validate::PartitionKeyPath;
+use crate::write::Expectation;
 
-/// What a conditional write answers instead of a document (or of `0`, for
-/// a delete) when it wrote nothing: the compare failed. Exported to
-/// JavaScript, so `lib/codec.ts` decodes by these and not by copies.
-#[napi]
-pub const MISS_CONFLICT: u32 = 1;
-/// ... or the document does not exist.
-#[napi]
-pub const MISS_NOT_FOUND: u32 = 2;
+use super::outcome::{doc_or_miss, miss_code};
 
 /// Opens an isolated store, or the process-wide store named `shared`.
 #[napi(ts_return_type = "ExternalObject<'MemoryStore'>")]
@@ -100,15 +94,13 @@ pub fn memory_update_if_match(
     rev: Option<f64>,
     patch_json: String,
 ) -> Result<Either<String, u32>> {
-    let rev = rev.map(expected_rev).transpose()?;
-    let expected = Expected::new(etag.as_deref(), rev)?;
-    Ok(
-        match store.update_if_match(&id, &pk_json, &expected, &patch_json)? {
-            WriteOutcome::Written(doc) => Either::A(doc),
-            WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
-            WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
-        },
-    )
+    let expected = Expectation::from_js(etag, rev)?;
+    Ok(doc_or_miss(store.update_if_match(
+        &id,
+        &pk_json,
+        &expected,
+        &patch_json,
+    )?))
 }
 
 /// `0` when deleted; `1` (conflict) or `2` (not found) otherwise.
@@ -120,18 +112,8 @@ pub fn memory_delete_if_match(
     etag: Option<String>,
     rev: Option<f64>,
 ) -> Result<u32> {
-    let rev = rev.map(expected_rev).transpose()?;
-    let expected = Expected::new(etag.as_deref(), rev)?;
+    let expected = Expectation::from_js(etag, rev)?;
     Ok(miss_code(store.delete_if_match(&id, &pk_json, &expected)?))
-}
-
-/// A conditional write's outcome as a number: `0` written, else the miss.
-pub fn miss_code<T>(out: WriteOutcome<T>) -> u32 {
-    match out {
-        WriteOutcome::Written(_) => 0,
-        WriteOutcome::Conflict => MISS_CONFLICT,
-        WriteOutcome::NotFound => MISS_NOT_FOUND,
-    }
 }
 
 #[napi]

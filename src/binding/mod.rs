@@ -1,6 +1,11 @@
-//! The napi-rs surface. These classes take and return JSON text; the typed
-//! TypeScript layer in `lib/` turns that into objects, generics and the
-//! `UpdateIfMatchResult` union.
+//! The napi-rs surface. These functions and classes take and return JSON
+//! text; the typed TypeScript layer in `lib/` turns that into objects,
+//! generics and the `UpdateIfMatchResult` union.
+//!
+//! - `memory` — synchronous functions over an external Memory store handle.
+//! - `cosmos` — the Cosmos store class, whose methods return promises.
+//! - `outcome` — a conditional write's answer as both hand it over.
 
 pub mod cosmos;
 pub mod memory;
+pub mod outcome;

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::doc::Members;
 use crate::error::{DsError, DsResult};
-use crate::query::{compare_values, Direction, QueryFilter};
+use crate::query::QueryFilter;
 
 /// A SQL text and its parameters, in order.
 #[derive(Debug, PartialEq)]
@@ -63,28 +63,20 @@ pub fn build(filter: &QueryFilter, pk_field: &str) -> DsResult<SqlQuery> {
 }
 
 /// Orders `docs` (JSON texts) by `filter.orderBy` and cuts them to
-/// `filter.limit`. Ties keep the server's order.
+/// `filter.limit`, as the Memory store does. Ties keep the server's order.
 pub fn order_and_limit(filter: &QueryFilter, docs: Vec<String>) -> Vec<String> {
-    let mut docs = docs;
-    if let Some(o) = &filter.order_by {
-        let mut keyed: Vec<(Option<Value>, String)> = docs
-            .into_iter()
-            .map(|d| (sort_key(&d, &o.field), d))
-            .collect();
-        keyed.sort_by(|(a, _), (b, _)| {
-            let ord = compare_values(a.as_ref(), b.as_ref());
-            if o.direction == Direction::Desc {
-                ord.reverse()
-            } else {
-                ord
-            }
-        });
-        docs = keyed.into_iter().map(|(_, d)| d).collect();
-    }
-    if let Some(limit) = filter.limit {
-        docs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    }
-    docs
+    let mut rows: Vec<(Option<Value>, String)> = docs
+        .into_iter()
+        .map(|d| {
+            let key = filter
+                .order_by
+                .as_ref()
+                .and_then(|o| sort_key(&d, &o.field));
+            (key, d)
+        })
+        .collect();
+    filter.order_and_limit(&mut rows);
+    rows.into_iter().map(|(_, d)| d).collect()
 }
 
 fn sort_key(doc: &str, field: &str) -> Option<Value> {

@@ -26,13 +26,14 @@ use super::outcome::{judge, Condition, Seen, Verdict};
 use super::sql;
 use super::token::{caller_fields, for_caller, stamp, Ring, Token};
 use super::turns::Turns;
-use crate::doc::{now_secs, with_system_fields, Members};
+use crate::doc::{json_array, now_secs, with_system_fields, Members};
 use crate::error::{Code, Diagnostics, DsError, DsResult};
-use crate::memory::WriteOutcome;
 use crate::query::QueryFilter;
 use crate::validate::{
-    check_patch, check_size, doc_key, document_fields, validate_id, validate_pk_value,
-    PartitionKeyPath, MAX_DOCUMENT_BYTES,
+    check_patch, validate_id, validate_pk_value, PartitionKeyPath, MAX_DOCUMENT_BYTES,
+};
+use crate::write::{
+    already_exists, does_not_exist, merge, prepare, Expectation, Prepared, WriteOutcome,
 };
 
 /// Identical resends of a write whose outcome is pending, before giving up.
@@ -133,13 +134,20 @@ fn write_options(precondition: Option<Precondition>) -> ItemWriteOptions {
     }
 }
 
-/// How a write ended, once resolved.
-enum Written {
-    Yes(Current),
-    /// Another write won (412 / 409, confirmed by a re-read).
-    Lost(Diagnostics),
-    /// The document does not exist.
-    Missing(Diagnostics),
+/// How a write ended, once resolved, with the diagnostics of the server's
+/// answer that decided it (none when a re-read decided).
+struct Written {
+    outcome: WriteOutcome<Current>,
+    diagnostics: Diagnostics,
+}
+
+impl Written {
+    fn by(outcome: WriteOutcome<Current>, diagnostics: Diagnostics) -> Self {
+        Written {
+            outcome,
+            diagnostics,
+        }
+    }
 }
 
 /// Requests one provider keeps in flight at most; callers beyond it wait
@@ -193,28 +201,25 @@ impl CosmosStore {
     }
 
     pub async fn create(&self, doc_json: &str) -> DsResult<String> {
-        let (id, pk_json, body) = self.prepare_doc(doc_json)?;
+        let Prepared { id, pk_json, body } = prepare(doc_json, &self.pk)?;
         let what = format!("create of {id:?}");
         let _slot = self.admit().await?;
-        match self
+        let w = self
             .write(&what, &id, &pk_json, &Base::Absent, &body)
-            .await?
-        {
-            Written::Yes(cur) => for_caller(&cur.doc),
-            Written::Lost(diagnostics) => Err(DsError::new(
-                Code::Conflict,
-                format!("document {id:?} already exists"),
-            )
-            .with_status(409)
-            .with_diagnostics(diagnostics)),
-            Written::Missing(_) => Err(DsError::internal(format!(
+            .await?;
+        match w.outcome {
+            WriteOutcome::Written(cur) => for_caller(&cur.doc),
+            WriteOutcome::Conflict => Err(already_exists(&id)
+                .with_status(409)
+                .with_diagnostics(w.diagnostics)),
+            WriteOutcome::NotFound => Err(DsError::internal(format!(
                 "{what}: the server reported the new document missing"
             ))),
         }
     }
 
     pub async fn replace(&self, doc_json: &str) -> DsResult<String> {
-        let (id, pk_json, body) = self.prepare_doc(doc_json)?;
+        let Prepared { id, pk_json, body } = prepare(doc_json, &self.pk)?;
         self.unconditional(&format!("replace of {id:?}"), &id, &pk_json, false, |_| {
             Ok(body.clone())
         })
@@ -222,7 +227,7 @@ impl CosmosStore {
     }
 
     pub async fn upsert(&self, doc_json: &str) -> DsResult<String> {
-        let (id, pk_json, body) = self.prepare_doc(doc_json)?;
+        let Prepared { id, pk_json, body } = prepare(doc_json, &self.pk)?;
         self.unconditional(&format!("upsert of {id:?}"), &id, &pk_json, true, |_| {
             Ok(body.clone())
         })
@@ -235,9 +240,7 @@ impl CosmosStore {
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
         self.unconditional(&format!("update of {id:?}"), id, pk_json, false, |base| {
-            let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
-            check_size(merged.len(), id)?;
-            Ok(merged)
+            merge(&base.body, &patch, id)
         })
         .await
     }
@@ -252,23 +255,22 @@ impl CosmosStore {
         &self,
         id: &str,
         pk_json: &str,
-        expected_etag: Option<&str>,
-        expected_rev: Option<u64>,
+        expected: &Expectation,
         patch_json: &str,
     ) -> DsResult<WriteOutcome> {
-        if expected_etag.is_none() && expected_rev.is_none() {
-            return Err(DsError::invalid("expected must give etag, rev, or both"));
-        }
         let pk = self.key(id, pk_json)?;
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
         let what = format!("updateIfMatch of {id:?}");
         let _slot = self.admit().await?;
 
-        let mut cached = self.cache.get(pk_json, id).filter(|v| match expected_etag {
-            Some(e) => v.etag == e,
-            None => expected_rev == Some(v.rev),
-        });
+        let mut cached = self
+            .cache
+            .get(pk_json, id)
+            .filter(|v| match &expected.etag {
+                Some(e) => v.etag == *e,
+                None => expected.rev == Some(v.rev),
+            });
         loop {
             let from_cache = cached.is_some();
             let base = match cached.take() {
@@ -278,21 +280,20 @@ impl CosmosStore {
                     None => return Ok(WriteOutcome::NotFound),
                 },
             };
-            let etag_ok = expected_etag.is_none_or(|e| e == base.etag);
-            let rev_ok = expected_rev.is_none_or(|r| r == base.rev);
-            if !(etag_ok && rev_ok) {
+            if !expected.matches(&base.etag, base.rev) {
                 return Ok(WriteOutcome::Conflict);
             }
-            let merged = Members::parse(&base.body, "stored document")?.merge(&patch);
-            check_size(merged.len(), id)?;
-            match self
+            let merged = merge(&base.body, &patch, id)?;
+            let w = self
                 .write(&what, id, pk_json, &Base::Version(base), &merged)
-                .await?
-            {
-                Written::Yes(cur) => return Ok(WriteOutcome::Written(for_caller(&cur.doc)?)),
-                Written::Lost(_) if from_cache && expected_etag.is_none() => continue,
-                Written::Lost(_) => return Ok(WriteOutcome::Conflict),
-                Written::Missing(_) => return Ok(WriteOutcome::NotFound),
+                .await?;
+            match w.outcome {
+                WriteOutcome::Written(cur) => {
+                    return Ok(WriteOutcome::Written(for_caller(&cur.doc)?))
+                }
+                WriteOutcome::Conflict if from_cache && expected.etag.is_none() => continue,
+                WriteOutcome::Conflict => return Ok(WriteOutcome::Conflict),
+                WriteOutcome::NotFound => return Ok(WriteOutcome::NotFound),
             }
         }
     }
@@ -317,16 +318,12 @@ impl CosmosStore {
         &self,
         id: &str,
         pk_json: &str,
-        expected_etag: Option<&str>,
-        expected_rev: Option<u64>,
+        expected: &Expectation,
     ) -> DsResult<WriteOutcome<()>> {
-        if expected_etag.is_none() && expected_rev.is_none() {
-            return Err(DsError::invalid("expected must give etag, rev, or both"));
-        }
         let pk = self.key(id, pk_json)?;
         let what = format!("deleteIfMatch of {id:?}");
         let _slot = self.admit().await?;
-        let etag = match (expected_etag, expected_rev) {
+        let etag = match (expected.etag.as_deref(), expected.rev) {
             // One round trip: the server compares. Only for an etag that can
             // travel as a header and name a version: a blank If-Match is
             // ignored (an unconditional delete), a control character breaks
@@ -336,8 +333,7 @@ impl CosmosStore {
                 let Some(cur) = self.read(id, pk_json, pk.clone(), &what).await? else {
                     return Ok(WriteOutcome::NotFound);
                 };
-                let etag_ok = expected_etag.is_none_or(|e| e == cur.etag);
-                if !(etag_ok && expected_rev.is_none_or(|r| r == cur.rev)) {
+                if !expected.matches(&cur.etag, cur.rev) {
                     return Ok(WriteOutcome::Conflict);
                 }
                 cur.etag
@@ -444,15 +440,7 @@ impl CosmosStore {
             .iter()
             .map(|item| for_caller(item.get()))
             .collect::<DsResult<Vec<String>>>()?;
-        let mut out = String::from("[");
-        for (i, doc) in sql::order_and_limit(filter, docs).iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(doc);
-        }
-        out.push(']');
-        Ok(out)
+        Ok(json_array(sql::order_and_limit(filter, docs)))
     }
 
     /// A write that must land whatever else is written meanwhile (replace,
@@ -484,7 +472,7 @@ impl CosmosStore {
                 None => match self.read(id, pk_json, pk.clone(), what).await? {
                     Some(cur) => Base::Version(cur.version()),
                     None if create_if_missing => Base::Absent,
-                    None => return Err(not_found(id)),
+                    None => return Err(does_not_exist(id).with_status(404)),
                 },
             };
             let body = match &base {
@@ -496,12 +484,15 @@ impl CosmosStore {
                     body: "{}".into(),
                 })?,
             };
-            match self.write(what, id, pk_json, &base, &body).await? {
-                Written::Yes(cur) => return for_caller(&cur.doc),
-                Written::Missing(d) if !create_if_missing => {
-                    return Err(not_found(id).with_diagnostics(d))
+            let w = self.write(what, id, pk_json, &base, &body).await?;
+            match w.outcome {
+                WriteOutcome::Written(cur) => return for_caller(&cur.doc),
+                WriteOutcome::NotFound if !create_if_missing => {
+                    return Err(does_not_exist(id)
+                        .with_status(404)
+                        .with_diagnostics(w.diagnostics))
                 }
-                Written::Lost(_) | Written::Missing(_) => {
+                WriteOutcome::Conflict | WriteOutcome::NotFound => {
                     // Spread contending writers out a little.
                     tokio::time::sleep(Duration::from_millis(u64::from(round.min(20)))).await;
                 }
@@ -563,7 +554,10 @@ impl CosmosStore {
                 Ok(resp) => {
                     let cur = Current::parse(body_text(resp, what)?)?;
                     self.cache.put(pk_json, id, cur.version());
-                    return Ok(Written::Yes(cur));
+                    return Ok(Written::by(
+                        WriteOutcome::Written(cur),
+                        Diagnostics::default(),
+                    ));
                 }
                 Err(e) => e,
             };
@@ -575,8 +569,10 @@ impl CosmosStore {
             if !ambiguous {
                 // The answer to our only attempt: about this request alone.
                 match status {
-                    412 | 409 => return Ok(Written::Lost(diagnostics_of(&err))),
-                    404 => return Ok(Written::Missing(diagnostics_of(&err))),
+                    412 | 409 => {
+                        return Ok(Written::by(WriteOutcome::Conflict, diagnostics_of(&err)))
+                    }
+                    404 => return Ok(Written::by(WriteOutcome::NotFound, diagnostics_of(&err))),
                     429 => return Err(from_cosmos(&err, what, &self.redactor)),
                     _ => ambiguous = true,
                 }
@@ -596,15 +592,28 @@ impl CosmosStore {
             };
             match judge(&cond, rev, &token, seen.as_ref().map(Current::seen)) {
                 Verdict::Landed => match seen {
-                    Some(cur) if cur.rev == rev => return Ok(Written::Yes(cur)),
-                    Some(_) => return Ok(Written::Yes(Current::superseded(&doc, rev)?)),
+                    Some(cur) if cur.rev == rev => {
+                        return Ok(Written::by(
+                            WriteOutcome::Written(cur),
+                            Diagnostics::default(),
+                        ))
+                    }
+                    Some(_) => {
+                        let ours = Current::superseded(&doc, rev)?;
+                        return Ok(Written::by(
+                            WriteOutcome::Written(ours),
+                            Diagnostics::default(),
+                        ));
+                    }
                     None => {
                         return Err(DsError::internal(format!(
                             "{what}: judged landed without a document"
                         )))
                     }
                 },
-                Verdict::Superseded => return Ok(Written::Lost(Diagnostics::default())),
+                Verdict::Superseded => {
+                    return Ok(Written::by(WriteOutcome::Conflict, Diagnostics::default()))
+                }
                 Verdict::Pending if resends < MAX_RESENDS => resends += 1,
                 Verdict::Pending => {
                     return Err(unknown_outcome(
@@ -652,17 +661,6 @@ impl CosmosStore {
         }
     }
 
-    /// Checks a whole document; returns its id, partition key JSON and the
-    /// caller's fields to store.
-    fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
-        let members = document_fields(Members::parse(doc_json, "document")?)?;
-        let (id, pk_raw) = doc_key(&members, &self.pk)?;
-        let pk_json = pk_raw.get().to_owned();
-        let body = members.to_json();
-        check_size(body.len(), &id)?;
-        Ok((id, pk_json, body))
-    }
-
     fn key(&self, id: &str, pk_json: &str) -> DsResult<PartitionKey> {
         validate_id(id)?;
         validate_pk_value(pk_json, self.pk.field())?;
@@ -673,10 +671,6 @@ impl CosmosStore {
 /// Visible ASCII, non-empty: what an etag the server issued looks like.
 fn is_sendable_etag(etag: &str) -> bool {
     !etag.is_empty() && etag.bytes().all(|b| b.is_ascii_graphic())
-}
-
-fn not_found(id: &str) -> DsError {
-    DsError::new(Code::NotFound, format!("document {id:?} does not exist")).with_status(404)
 }
 
 fn body_text(resp: ItemResponse, what: &str) -> DsResult<String> {

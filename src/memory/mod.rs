@@ -7,4 +7,4 @@ mod query;
 pub mod registry;
 pub mod store;
 
-pub use store::{Expected, Store, WriteOutcome};
+pub use store::Store;

@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Code, DsError};
-use crate::memory::{Expected, Store, WriteOutcome};
+use crate::memory::Store;
 use crate::validate::PartitionKeyPath;
+use crate::write::{Expectation, WriteOutcome};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -167,7 +168,7 @@ fn run(store: &Store, model: &mut Model, op: &Op) -> (Answer, Answer) {
                     Answer::Doc(r + 1, n)
                 }
             };
-            let expected = Expected::new(None, Some(rev)).expect("rev given");
+            let expected = Expectation::new(None, Some(rev)).expect("rev given");
             let patch = json!({ "n": n }).to_string();
             let got = match store.update_if_match(id, pk, &expected, &patch) {
                 Ok(WriteOutcome::Written(doc)) => doc_answer(Ok(doc)),
@@ -187,7 +188,7 @@ fn run(store: &Store, model: &mut Model, op: &Op) -> (Answer, Answer) {
                     Answer::Bool(true)
                 }
             };
-            let expected = Expected::new(None, Some(rev)).expect("rev given");
+            let expected = Expectation::new(None, Some(rev)).expect("rev given");
             let got = match store.delete_if_match(id, pk, &expected) {
                 Ok(WriteOutcome::Written(())) => Answer::Bool(true),
                 Ok(WriteOutcome::Conflict) => Answer::Conflict,

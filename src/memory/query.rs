@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use super::store::{format_etag, Entry, Store};
-use crate::doc::Members;
+use crate::doc::{json_array, Members};
 use crate::error::DsResult;
-use crate::query::{compare_values, values_equal, Direction, QueryFilter};
+use crate::query::{values_equal, QueryFilter};
 
 impl Store {
     /// Runs `filter` and returns the matching documents as a JSON array.
@@ -49,31 +49,11 @@ impl Store {
             }
         }
 
-        match &filter.order_by {
-            Some(o) => rows.sort_by(|(a, ea), (b, eb)| {
-                let by_field = compare_values(a.as_ref(), b.as_ref());
-                let by_field = if o.direction == Direction::Desc {
-                    by_field.reverse()
-                } else {
-                    by_field
-                };
-                by_field.then(ea.etag.cmp(&eb.etag))
-            }),
-            None => rows.sort_by_key(|(_, e)| e.etag),
-        }
-        if let Some(limit) = filter.limit {
-            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        }
-
-        let mut out = String::from("[");
-        for (i, (_, e)) in rows.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&e.to_json());
-        }
-        out.push(']');
-        Ok(out)
+        // Oldest write first (etags grow with every write), which the
+        // stable order below keeps among equal keys.
+        rows.sort_by_key(|(_, e)| e.etag);
+        filter.order_and_limit(&mut rows);
+        Ok(json_array(rows.iter().map(|(_, e)| e.to_json())))
     }
 }
 

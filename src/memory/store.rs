@@ -13,11 +13,9 @@ use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use crate::doc::{now_secs, with_system_fields, Members};
-use crate::error::{Code, DsError, DsResult};
-use crate::validate::{
-    check_patch, check_size, doc_key, document_fields, validate_id, validate_pk_value,
-    PartitionKeyPath,
-};
+use crate::error::{DsError, DsResult};
+use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyPath};
+use crate::write::{already_exists, does_not_exist, merge, prepare, Expectation, WriteOutcome};
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
 const SHARDS: usize = 32;
@@ -54,37 +52,10 @@ impl Entry {
     }
 }
 
-/// What `updateIfMatch` compares against. An etag that is not one of ours
-/// (`Some(None)`) can never match.
-#[derive(Debug, Clone, Default)]
-pub struct Expected {
-    pub etag: Option<Option<u64>>,
-    pub rev: Option<u64>,
-}
-
-impl Expected {
-    pub fn new(etag: Option<&str>, rev: Option<u64>) -> DsResult<Self> {
-        if etag.is_none() && rev.is_none() {
-            return Err(DsError::invalid("expected must give etag, rev, or both"));
-        }
-        Ok(Expected {
-            etag: etag.map(parse_etag),
-            rev,
-        })
-    }
-
-    fn matches(&self, e: &Entry) -> bool {
-        self.etag.is_none_or(|t| t == Some(e.etag)) && self.rev.is_none_or(|r| r == e.rev)
-    }
-}
-
-/// The outcome of a conditional write: what it wrote (the document, or
-/// `()` for a delete), or why it wrote nothing.
-#[derive(Debug, PartialEq, Eq)]
-pub enum WriteOutcome<T = String> {
-    Written(T),
-    Conflict,
-    NotFound,
+/// Whether `e` is the version `x` expects. An etag that is not one of ours
+/// never matches.
+fn matches(x: &Expectation, e: &Entry) -> bool {
+    x.matches_with(|t| parse_etag(t) == Some(e.etag), e.rev)
 }
 
 type Shard = Mutex<HashMap<Box<str>, Entry>>;
@@ -133,10 +104,7 @@ impl Store {
         let (key, id, body) = self.prepare_doc(doc_json)?;
         let mut shard = self.shard(&key).lock();
         if shard.contains_key(key.as_str()) {
-            return Err(DsError::new(
-                Code::Conflict,
-                format!("document {id:?} already exists"),
-            ));
+            return Err(already_exists(&id));
         }
         let entry = Entry::new(body, 1);
         let out = entry.to_json();
@@ -157,9 +125,9 @@ impl Store {
     pub fn replace(&self, doc_json: &str) -> DsResult<String> {
         let (key, id, body) = self.prepare_doc(doc_json)?;
         let mut shard = self.shard(&key).lock();
-        let entry = shard.get_mut(key.as_str()).ok_or_else(|| {
-            DsError::new(Code::NotFound, format!("document {id:?} does not exist"))
-        })?;
+        let entry = shard
+            .get_mut(key.as_str())
+            .ok_or_else(|| does_not_exist(&id))?;
         *entry = Entry::new(body, entry.rev + 1);
         Ok(entry.to_json())
     }
@@ -168,10 +136,7 @@ impl Store {
     pub fn update(&self, id: &str, pk_json: &str, patch_json: &str) -> DsResult<String> {
         match self.merge_write(id, pk_json, patch_json, None)? {
             WriteOutcome::Written(doc) => Ok(doc),
-            WriteOutcome::NotFound => Err(DsError::new(
-                Code::NotFound,
-                format!("document {id:?} does not exist"),
-            )),
+            WriteOutcome::NotFound => Err(does_not_exist(id)),
             WriteOutcome::Conflict => Err(DsError::internal(
                 "unconditional update reported a conflict",
             )),
@@ -184,7 +149,7 @@ impl Store {
         &self,
         id: &str,
         pk_json: &str,
-        expected: &Expected,
+        expected: &Expectation,
         patch_json: &str,
     ) -> DsResult<WriteOutcome> {
         self.merge_write(id, pk_json, patch_json, Some(expected))
@@ -200,7 +165,7 @@ impl Store {
         id: &str,
         pk_json: &str,
         patch_json: &str,
-        expected: Option<&Expected>,
+        expected: Option<&Expectation>,
     ) -> DsResult<WriteOutcome> {
         let key = self.key(id, pk_json)?;
         let patch = Members::parse(patch_json, "patch")?;
@@ -211,21 +176,20 @@ impl Store {
                 let guard = shard.lock();
                 match guard.get(key.as_str()) {
                     None => return Ok(WriteOutcome::NotFound),
-                    Some(e) if expected.is_some_and(|x| !x.matches(e)) => {
+                    Some(e) if expected.is_some_and(|x| !matches(x, e)) => {
                         return Ok(WriteOutcome::Conflict)
                     }
                     Some(e) => e.clone(),
                 }
             };
-            let merged = Members::parse(&snapshot.body, "stored document")?.merge(&patch);
-            check_size(merged.len(), id)?;
+            let merged = merge(&snapshot.body, &patch, id)?;
 
             // The compare-and-write: one lock section.
             let mut guard = shard.lock();
             let Some(current) = guard.get_mut(key.as_str()) else {
                 return Ok(WriteOutcome::NotFound);
             };
-            if expected.is_some_and(|x| !x.matches(current)) {
+            if expected.is_some_and(|x| !matches(x, current)) {
                 return Ok(WriteOutcome::Conflict);
             }
             if current.etag != snapshot.etag {
@@ -246,13 +210,13 @@ impl Store {
         &self,
         id: &str,
         pk_json: &str,
-        expected: &Expected,
+        expected: &Expectation,
     ) -> DsResult<WriteOutcome<()>> {
         let key = self.key(id, pk_json)?;
         let mut shard = self.shard(&key).lock();
         Ok(match shard.get(key.as_str()) {
             None => WriteOutcome::NotFound,
-            Some(e) if !expected.matches(e) => WriteOutcome::Conflict,
+            Some(e) if !matches(expected, e) => WriteOutcome::Conflict,
             Some(_) => {
                 shard.remove(key.as_str());
                 WriteOutcome::Written(())
@@ -263,11 +227,8 @@ impl Store {
     /// Parses a whole document, drops system fields, checks id, partition
     /// key and size. Returns the map key, the id and the body to store.
     fn prepare_doc(&self, doc_json: &str) -> DsResult<(String, String, String)> {
-        let members = document_fields(Members::parse(doc_json, "document")?)?;
-        let (id, pk_raw) = doc_key(&members, &self.pk)?;
-        let body = members.to_json();
-        check_size(body.len(), &id)?;
-        Ok((map_key(pk_raw.get(), &id), id, body))
+        let p = prepare(doc_json, &self.pk)?;
+        Ok((map_key(&p.pk_json, &p.id), p.id, p.body))
     }
 
     fn key(&self, id: &str, pk_json: &str) -> DsResult<String> {
@@ -302,12 +263,17 @@ fn parse_etag(etag: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Code;
     use serde_json::Value;
     use std::sync::{Arc, Barrier};
     use std::thread;
 
     fn store() -> Store {
         Store::new(PartitionKeyPath::parse("/t").unwrap())
+    }
+
+    fn expected(etag: Option<&str>, rev: Option<u64>) -> DsResult<Expectation> {
+        Expectation::new(etag.map(str::to_owned), rev)
     }
 
     fn parse(s: &str) -> Value {
@@ -357,7 +323,7 @@ mod tests {
         let s = store();
         let a = parse(&s.create(r#"{"id":"a","t":"x","status":"queued"}"#).unwrap());
         let etag = a["_etag"].as_str().unwrap();
-        let by_etag = Expected::new(Some(etag), None).unwrap();
+        let by_etag = expected(Some(etag), None).unwrap();
         let out = s
             .update_if_match("a", "\"x\"", &by_etag, r#"{"status":"assigned"}"#)
             .unwrap();
@@ -375,15 +341,15 @@ mod tests {
             parse(&s.get("a", "\"x\"").unwrap().unwrap())["status"],
             "assigned"
         );
-        let by_rev = Expected::new(None, Some(2)).unwrap();
+        let by_rev = expected(None, Some(2)).unwrap();
         assert!(matches!(
             s.update_if_match("a", "\"x\"", &by_rev, "{}").unwrap(),
             WriteOutcome::Written(_)
         ));
         let missing = s.update_if_match("zz", "\"x\"", &by_rev, "{}").unwrap();
         assert_eq!(missing, WriteOutcome::NotFound);
-        assert!(Expected::new(None, None).is_err());
-        let foreign = Expected::new(Some("\"not-ours\""), None).unwrap();
+        assert!(expected(None, None).is_err());
+        let foreign = expected(Some("\"not-ours\""), None).unwrap();
         assert_eq!(
             s.update_if_match("a", "\"x\"", &foreign, "{}").unwrap(),
             WriteOutcome::Conflict
@@ -395,8 +361,8 @@ mod tests {
         let s = store();
         let a = parse(&s.create(r#"{"id":"a","t":"x"}"#).unwrap());
         let etag = a["_etag"].as_str().unwrap();
-        let stale_etag = Expected::new(Some("\"0000000000000000\""), Some(1)).unwrap();
-        let stale_rev = Expected::new(Some(etag), Some(2)).unwrap();
+        let stale_etag = expected(Some("\"0000000000000000\""), Some(1)).unwrap();
+        let stale_rev = expected(Some(etag), Some(2)).unwrap();
         for stale in [&stale_etag, &stale_rev] {
             assert_eq!(
                 s.delete_if_match("a", "\"x\"", stale).unwrap(),
@@ -404,7 +370,7 @@ mod tests {
             );
             assert!(s.get("a", "\"x\"").unwrap().is_some(), "nothing deleted");
         }
-        let both = Expected::new(Some(etag), Some(1)).unwrap();
+        let both = expected(Some(etag), Some(1)).unwrap();
         assert_eq!(
             s.delete_if_match("a", "\"x\"", &both).unwrap(),
             WriteOutcome::Written(())
@@ -423,7 +389,7 @@ mod tests {
         assert!(s.delete("a", "\"x\"").unwrap());
         assert!(!s.delete("a", "\"x\"").unwrap());
         s.create(r#"{"id":"a","t":"x"}"#).unwrap();
-        let old = Expected::new(a["_etag"].as_str(), Some(1)).unwrap();
+        let old = expected(a["_etag"].as_str(), Some(1)).unwrap();
         assert_eq!(
             s.update_if_match("a", "\"x\"", &old, "{}").unwrap(),
             WriteOutcome::Conflict
@@ -434,7 +400,7 @@ mod tests {
     fn rejected_input_writes_nothing() {
         let s = store();
         s.create(r#"{"id":"a","t":"x","n":1}"#).unwrap();
-        let e = Expected::new(None, Some(1)).unwrap();
+        let e = expected(None, Some(1)).unwrap();
         assert!(s.update_if_match("a", "\"x\"", &e, r#"{"rev":5}"#).is_err());
         assert!(s.update("a", "\"x\"", r#"{"t":"moved"}"#).is_err());
         let big = format!(
@@ -458,7 +424,7 @@ mod tests {
     fn stale_token_is_a_conflict_before_the_merge_is_checked() {
         let s = store();
         s.create(r#"{"id":"a","t":"x","n":1}"#).unwrap();
-        let stale = Expected::new(None, Some(7)).unwrap();
+        let stale = expected(None, Some(7)).unwrap();
         let big = format!(
             r#"{{"blob":"{}"}}"#,
             "x".repeat(crate::validate::MAX_BODY_BYTES)
@@ -491,7 +457,7 @@ mod tests {
                     .map(|i| {
                         let (s, barrier) = (Arc::clone(&s), &barrier);
                         scope.spawn(move || {
-                            let e = Expected::new(None, Some(1)).unwrap();
+                            let e = expected(None, Some(1)).unwrap();
                             let patch = format!(r#"{{"owner":"agent-{i}"}}"#);
                             barrier.wait();
                             usize::from(matches!(
@@ -525,7 +491,7 @@ mod tests {
                     for _ in 0..EACH {
                         loop {
                             let d = parse(&s.get("c", "\"x\"").unwrap().unwrap());
-                            let e = Expected::new(d["_etag"].as_str(), None).unwrap();
+                            let e = expected(d["_etag"].as_str(), None).unwrap();
                             let patch = format!(r#"{{"n":{}}}"#, d["n"].as_u64().unwrap() + 1);
                             if let WriteOutcome::Written(_) =
                                 s.update_if_match("c", "\"x\"", &e, &patch).unwrap()

@@ -1,0 +1,116 @@
+//! What every provider's writes share: the outcome of a conditional write,
+//! the expectation it compares against, the document a write stores, the
+//! merge of a patch, and the messages for a document that exists or not.
+//! The providers differ only in where the compare happens (a lock section
+//! in Memory, `If-Match` on the server in Cosmos).
+
+use crate::doc::Members;
+use crate::error::{Code, DsError, DsResult};
+use crate::validate::{check_size, doc_key, document_fields, expected_rev, PartitionKeyPath};
+
+/// How a conditional write ended: what it wrote (the document, or `()` for
+/// a delete), or why it wrote nothing. Unconditional writes report the last
+/// two as errors.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome<T = String> {
+    Written(T),
+    /// The document is not the version expected (another write won).
+    Conflict,
+    /// The document does not exist.
+    NotFound,
+}
+
+/// What a conditional write compares the current version against: its
+/// etag, its `rev`, or both (then both must match).
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub etag: Option<String>,
+    pub rev: Option<u64>,
+}
+
+impl Expectation {
+    pub fn new(etag: Option<String>, rev: Option<u64>) -> DsResult<Self> {
+        if etag.is_none() && rev.is_none() {
+            return Err(DsError::invalid("expected must give etag, rev, or both"));
+        }
+        Ok(Expectation { etag, rev })
+    }
+
+    /// `expected` as JavaScript passes it (`rev` a number).
+    pub fn from_js(etag: Option<String>, rev: Option<f64>) -> DsResult<Self> {
+        Self::new(etag, rev.map(expected_rev).transpose()?)
+    }
+
+    /// Whether a version with this etag and `rev` is the one expected.
+    pub fn matches(&self, etag: &str, rev: u64) -> bool {
+        self.matches_with(|e| e == etag, rev)
+    }
+
+    /// The same, with the etag compared by `etag_is` (a provider whose
+    /// etags are numbers compares without formatting one).
+    pub fn matches_with(&self, etag_is: impl FnOnce(&str) -> bool, rev: u64) -> bool {
+        self.etag.as_deref().is_none_or(etag_is) && self.rev.is_none_or(|r| r == rev)
+    }
+}
+
+/// A whole document from a caller, checked and ready to store.
+pub struct Prepared {
+    pub id: String,
+    /// The partition key value as JSON text.
+    pub pk_json: String,
+    /// The caller's fields (system fields dropped) as a JSON object.
+    pub body: String,
+}
+
+/// Parses a whole document, drops system fields, checks id, partition key
+/// and size.
+pub fn prepare(doc_json: &str, pk: &PartitionKeyPath) -> DsResult<Prepared> {
+    let members = document_fields(Members::parse(doc_json, "document")?)?;
+    let (id, pk_raw) = doc_key(&members, pk)?;
+    let pk_json = pk_raw.get().to_owned();
+    let body = members.to_json();
+    check_size(body.len(), &id)?;
+    Ok(Prepared { id, pk_json, body })
+}
+
+/// `patch` shallow-merged onto a stored body, size-checked.
+pub fn merge(body: &str, patch: &Members<'_>, id: &str) -> DsResult<String> {
+    let merged = Members::parse(body, "stored document")?.merge(patch);
+    check_size(merged.len(), id)?;
+    Ok(merged)
+}
+
+pub fn already_exists(id: &str) -> DsError {
+    DsError::new(Code::Conflict, format!("document {id:?} already exists"))
+}
+
+pub fn does_not_exist(id: &str) -> DsError {
+    DsError::new(Code::NotFound, format!("document {id:?} does not exist"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expectation_needs_etag_or_rev_and_both_must_match() {
+        assert!(Expectation::new(None, None).is_err());
+        assert!(Expectation::from_js(None, Some(1.5)).is_err());
+        let both = Expectation::new(Some("\"e\"".into()), Some(2)).unwrap();
+        assert!(both.matches("\"e\"", 2));
+        assert!(!both.matches("\"e\"", 3), "current etag, stale rev");
+        assert!(!both.matches("\"f\"", 2), "stale etag, current rev");
+        let rev = Expectation::from_js(None, Some(2.0)).unwrap();
+        assert!(rev.matches("\"anything\"", 2));
+        assert!(!rev.matches("\"anything\"", 1));
+    }
+
+    #[test]
+    fn prepare_checks_and_strips() {
+        let pk = PartitionKeyPath::parse("/t").unwrap();
+        let p = prepare(r#"{"id":"a","t":"x","_etag":"\"e\"","rev":9,"n":1}"#, &pk).unwrap();
+        assert_eq!((p.id.as_str(), p.pk_json.as_str()), ("a", "\"x\""));
+        assert_eq!(p.body, r#"{"id":"a","t":"x","n":1}"#);
+        assert!(prepare(r#"{"t":"x"}"#, &pk).is_err());
+    }
+}
