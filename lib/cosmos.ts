@@ -6,22 +6,9 @@
  */
 
 import { cosmosConnect, NativeCosmosStore } from '../index.js';
-import {
-  checkExpected,
-  checkId,
-  checkName,
-  checkOptionNames,
-  closed,
-  decode,
-  decodeDeleteIfMatch,
-  decodeUpdateIfMatch,
-  encodeDocument,
-  encodeFilter,
-  encodePartitionKey,
-  encodePatch,
-  misuse,
-} from './codec.js';
+import { checkName, checkOptionNames, closed, misuse } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
+import { operations, type Maybe } from './operations.js';
 import type {
   BaseDocument,
   CosmosProviderOptions,
@@ -35,8 +22,21 @@ import type {
   UpdateIfMatchResult,
 } from './types.js';
 
+/** The native store's methods, as `operations` takes them. */
+const ops = operations<NativeCosmosStore>({
+  get: (n, id, pk) => n.get(id, pk),
+  create: (n, doc) => n.create(doc),
+  upsert: (n, doc) => n.upsert(doc),
+  replace: (n, doc) => n.replace(doc),
+  update: (n, id, pk, patch) => n.update(id, pk, patch),
+  delete: (n, id, pk) => n.delete(id, pk),
+  query: (n, filter) => n.query(filter),
+  updateIfMatch: (n, id, pk, etag, rev, patch) => n.updateIfMatch(id, pk, etag, rev, patch),
+  deleteIfMatch: (n, id, pk, etag, rev) => n.deleteIfMatch(id, pk, etag, rev),
+});
+
 /** Runs a native call; any throw or rejection becomes a `DatastoreError`. */
-async function call<R>(f: () => Promise<R>): Promise<R> {
+async function call<R>(f: () => Maybe<R>): Promise<R> {
   try {
     return await f();
   } catch (e) {
@@ -126,7 +126,7 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
    * Runs `f` on the native store of `self` (which must be an open
    * CosmosProvider), counted among the calls in flight until it settles.
    */
-  static #call<R>(self: unknown, method: string, f: (native: NativeCosmosStore) => Promise<R>): Promise<R> {
+  static #call<R>(self: unknown, method: string, f: (native: NativeCosmosStore) => Maybe<R>): Promise<R> {
     const p = call(() => f(CosmosProvider.#nativeOf(self, method)));
     if (self instanceof CosmosProvider) {
       const pending = self.#pending;
@@ -152,55 +152,39 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
     return this.close();
   }
 
-  async get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    const json = await CosmosProvider.#call(this, 'get', (native) => native.get(checkId(id), encodePartitionKey(partitionKey)));
-    return json === null || json === undefined ? null : decode<Stored<T>>(json);
+  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
+    return CosmosProvider.#call(this, 'get', (n) => ops.get<T>(n, id, partitionKey));
   }
 
-  async create(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await CosmosProvider.#call(this, 'create', (native) => native.create(encodeDocument(doc))));
+  create(doc: T): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'create', (n) => ops.create(n, doc));
   }
 
-  async upsert(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await CosmosProvider.#call(this, 'upsert', (native) => native.upsert(encodeDocument(doc))));
+  upsert(doc: T): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'upsert', (n) => ops.upsert(n, doc));
   }
 
-  async replace(doc: T): Promise<Stored<T>> {
-    return decode<Stored<T>>(await CosmosProvider.#call(this, 'replace', (native) => native.replace(encodeDocument(doc))));
+  replace(doc: T): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'replace', (n) => ops.replace(n, doc));
   }
 
-  async update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
-    return decode<Stored<T>>(
-      await CosmosProvider.#call(this, 'update', (native) => native.update(checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
-    );
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'update', (n) => ops.update<T>(n, id, partitionKey, patch));
   }
 
-  async delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return CosmosProvider.#call(this, 'delete', (native) => native.delete(checkId(id), encodePartitionKey(partitionKey)));
+  delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
+    return CosmosProvider.#call(this, 'delete', (n) => ops.delete(n, id, partitionKey));
   }
 
-  async query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return decode<Stored<T>[]>(await CosmosProvider.#call(this, 'query', (native) => native.query(encodeFilter(filter))));
+  query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
+    return CosmosProvider.#call(this, 'query', (n) => ops.query<T>(n, filter));
   }
 
-  async updateIfMatch(
-    id: string,
-    partitionKey: PartitionKey,
-    expected: Expected,
-    patch: Patch<T>,
-  ): Promise<UpdateIfMatchResult<T>> {
-    const out = await CosmosProvider.#call(this, 'updateIfMatch', (native) => {
-      const { etag, rev } = checkExpected(expected);
-      return native.updateIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev, encodePatch(patch));
-    });
-    return decodeUpdateIfMatch<T>(out);
+  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
+    return CosmosProvider.#call(this, 'updateIfMatch', (n) => ops.updateIfMatch<T>(n, id, partitionKey, expected, patch));
   }
 
-  async deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    const out = await CosmosProvider.#call(this, 'deleteIfMatch', (native) => {
-      const { etag, rev } = checkExpected(expected);
-      return native.deleteIfMatch(checkId(id), encodePartitionKey(partitionKey), etag, rev);
-    });
-    return decodeDeleteIfMatch(out);
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
+    return CosmosProvider.#call(this, 'deleteIfMatch', (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
   }
 }

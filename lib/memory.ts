@@ -17,22 +17,9 @@ import {
   memoryUpdateIfMatch,
   memoryUpsert,
 } from '../index.js';
-import {
-  checkExpected,
-  checkId,
-  checkName,
-  checkOptionNames,
-  closed,
-  decode,
-  decodeDeleteIfMatch,
-  decodeUpdateIfMatch,
-  encodeDocument,
-  encodeFilter,
-  encodePartitionKey,
-  encodePatch,
-  misuse,
-} from './codec.js';
+import { checkName, checkOptionNames, closed, misuse } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
+import { operations, type Maybe } from './operations.js';
 import type {
   BaseDocument,
   DatastoreProvider,
@@ -46,8 +33,23 @@ import type {
   UpdateIfMatchResult,
 } from './types.js';
 
+type Store = ReturnType<typeof memoryOpen>;
+
+/** The native functions, as they are: synchronous, the store handle first. */
+const ops = operations<Store>({
+  get: memoryGet,
+  create: memoryCreate,
+  upsert: memoryUpsert,
+  replace: memoryReplace,
+  update: memoryUpdate,
+  delete: memoryDelete,
+  query: memoryQuery,
+  updateIfMatch: memoryUpdateIfMatch,
+  deleteIfMatch: memoryDeleteIfMatch,
+});
+
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
-function settle<R>(call: () => R): Promise<R> {
+function settle<R>(call: () => Maybe<R>): Promise<R> {
   try {
     return Promise.resolve(call());
   } catch (e) {
@@ -61,7 +63,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   /** The shared store's name, when opened with `shared`. */
   readonly shared: string | undefined;
   /** The native store handle. */
-  readonly #store: ReturnType<typeof memoryOpen>;
+  readonly #store: Store;
   #closed = false;
 
   constructor(options: MemoryProviderOptions) {
@@ -84,7 +86,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   /** The native store of `self`, when `self` is a MemoryProvider. */
-  static #storeOf(self: unknown, method: string): ReturnType<typeof memoryOpen> {
+  static #storeOf(self: unknown, method: string): Store {
     if (typeof self === 'object' && self !== null && #store in self) {
       const p = self as MemoryProvider;
       if (p.#closed) throw closed('MemoryProvider', method);
@@ -123,69 +125,38 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    return settle(() => {
-      const json = memoryGet(MemoryProvider.#storeOf(this, 'get'), checkId(id), encodePartitionKey(partitionKey));
-      return json === null ? null : decode<Stored<T>>(json);
-    });
+    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get'), id, partitionKey));
   }
 
   create(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(memoryCreate(MemoryProvider.#storeOf(this, 'create'), encodeDocument(doc))));
+    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create'), doc));
   }
 
   upsert(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(memoryUpsert(MemoryProvider.#storeOf(this, 'upsert'), encodeDocument(doc))));
+    return settle(() => ops.upsert(MemoryProvider.#storeOf(this, 'upsert'), doc));
   }
 
   replace(doc: T): Promise<Stored<T>> {
-    return settle(() => decode<Stored<T>>(memoryReplace(MemoryProvider.#storeOf(this, 'replace'), encodeDocument(doc))));
+    return settle(() => ops.replace(MemoryProvider.#storeOf(this, 'replace'), doc));
   }
 
   update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
-    return settle(() =>
-      decode<Stored<T>>(memoryUpdate(MemoryProvider.#storeOf(this, 'update'), checkId(id), encodePartitionKey(partitionKey), encodePatch(patch))),
-    );
+    return settle(() => ops.update<T>(MemoryProvider.#storeOf(this, 'update'), id, partitionKey, patch));
   }
 
   delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return settle(() => memoryDelete(MemoryProvider.#storeOf(this, 'delete'), checkId(id), encodePartitionKey(partitionKey)));
+    return settle(() => ops.delete(MemoryProvider.#storeOf(this, 'delete'), id, partitionKey));
   }
 
   query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return settle(() => decode<Stored<T>[]>(memoryQuery(MemoryProvider.#storeOf(this, 'query'), encodeFilter(filter))));
+    return settle(() => ops.query<T>(MemoryProvider.#storeOf(this, 'query'), filter));
   }
 
-  updateIfMatch(
-    id: string,
-    partitionKey: PartitionKey,
-    expected: Expected,
-    patch: Patch<T>,
-  ): Promise<UpdateIfMatchResult<T>> {
-    return settle((): UpdateIfMatchResult<T> => {
-      const { etag, rev } = checkExpected(expected);
-      const out = memoryUpdateIfMatch(
-        MemoryProvider.#storeOf(this, 'updateIfMatch'),
-        checkId(id),
-        encodePartitionKey(partitionKey),
-        etag,
-        rev,
-        encodePatch(patch),
-      );
-      return decodeUpdateIfMatch<T>(out);
-    });
+  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
+    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch'), id, partitionKey, expected, patch));
   }
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    return settle((): DeleteIfMatchResult => {
-      const { etag, rev } = checkExpected(expected);
-      const out = memoryDeleteIfMatch(
-        MemoryProvider.#storeOf(this, 'deleteIfMatch'),
-        checkId(id),
-        encodePartitionKey(partitionKey),
-        etag,
-        rev,
-      );
-      return decodeDeleteIfMatch(out);
-    });
+    return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch'), id, partitionKey, expected));
   }
 }
