@@ -154,6 +154,7 @@ const ODD_VALUES: readonly Named[] = [
 const HOSTILE_STRINGS: readonly string[] = [
   '', ' ', 'a b', 'a%20b', '%', '%25', '+', "'", '"', "x' OR '1'='1", '\\', '/', '\n', '\t', '\r\n',
   '\u0000', '\u001f', '\u007f', '\u0085', '\u2028', '\u2029', '\ufeff', '\ufffe', 'é', 'e\u0301', '😀',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile value, meant literally
   '\u{10ffff}', 'İ', 'ß', '${x}', '<a>', 'null', 'true', '1', '-0', '[]', '{}', 'NaN', '__proto__', 'a',
 ];
 const HOSTILE_KEYS: readonly string[] = [
@@ -845,7 +846,7 @@ function resolveLive(op: Op, model: ReferenceModel): Op {
       const isLive = (v: WhereValue): v is { liveOf: number } => v !== null && typeof v === 'object' && 'liveOf' in v;
       const liveFields = (filter.where ?? []).filter(([, v]) => isLive(v)).map(([k]) => k);
       const all = model.all();
-      const having = all.filter((d) => liveFields.every((k) => Object.prototype.hasOwnProperty.call(d, k)));
+      const having = all.filter((d) => liveFields.every((k) => Object.hasOwn(d, k)));
       const firstLive = [filter.pk, ...(filter.where ?? []).map(([, v]) => v)].find(
         (v): v is { live: number } | { liveOf: number } => v !== null && typeof v === 'object' && ('live' in v || 'liveOf' in v),
       );

@@ -511,7 +511,7 @@ describe('transactional batch: wire shape (what the SDKs parse)', () => {
       ['requestCharge', 'statusCode'],
     ]);
     expect(body.map((r) => r['statusCode'])).toEqual([201, 200, 200, 204]);
-    expect((body[1]?.['resourceBody'] as Stored)._etag).toBe(body[1]?.['eTag']);
+    expect((body[1]?.['resourceBody'] as Stored | undefined)?._etag).toBe(body[1]?.['eTag']);
   });
 
   it('failure: HTTP 207, the failing operation with its status, every other one { statusCode: 424, requestCharge: 0 }', async () => {

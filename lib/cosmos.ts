@@ -5,7 +5,7 @@
  * was lost are resolved.
  */
 
-import { cosmosConnect, NativeCosmosStore } from '../index.js';
+import { cosmosConnect, type NativeCosmosStore } from '../index.js';
 import { checkName, checkOptionNames, closed, misuse } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';

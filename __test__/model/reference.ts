@@ -130,6 +130,7 @@ export function jsonBytes(v: Json): number {
   return utf8Bytes(JSON.stringify(v));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ids with control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Why `id` is not a valid id, or `undefined` when it is one. */
@@ -482,7 +483,7 @@ export class ReferenceModel {
     if (field === 'rev') return e.rev;
     if (field === '_etag') return e.etag;
     if (field === '_ts') return 0;
-    return Object.prototype.hasOwnProperty.call(e.doc, field) ? e.doc[field] : undefined;
+    return  Object.hasOwn(e.doc, field) ? e.doc[field] : undefined;
   }
 
   #stored(e: Entry): JsonObject {
@@ -531,9 +532,9 @@ export class ReferenceModel {
       if (k.startsWith('_')) throw invalid(`document field ${JSON.stringify(k)} starts with '_'`);
       put(out, k, json[k] as Json);
     }
-    if (!Object.prototype.hasOwnProperty.call(out, 'id')) throw invalid("document has no 'id'");
+    if (!Object.hasOwn(out, 'id')) throw invalid("document has no 'id'");
     const id = checkId(out['id']);
-    if (!Object.prototype.hasOwnProperty.call(out, this.#field)) throw invalid(`document has no partition key field ${this.#field}`);
+    if (!Object.hasOwn(out, this.#field)) throw invalid(`document has no partition key field ${this.#field}`);
     const pkJson = checkPk(out[this.#field]);
     const size = jsonBytes(out);
     if (size > MAX_DOCUMENT_BYTES) throw new Reject('too_large', `document ${JSON.stringify(id)} is ${size} bytes`);
@@ -589,7 +590,7 @@ function checkFilter(filter: unknown): CheckedFilter {
     if (!FILTER_KEYS.has(k)) throw invalid(`query filter has an unknown key ${JSON.stringify(k)}`);
   }
   // Present (even as undefined or null) means "this partition": never "all partitions".
-  if (Object.prototype.hasOwnProperty.call(filter, 'partitionKey')) out.pkJson = checkPk(filter['partitionKey']);
+  if (Object.hasOwn(filter, 'partitionKey')) out.pkJson = checkPk(filter['partitionKey']);
   const where = filter['where'];
   if (where !== undefined) {
     if (!isPlainObject(where)) throw invalid('where must be an object');
