@@ -268,3 +268,88 @@ describe('CosmosProvider: round trips of a write the server can decide', () => {
     expect(methods.filter((m) => m === 'GET')).toHaveLength(0);
   });
 });
+
+describe('CosmosProvider: answers the server decides, through a proxy', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+  const opts = (container: string, extra: Partial<CosmosProviderOptions> = {}): CosmosProviderOptions => ({
+    endpoint: proxy.endpoint,
+    key: EMULATOR_KEY,
+    database: 'faults',
+    container,
+    partitionKeyPath: '/tenantId',
+    emulator: true,
+    ...extra,
+  });
+
+  it('429 is `throttled`, with the retry-after, status and activity id the server sent, and nothing written', async () => {
+    const container = `throttle-${randomUUID()}`;
+    const p = await CosmosProvider.connect<Job>(opts(container, { createIfNotExists: true }));
+    const id = `job-${randomUUID()}`;
+    proxy.arm({
+      match: documentRequest('POST', id),
+      fault: 'respond',
+      times: 1_000,
+      respond: {
+        status: 429,
+        headers: { 'x-ms-retry-after-ms': '7', 'x-ms-substatus': '3200', 'x-ms-activity-id': 'a1b2c3d4-0000-0000-0000-000000000429' },
+        body: { code: 'TooManyRequests', message: 'Request rate is large' },
+      },
+    });
+    const err = await p.create({ id, tenantId: 't', owner: null }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    proxy.disarm();
+    expect(err).toBeInstanceOf(DatastoreError);
+    const e = err as DatastoreError;
+    expect(e.code).toBe('throttled');
+    expect(e.status).toBe(429);
+    expect(e.subStatus).toBe(3200);
+    expect(e.retryAfterMs).toBe(7);
+    expect(e.activityId).toBe('a1b2c3d4-0000-0000-0000-000000000429');
+    expect(await p.get(id, 't')).toBeNull();
+  });
+
+  it('createIfNotExists is off by default: a missing container is not_found and is not created', async () => {
+    const container = `absent-${randomUUID()}`;
+    const before = proxy.requests.length;
+    const err = await CosmosProvider.connect<Job>(opts(container)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as DatastoreError).code).toBe('not_found');
+    expect(proxy.requests.slice(before).filter((r) => r.method === 'POST'), 'nothing was created').toEqual([]);
+    // And it is still missing.
+    const again = await CosmosProvider.connect<Job>(opts(container)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((again as DatastoreError).code).toBe('not_found');
+  });
+
+  it('one client per account: a second provider on the same account does not read the account again', async () => {
+    const a = `one-${randomUUID()}`;
+    const b = `two-${randomUUID()}`;
+    // A proxy of its own is a new endpoint, so a new account: the first provider reads it.
+    const own = await FaultProxy.start(upstreamPort);
+    try {
+      const at = { endpoint: own.endpoint, createIfNotExists: true };
+      await (await CosmosProvider.connect<Job>(opts(a, at))).get('x', 't');
+      const first = own.requests.filter((r) => r.method === 'GET' && r.url === '/');
+      expect(first.length, 'the first provider read the account').toBeGreaterThan(0);
+      const before = own.requests.length;
+      const second = await CosmosProvider.connect<Job>(opts(b, at));
+      await second.get('x', 't');
+      const accountReads = own.requests.slice(before).filter((r) => r.method === 'GET' && r.url === '/');
+      expect(accountReads, 'the account metadata came from the shared client').toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+});

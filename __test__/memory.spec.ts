@@ -28,6 +28,25 @@ interface Doc {
   n?: number;
 }
 
+describe('MemoryProvider query order', () => {
+  it('without orderBy, documents come oldest write first: a rewrite moves a document last', async () => {
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    for (const id of ['a', 'b', 'c', 'd']) await p.create({ id, t: 'x', n: 0 });
+    const ids = async (): Promise<string[]> => (await p.query()).map((d) => d.id);
+    expect(await ids()).toEqual(['a', 'b', 'c', 'd']);
+    await p.update('a', 'x', { n: 1 });
+    expect(await ids()).toEqual(['b', 'c', 'd', 'a']);
+    const c = await p.get('c', 'x');
+    if (c === null) throw new Error('c vanished');
+    expect((await p.updateIfMatch('c', 'x', { etag: c._etag }, { n: 2 })).ok).toBe(true);
+    await p.replace({ id: 'b', t: 'x', n: 3 });
+    expect(await ids()).toEqual(['d', 'a', 'c', 'b']);
+    // Ties under orderBy keep the same order.
+    expect((await p.query({ orderBy: { field: 't' } })).map((d) => d.id)).toEqual(['d', 'a', 'c', 'b']);
+    expect((await p.query({ orderBy: { field: 't', direction: 'desc' } })).map((d) => d.id)).toEqual(['d', 'a', 'c', 'b']);
+  });
+});
+
 describe('MemoryProvider stores', () => {
   it('instances without `shared` are isolated', async () => {
     const a = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });

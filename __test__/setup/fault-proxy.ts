@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** `drop-response`: forward, let the server apply it, then reset instead of answering. `reset`: reset without forwarding. */
-export type Fault = 'drop-response' | 'reset';
+export type Fault = 'drop-response' | 'reset' | 'respond';
 
 export interface FaultRule {
   /** Which requests to hit. */
@@ -32,6 +32,8 @@ export interface FaultRule {
    * lands exactly between the lost response and the client's next step.
    */
   meanwhile?: () => Promise<void>;
+  /** For `respond`: the answer given instead of forwarding (the server never sees the request). */
+  respond?: { status: number; headers?: Record<string, string>; body?: unknown };
 }
 
 /** Any request with this method on one document (by its URL), or a create (POST to the feed) of it. */
@@ -122,6 +124,17 @@ export class FaultProxy {
     if (rule?.fault === 'reset') {
       this.fired.push('reset');
       req.socket.destroy();
+      return;
+    }
+    if (rule?.fault === 'respond' && rule.respond) {
+      this.fired.push('respond');
+      const payload = Buffer.from(JSON.stringify(rule.respond.body ?? { code: 'Injected', message: `status ${rule.respond.status}` }));
+      res.writeHead(rule.respond.status, {
+        'content-type': 'application/json',
+        'content-length': String(payload.length),
+        ...rule.respond.headers,
+      });
+      res.end(payload);
       return;
     }
     const upstream = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
