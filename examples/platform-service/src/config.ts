@@ -15,6 +15,8 @@ export interface DemoConfig {
   seed: number;
   agents: number;
   jobs: number;
+  /** Pickers (service replicas) the agents are spread over. */
+  replicas: number;
   /** Real milliseconds to pause per simulated tick, so a person can watch. */
   delayMs: number;
 }
@@ -34,6 +36,8 @@ checks the invariants (no double assignment, no overlapping lock holders).
   --seed N                  random seed of the simulation (default 7)
   --agents N                agents claiming concurrently (default 12)
   --jobs N                  job specs, the seed spec among them (default 36)
+  --replicas N              service replicas the agents are spread over, each
+                            picking jobs on its own (default 1)
   --delay-ms N              real ms to pause per simulated minute
   --help                    this text
 `;
@@ -49,6 +53,7 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, 
         seed: { type: 'string' },
         agents: { type: 'string' },
         jobs: { type: 'string' },
+        replicas: { type: 'string' },
         'delay-ms': { type: 'string' },
       },
       strict: true,
@@ -64,6 +69,7 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, 
     seed: wholeNumber('seed', values.seed, 7),
     agents: Math.max(1, wholeNumber('agents', values.agents, 12)),
     jobs: Math.max(1, wholeNumber('jobs', values.jobs, 36)),
+    replicas: Math.max(1, wholeNumber('replicas', values.replicas, 1)),
     delayMs: wholeNumber('delay-ms', values['delay-ms'], interactive ? 15 : 0),
   };
 }

@@ -11,8 +11,8 @@
  *   share one read.
  * - Jobs (and lock names) being claimed right now by this process are
  *   reserved: two claims of one process never race for the same job or lock.
- * - Each claim starts at a random place among the first `spreadWindow`
- *   candidates and walks on from there, so claims of other processes
+ * - Each claim draws at random among the first `spreadWindow` candidates
+ *   (wider with more claims in flight), so claims of other processes
  *   (service replicas) seldom meet; a job lost to one of them, or whose lock
  *   turned out held, is dropped from the snapshot, not retried.
  * - What this process learned (a job it won or lost, a lock it took) is
@@ -30,6 +30,11 @@ import { lockIsFree, lockNameOf } from './locks.js';
 import type { FleetStores } from './stores.js';
 import type { ClaimResult, FleetJob, LeaseHandle } from './types.js';
 
+/** Candidates the start window widens by per claim this process has in flight. */
+const SPREAD_PER_CLAIM_IN_FLIGHT = 4;
+/** Random draws in the window before walking the whole snapshot. */
+const SAMPLES = 8;
+
 export interface JobPickerOptions {
   coordinator: FleetCoordinator;
   stores: FleetStores;
@@ -40,7 +45,11 @@ export interface JobPickerOptions {
   random?: () => number;
   /** Real ms a snapshot of the queue may serve claims (default 250). */
   maxSnapshotAgeMs?: number;
-  /** A claim starts among this many candidates at the head of the queue (default 64). */
+  /**
+   * A claim starts among this many candidates at the head of the queue
+   * (default 128), or more with many claims in flight: a wider window spreads
+   * replicas apart, a narrower one keeps closer to first-in, first-out.
+   */
   spreadWindow?: number;
   /** Claim attempts one pick may make before answering "nothing" (default 16). */
   maxAttempts?: number;
@@ -95,7 +104,7 @@ export class JobPicker {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.maxSnapshotAgeMs = options.maxSnapshotAgeMs ?? 250;
-    this.spreadWindow = Math.max(1, options.spreadWindow ?? 64);
+    this.spreadWindow = Math.max(1, options.spreadWindow ?? 128);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 16);
   }
 
@@ -157,16 +166,30 @@ export class JobPicker {
     return { ok: false, attempts };
   }
 
-  /** A random start among the first candidates, then onwards (wrapping), skipping what is unclaimable. */
+  /**
+   * A random candidate among the first `window` (sampled, so that picks do
+   * not cluster behind one another), else the first claimable one from a
+   * random place onwards.
+   */
   private pickFrom(snapshot: Snapshot): Stored<FleetJob> | undefined {
     const { jobs } = snapshot;
     if (jobs.length === 0) return undefined;
-    const start = Math.floor(this.random() * Math.min(jobs.length, this.spreadWindow));
+    const claimable = (job: Stored<FleetJob> | undefined): job is Stored<FleetJob> =>
+      job !== undefined &&
+      !snapshot.dropped.has(job.id) &&
+      !this.claimingJobs.has(job.id) &&
+      (job.lock === null || (!snapshot.heldLocks.has(job.lock) && !this.claimingLocks.has(job.lock)));
+    // The more claims this process has in flight, the wider it spreads them,
+    // so that another replica's claims seldom land on the same jobs.
+    const window = Math.min(jobs.length, Math.max(this.spreadWindow, SPREAD_PER_CLAIM_IN_FLIGHT * this.claimingJobs.size));
+    for (let sample = 0; sample < SAMPLES; sample += 1) {
+      const job = jobs[Math.floor(this.random() * window)];
+      if (claimable(job)) return job;
+    }
+    const start = Math.floor(this.random() * jobs.length);
     for (let k = 0; k < jobs.length; k += 1) {
       const job = jobs[(start + k) % jobs.length];
-      if (job === undefined || snapshot.dropped.has(job.id) || this.claimingJobs.has(job.id)) continue;
-      if (job.lock !== null && (snapshot.heldLocks.has(job.lock) || this.claimingLocks.has(job.lock))) continue;
-      return job;
+      if (claimable(job)) return job;
     }
     return undefined;
   }
