@@ -75,6 +75,7 @@ export async function runFleetScenario(options: ScenarioOptions): Promise<Scenar
   const killed: Handle[] = [];
   const agents: AgentProcess[] = [];
   let armedKills = 0;
+  const replays: Array<Promise<string[]>> = [];
   for (let i = 0; i < options.agents; i += 1) {
     const doomed = i % killEvery === 0 && armedKills < options.kills;
     const url = options.urls[i % options.urls.length] ?? '';
@@ -87,7 +88,9 @@ export async function runFleetScenario(options: ScenarioOptions): Promise<Scenar
         armed = false;
         setTimeout(() => {
           agent.child.kill('SIGKILL');
-          killed.push({ agentId: event.agentId, jobId: event.jobId, epoch: event.epoch });
+          const handle = { agentId: event.agentId, jobId: event.jobId, epoch: event.epoch };
+          killed.push(handle);
+          replays.push(replayWhenReclaimed(client, handle, options.deadlineMs));
         }, 100 + Math.random() * 100);
       });
     }
@@ -100,9 +103,17 @@ export async function runFleetScenario(options: ScenarioOptions): Promise<Scenar
   if (open.length > 0) problems.push(`${open.length} jobs still open after ${options.deadlineMs} ms: ${open.map((j) => `${j.jobId}=${j.status}`).join(', ')}`);
   if (killed.length !== options.kills) problems.push(`${killed.length} agents killed mid-job, ${options.kills} planned`);
 
-  // The killed agents come back with their old epochs: every write must be refused.
+  // While another agent held the job at a later epoch, the killed agent's writes were refused...
   let fencedWrites = 0;
   let staleWrites = 0;
+  for (const answers of await Promise.all(replays)) {
+    for (const answer of answers) {
+      staleWrites += 1;
+      if (answer === 'fenced') fencedWrites += 1;
+      else problems.push(`a killed agent's stale write, while the job was held again, answered ${answer}, not fenced`);
+    }
+  }
+  // ...and so are they once every job is done.
   for (const [index, handle] of killed.entries()) {
     const base = ['--server', options.urls[index % options.urls.length] ?? '', '--agent', handle.agentId, '--job', handle.jobId, '--epoch', String(handle.epoch)];
     const answers =
@@ -159,6 +170,25 @@ export async function runFleetScenario(options: ScenarioOptions): Promise<Scenar
       'ms until every job was done': Math.round(doneMs),
     },
   };
+}
+
+/**
+ * As soon as the reaper has requeued the killed agent's job and someone
+ * claimed it again, the dead agent "wakes up" and heartbeats, then
+ * completes, with its old epoch: both must be fenced.
+ */
+async function replayWhenReclaimed(client: FleetClient, handle: Handle, deadlineMs: number): Promise<string[]> {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline) {
+    const job = await client.get<JobView>(`/fleet/jobs/${handle.jobId}`);
+    if (job.epoch > handle.epoch) {
+      const heartbeat = await client.heartbeat(handle.agentId, handle.jobId, handle.epoch);
+      const complete = await client.complete(handle.agentId, handle.jobId, handle.epoch, 'succeeded');
+      return [heartbeat, complete].map((a) => (a.ok ? 'accepted' : a.reason));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return ['never re-claimed'];
 }
 
 async function waitUntilDone(client: FleetClient, jobIds: readonly string[], deadlineMs: number): Promise<Map<string, JobView>> {
