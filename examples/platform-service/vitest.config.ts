@@ -8,7 +8,7 @@ const escaped = datastoreRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // The Cosmos leg runs against a real Cosmos-protocol server started here.
     globalSetup: ['test/cosmos-server.ts'],
     testTimeout: 60_000,

@@ -5,24 +5,20 @@
  */
 
 import { parseArgs } from 'node:util';
+import { ConfigError, HelpRequested, readStoreConfig, STORE_OPTIONS, wholeNumber, withoutSeparator } from './cli/args.js';
 import type { FleetStoreConfig } from './modules/fleet/stores.js';
+
+export { ConfigError, HelpRequested } from './cli/args.js';
 
 export interface DemoConfig {
   store: FleetStoreConfig;
   seed: number;
   agents: number;
   jobs: number;
+  /** Pickers (service replicas) the agents are spread over. */
+  replicas: number;
   /** Real milliseconds to pause per simulated tick, so a person can watch. */
   delayMs: number;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-/** Asked for with `--help`: the usage text, printed instead of running. */
-export class HelpRequested extends Error {
-  override readonly name = 'HelpRequested';
 }
 
 export const USAGE = `usage: pnpm demo [options]
@@ -40,36 +36,24 @@ checks the invariants (no double assignment, no overlapping lock holders).
   --seed N                  random seed of the simulation (default 7)
   --agents N                agents claiming concurrently (default 12)
   --jobs N                  job specs, the seed spec among them (default 36)
+  --replicas N              service replicas the agents are spread over, each
+                            picking jobs on its own (default 1)
   --delay-ms N              real ms to pause per simulated minute
   --help                    this text
 `;
-
-const isLoopback = (endpoint: string): boolean => {
-  const host = new URL(endpoint).hostname;
-  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
-};
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a whole number, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, interactive: boolean): DemoConfig {
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: withoutSeparator(argv),
       options: {
         help: { type: 'boolean' },
-        provider: { type: 'string' },
-        endpoint: { type: 'string' },
-        key: { type: 'string' },
-        database: { type: 'string' },
+        ...STORE_OPTIONS,
         seed: { type: 'string' },
         agents: { type: 'string' },
         jobs: { type: 'string' },
+        replicas: { type: 'string' },
         'delay-ms': { type: 'string' },
       },
       strict: true,
@@ -79,38 +63,13 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
   const { values } = parsed;
   if (values.help === true) throw new HelpRequested(USAGE);
-  const provider = values.provider ?? env['FLEET_PROVIDER'] ?? 'memory';
-  let store: FleetStoreConfig;
-  if (provider === 'memory') {
-    store = { provider: 'memory' };
-  } else if (provider === 'cosmos') {
-    const endpoint = values.endpoint ?? env['COSMOS_ENDPOINT'];
-    const key = values.key ?? env['COSMOS_KEY'];
-    if (endpoint === undefined || key === undefined) {
-      throw new ConfigError('--provider cosmos needs --endpoint and --key (or COSMOS_ENDPOINT and COSMOS_KEY)');
-    }
-    let emulator: boolean;
-    try {
-      emulator = isLoopback(endpoint);
-    } catch {
-      throw new ConfigError(`--endpoint is not a URL: ${JSON.stringify(endpoint)}`);
-    }
-    store = {
-      provider: 'cosmos',
-      endpoint,
-      key,
-      database: values.database ?? env['COSMOS_DATABASE'] ?? 'platform-service',
-      containerPrefix: 'fleet',
-      emulator,
-    };
-  } else {
-    throw new ConfigError(`--provider must be memory or cosmos, got ${JSON.stringify(provider)}`);
-  }
+  const store = readStoreConfig(values, env, 'platform-service');
   return {
     store,
-    seed: positiveInt('seed', values.seed, 7),
-    agents: Math.max(1, positiveInt('agents', values.agents, 12)),
-    jobs: Math.max(1, positiveInt('jobs', values.jobs, 36)),
-    delayMs: positiveInt('delay-ms', values['delay-ms'], interactive ? 15 : 0),
+    seed: wholeNumber('seed', values.seed, 7),
+    agents: Math.max(1, wholeNumber('agents', values.agents, 12)),
+    jobs: Math.max(1, wholeNumber('jobs', values.jobs, 36)),
+    replicas: Math.max(1, wholeNumber('replicas', values.replicas, 1)),
+    delayMs: wholeNumber('delay-ms', values['delay-ms'], interactive ? 15 : 0),
   };
 }

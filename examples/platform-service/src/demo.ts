@@ -4,7 +4,7 @@
  * coming back, then the store is checked for double assignments and lock
  * violations. Exits non-zero when an invariant is broken.
  *
- *   pnpm --filter @lysnrai/platform-service demo [--provider cosmos --endpoint URL --key KEY] [--seed N]
+ *   pnpm --filter @lysnrai/platform-service demo [-- --agents N --jobs N --replicas N --seed N --provider cosmos --endpoint URL --key KEY]
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,8 @@ import { runSimulation, TICK_MS } from './demo/simulation.js';
 import { demoSpecs } from './demo/specs.js';
 
 const out = process.stdout;
+const ratio = (a: number, b: number): string => (b === 0 ? '-' : (a / b).toFixed(2));
+const percent = (a: number, b: number): string => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)} %`);
 const interactive = out.isTTY === true;
 
 async function main(): Promise<number> {
@@ -30,7 +32,7 @@ async function main(): Promise<number> {
   const lockCount = new Set(specs.map(({ spec }) => spec.lock).filter((lock) => lock !== null)).size;
   out.write(
     `fleet demo on ${config.store.provider}: ${specs.length} jobs (${specs.filter(({ spec }) => spec.lock !== null).length} under ${lockCount} locks, ` +
-      `the seed spec among them), ${config.agents} agents, seed ${config.seed}, 1 tick = ${TICK_MS / 60_000} simulated minute\n`,
+      `the seed spec among them), ${config.agents} agents over ${config.replicas} replica(s), seed ${config.seed}, 1 tick = ${TICK_MS / 60_000} simulated minute\n`,
   );
 
   const started = performance.now();
@@ -41,6 +43,7 @@ async function main(): Promise<number> {
     fleetId,
     specs,
     agents: config.agents,
+    replicas: config.replicas,
     random,
     onTick: async (stats, report) => {
       const line = progressLine(stats, report);
@@ -69,6 +72,7 @@ async function main(): Promise<number> {
       ['jobs done (succeeded / failed)', `${stats.succeeded + stats.failed} (${stats.succeeded} / ${stats.failed})`],
       ['claims tried', stats.claimsTried],
       ['claims won', stats.claimsWon],
+      ['claims tried per claim won', ratio(stats.claimsTried, stats.claimsWon)],
       ['conflicts (lost the race)', stats.conflicts],
       ['refused: lock held', stats.locked],
       ['heartbeats', stats.renewals],
@@ -80,12 +84,18 @@ async function main(): Promise<number> {
       ['lock violations (overlapping holders)', final.lockViolations],
       ['epoch regressions', final.epochRegressions],
       ['ticks with a violation', stats.violationsSeen],
-      ['simulated time', `${Math.round(result.simulatedMs / 60_000)} min`],
+      ['agent utilisation (busy agent-ticks / agent-ticks)', percent(stats.busyAgentTicks, stats.ticks * config.agents)],
+      ['agent-ticks idle while a job was claimable', stats.idleWhileClaimable],
+      ['simulated time (budget)', `${Math.round(result.simulatedMs / 60_000)} min (${result.tickBudget})`],
       ['wall time', `${Math.round(performance.now() - started)} ms`],
     ])}\n`,
   );
   if (!result.allDone) {
     out.write(`FAILED: ${stats.queued + stats.assigned} jobs still open after ${stats.ticks} ticks\n`);
+    return 1;
+  }
+  if (stats.idleWhileClaimable > 0) {
+    out.write(`FAILED: agents went without a job ${stats.idleWhileClaimable} times while one was claimable\n`);
     return 1;
   }
   if (broken > 0) {

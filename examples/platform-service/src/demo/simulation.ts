@@ -3,12 +3,20 @@
  * back as zombies with stale epochs, on a simulated clock (one tick = one
  * minute), while a reaper requeues expired leases. Every tick the store is
  * checked against the invariants.
+ *
+ * A tick: the reaper runs; agents holding a job work (heartbeat, complete,
+ * crash); zombies wake; then every agent that was idle asks for a job
+ * through the picking claim (`JobPicker`), the one `POST /fleet/claims`
+ * uses; with `replicas` > 1 the agents are spread over that many pickers,
+ * as over service replicas sharing one store.
  */
 
 import type { Stored } from '@bytelyst/datastore';
 import { ManualClock } from '../modules/fleet/clock.js';
 import { FleetCoordinator } from '../modules/fleet/coordinator.js';
 import { checkFleetInvariants, violations, type InvariantReport } from '../modules/fleet/invariants.js';
+import { lockIsFree, lockNameOf } from '../modules/fleet/locks.js';
+import { JobPicker, type TryClaim } from '../modules/fleet/picker.js';
 import type { FleetStores } from '../modules/fleet/stores.js';
 import type { FleetJob, LeaseHandle } from '../modules/fleet/types.js';
 import type { Random } from './random.js';
@@ -20,7 +28,32 @@ const CRASH_CHANCE = 0.035;
 /** Per claim: the process dies right after the job write (the crash window). */
 const CLAIM_CRASH_CHANCE = 0.02;
 const FAIL_CHANCE = 0.1;
-const MAX_TICKS = 2_000;
+/** A job takes 2..9 ticks of work. */
+const MIN_WORK_TICKS = 2;
+const MAX_WORK_TICKS = 9;
+/** The smallest time budget, whatever the workload. */
+const MIN_TICKS = 2_000;
+
+/**
+ * The simulated time budget follows the workload: jobs under one lock run
+ * one after another, so the longest lock queue, not the agent count, sets
+ * the pace (at 2,000 jobs a third share two locks). Per job: its longest
+ * work, plus, for the share that crash while holding it, the lease timeout
+ * before the reaper frees it; twice that, for bad luck.
+ */
+export function tickBudget(specs: readonly DemoSpec[], agents: number): number {
+  const crashShare = 1 - (1 - CRASH_CHANCE) ** MAX_WORK_TICKS + CLAIM_CRASH_CHANCE;
+  const holdTicks = ({ spec }: DemoSpec): number => MAX_WORK_TICKS + 1 + crashShare * (spec.timeoutMs / TICK_MS + 1);
+  const perLock = new Map<string, number>();
+  let all = 0;
+  for (const demo of specs) {
+    const hold = holdTicks(demo);
+    all += hold;
+    if (demo.spec.lock !== null) perLock.set(demo.spec.lock, (perLock.get(demo.spec.lock) ?? 0) + hold);
+  }
+  const serial = Math.max(0, ...perLock.values());
+  return Math.max(MIN_TICKS, Math.ceil(2 * Math.max(serial, all / Math.max(1, agents))));
+}
 
 export interface SimStats {
   ticks: number;
@@ -39,6 +72,10 @@ export interface SimStats {
   queued: number;
   assigned: number;
   violationsSeen: number;
+  /** Agent-ticks spent holding a job. */
+  busyAgentTicks: number;
+  /** Agent-ticks an agent asked for a job, got none, while one was claimable. */
+  idleWhileClaimable: number;
 }
 
 type AgentState =
@@ -52,6 +89,8 @@ interface Agent {
   base: string;
   incarnation: number;
   state: AgentState;
+  /** The service replica this agent talks to. */
+  picker: JobPicker;
 }
 
 class SimulatedCrash extends Error {}
@@ -64,6 +103,8 @@ export interface SimulationOptions {
   specs: readonly DemoSpec[];
   agents: number;
   random: Random;
+  /** Pickers the agents are spread over, as over service replicas (default 1). */
+  replicas?: number;
   /** Called after every tick with the running totals. */
   onTick: (stats: Readonly<SimStats>, report: InvariantReport) => Promise<void> | void;
 }
@@ -73,6 +114,7 @@ export interface SimulationResult {
   final: InvariantReport;
   simulatedMs: number;
   allDone: boolean;
+  tickBudget: number;
 }
 
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
@@ -105,12 +147,29 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     queued: 0,
     assigned: 0,
     violationsSeen: 0,
+    busyAgentTicks: 0,
+    idleWhileClaimable: 0,
   };
+  const pickers = Array.from(
+    { length: Math.max(1, options.replicas ?? 1) },
+    () =>
+      new JobPicker({
+        coordinator,
+        stores,
+        fleetId,
+        now: clock.now,
+        random: () => random.next(),
+        // One read of the queue per tick: the picker is told when it changed.
+        maxSnapshotAgeMs: Number.POSITIVE_INFINITY,
+        maxAttempts: 64,
+      }),
+  );
   for (const { jobId, spec } of options.specs) await coordinator.enqueue(spec, jobId);
   const agents: Agent[] = Array.from({ length: options.agents }, (_, i) => ({
     base: `agent-${String(i + 1).padStart(2, '0')}`,
     incarnation: 1,
     state: { kind: 'idle' },
+    picker: pickers[i % pickers.length] ?? pickers[0]!,
   }));
 
   const restart = (agent: Agent): void => {
@@ -118,27 +177,32 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     agent.state = { kind: 'idle' };
   };
 
-  const claim = async (agent: Agent, queued: readonly Stored<FleetJob>[]): Promise<void> => {
-    if (queued.length === 0) return;
-    // Agents favour the head of the queue, so several go for the same job.
-    const job = random.pick(queued.slice(0, 4));
-    stats.claimsTried += 1;
+  /** One claim attempt of a job the picker chose; counts why it missed. */
+  const attempt =
+    (dies: boolean): TryClaim =>
+    async (job, agent) => {
+      stats.claimsTried += 1;
+      const result = await (dies ? crashingClaims : coordinator).tryClaimJob(job, agent);
+      if (result.ok) stats.claimsWon += 1;
+      else if (result.reason === 'locked') stats.locked += 1;
+      else stats.conflicts += 1;
+      return result;
+    };
+
+  /** Whether the agent got a job. */
+  const claim = async (agent: Agent): Promise<boolean> => {
     const dies = random.chance(CLAIM_CRASH_CHANCE);
     try {
-      const result = await (dies ? crashingClaims : coordinator).tryClaimJob(job, agentId(agent));
-      if (result.ok) {
-        stats.claimsWon += 1;
-        agent.state = { kind: 'working', handle: result.handle, remaining: random.int(2, 9) };
-      } else if (result.reason === 'locked') {
-        stats.locked += 1;
-      } else {
-        stats.conflicts += 1;
-      }
+      const picked = await agent.picker.claimNext(agentId(agent), attempt(dies));
+      if (!picked.ok) return false;
+      agent.state = { kind: 'working', handle: picked.handle, remaining: random.int(MIN_WORK_TICKS, MAX_WORK_TICKS) };
+      return true;
     } catch (e) {
       if (!(e instanceof SimulatedCrash)) throw e;
       stats.claimsWon += 1;
       stats.claimCrashes += 1;
       agent.state = { kind: 'down', until: clock.now() + 3 * TICK_MS };
+      return true;
     }
   };
 
@@ -160,6 +224,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const outcome = random.chance(FAIL_CHANCE) ? 'failed' : 'succeeded';
     const done = await coordinator.completeRun(state.handle, outcome);
     if (!done.ok) throw new Error(`a live holder could not complete: ${done.reason}`);
+    agent.picker.released(state.handle.jobId);
     agent.state = { kind: 'idle' };
   };
 
@@ -172,22 +237,25 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     restart(agent);
   };
 
+  const budget = tickBudget(options.specs, options.agents);
   let report = await checkFleetInvariants(stores, fleetId, clock.now());
   let allDone = false;
-  while (stats.ticks < MAX_TICKS) {
+  while (stats.ticks < budget) {
     clock.advance(TICK_MS);
     stats.ticks += 1;
     const reap = await coordinator.reapExpired();
     stats.reaped += reap.reaped;
     stats.repaired += reap.repaired;
+    // Time moved and the reaper ran: every replica reads the queue afresh.
+    for (const picker of pickers) picker.invalidate();
 
-    const queued = await coordinator.listQueued();
+    const idle = agents.filter((agent) => agent.state.kind === 'idle');
     await Promise.all(
       agents.map(async (agent) => {
         const state = agent.state;
         switch (state.kind) {
           case 'idle':
-            return claim(agent, queued);
+            return undefined;
           case 'working':
             return work(agent, state);
           case 'zombie':
@@ -198,12 +266,15 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         }
       }),
     );
+    const gotNothing = (await Promise.all(idle.map(claim))).filter((got) => !got).length;
 
     const jobs = await stores.jobs.query({ partitionKey: fleetId });
     stats.queued = jobs.filter((job) => job.status === 'queued').length;
     stats.assigned = jobs.filter((job) => job.status === 'assigned').length;
     stats.succeeded = jobs.filter((job) => job.status === 'succeeded').length;
     stats.failed = jobs.filter((job) => job.status === 'failed').length;
+    stats.busyAgentTicks += agents.filter((agent) => agent.state.kind === 'working').length;
+    if (gotNothing > 0) stats.idleWhileClaimable += Math.min(gotNothing, await claimableNow(stores, fleetId, jobs, clock.now()));
     report = await checkFleetInvariants(stores, fleetId, clock.now());
     stats.violationsSeen += violations(report);
     await options.onTick(stats, report);
@@ -214,5 +285,27 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       break;
     }
   }
-  return { stats, final: report, simulatedMs: clock.now() - start, allDone };
+  return { stats, final: report, simulatedMs: clock.now() - start, allDone, tickBudget: budget };
+}
+
+/**
+ * How many agents could get a job right now: queued jobs without a lock,
+ * plus one per free lock some queued job waits on. Read from the store,
+ * independently of the picker.
+ */
+async function claimableNow(stores: FleetStores, fleetId: string, jobs: readonly Stored<FleetJob>[], now: number): Promise<number> {
+  const byId = new Map(jobs.map((job) => [job.id, job]));
+  const held = new Set<string>();
+  for (const lock of await stores.locks.query({ partitionKey: fleetId })) {
+    const holder = lock.holderJobId === null ? null : (byId.get(lock.holderJobId) ?? null);
+    if (!lockIsFree(lock, holder, now)) held.add(lockNameOf(lock.id));
+  }
+  const freeLocks = new Set<string>();
+  let unlocked = 0;
+  for (const job of jobs) {
+    if (job.status !== 'queued') continue;
+    if (job.lock === null) unlocked += 1;
+    else if (!held.has(job.lock)) freeLocks.add(job.lock);
+  }
+  return unlocked + freeLocks.size;
 }

@@ -423,11 +423,7 @@ export class FleetCoordinator {
     for (const run of await this.stores.runs.query({ partitionKey: this.fleetId, where: { outcome: 'running' } })) {
       const job = await jobOf(run.jobId);
       if (live(job, run.leaseEpoch)) continue;
-      const closed = await this.stores.runs.updateIfMatch(run.id, run.fleetId, { rev: run.rev }, {
-        outcome: 'abandoned',
-        endedAt: job?.leaseExpiresAt ?? run.startedAt,
-        detail: 'closed by the reaper: its epoch was over',
-      });
+      const closed = await this.stores.runs.updateIfMatch(run.id, run.fleetId, { rev: run.rev }, endOfRun(job, run));
       if (closed.ok) repaired += 1;
     }
     const now = this.now();
@@ -439,6 +435,25 @@ export class FleetCoordinator {
     }
     return repaired;
   }
+}
+
+/**
+ * How the sweep closes a run whose epoch is over. If the job's own write
+ * ended that epoch (a completion, or a reap), the run takes that outcome:
+ * the sweep may run between that job write and the run write that follows
+ * it (another replica's reaper, or a crash in between), and must not
+ * overrule the decision. Otherwise the run was abandoned.
+ */
+function endOfRun(job: FleetJob | null, run: FleetRun): Pick<FleetRun, 'outcome' | 'endedAt' | 'detail'> {
+  if (job !== null && job.leaseEpoch === run.leaseEpoch) {
+    if (job.status === 'succeeded' || job.status === 'failed') {
+      return { outcome: job.status, endedAt: job.finishedAt ?? run.startedAt, detail: 'closed by the reaper after the job completed' };
+    }
+    if (job.status === 'queued') {
+      return { outcome: 'lease_expired', endedAt: job.leaseExpiresAt ?? run.startedAt, detail: 'closed by the reaper after the lease was reaped' };
+    }
+  }
+  return { outcome: 'abandoned', endedAt: job?.leaseExpiresAt ?? run.startedAt, detail: 'closed by the reaper: its epoch was over' };
 }
 
 /** Whether the handle's epoch still holds a live lease on the job. */

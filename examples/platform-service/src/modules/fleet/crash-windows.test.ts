@@ -139,7 +139,7 @@ for (const factory of fleetStoreFactories) {
       expect(await stores.runs.query({ partitionKey: fleetId })).toMatchObject([{ outcome: 'succeeded' }]);
     });
 
-    it('the reaper sweeps a lease and an open run whose epoch is over', async () => {
+    it('the reaper sweeps a lease and an open run whose epoch is over; the run keeps the completion\'s outcome', async () => {
       const { stores, fleetId, clock, healthy } = await setup(null);
       await healthy.enqueue(testSpec(), 'job-1');
       const job = await healthy.getJob('job-1');
@@ -156,7 +156,8 @@ for (const factory of fleetStoreFactories) {
       clock.advance(MINUTE);
       expect(await healthy.reapExpired()).toEqual({ reaped: 0, conflicts: 0, repaired: 2 });
       expect(await stores.leases.query({ partitionKey: fleetId })).toHaveLength(0);
-      expect(await stores.runs.query({ partitionKey: fleetId })).toMatchObject([{ outcome: 'abandoned' }]);
+      // The job's write decided the epoch (succeeded); the sweep must not overrule it.
+      expect(await stores.runs.query({ partitionKey: fleetId })).toMatchObject([{ outcome: 'succeeded' }]);
     });
   });
 }

@@ -32,3 +32,17 @@ export function parseDurationMs(value: string | number): number {
   }
   return Math.round(total);
 }
+
+/** The inverse of `parseDurationMs` for whole milliseconds: 5_400_000 → `1h30m`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isInteger(ms) || ms <= 0) throw new RangeError(`duration must be a positive whole number of ms, got ${ms}`);
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of Object.entries(UNIT_MS).sort(([, a], [, b]) => b - a)) {
+    const amount = Math.floor(rest / size);
+    if (amount === 0) continue;
+    text += `${amount}${unit}`;
+    rest -= amount * size;
+  }
+  return text;
+}

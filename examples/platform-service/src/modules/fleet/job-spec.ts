@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import matter from 'gray-matter';
 import { recoverSpecSource } from './captured-spec.js';
-import { parseDurationMs } from './duration.js';
+import { formatDuration, parseDurationMs } from './duration.js';
 import type { JobSpec } from './types.js';
 
 /** When a spec names no timeout. */
@@ -42,7 +42,14 @@ export function parseJobSpec(raw: string, name: string): ParsedJobSpec {
   } catch (e) {
     throw new JobSpecError(name, `front matter is not valid YAML: ${(e as Error).message}`);
   }
-  const data: Readonly<Record<string, unknown>> = parsed.data;
+  return { spec: specFromFields(parsed.data, parsed.content, name), skippedPreamble: source.preamble };
+}
+
+/**
+ * A spec from its front matter's keys and its prompt, with the same checks
+ * whether they came from Markdown or from JSON (`{ engine, cwd, ..., prompt }`).
+ */
+export function specFromFields(data: Readonly<Record<string, unknown>>, prompt: string, name: string): JobSpec {
   const spec: JobSpec = {
     name,
     engine: requiredString(data, 'engine', name),
@@ -50,10 +57,29 @@ export function parseJobSpec(raw: string, name: string): ParsedJobSpec {
     yolo: optionalBoolean(data, 'yolo', name) ?? false,
     lock: optionalString(data, 'lock', name) ?? null,
     timeoutMs: readTimeout(data, name),
-    prompt: parsed.content.trim(),
+    prompt: prompt.trim(),
   };
   if (spec.prompt.length === 0) throw new JobSpecError(name, 'the prompt after the front matter is empty');
-  return { spec, skippedPreamble: source.preamble };
+  return spec;
+}
+
+/** The spec's keys as a job spec writes them (`timeout: 30m`), for JSON answers. */
+export function specFieldsOf(job: Pick<JobSpec, 'engine' | 'cwd' | 'yolo' | 'lock' | 'timeoutMs' | 'prompt'>): {
+  engine: string;
+  cwd: string;
+  yolo: boolean;
+  lock: string | null;
+  timeout: string;
+  prompt: string;
+} {
+  return {
+    engine: job.engine,
+    cwd: job.cwd,
+    yolo: job.yolo,
+    lock: job.lock,
+    timeout: formatDuration(job.timeoutMs),
+    prompt: job.prompt,
+  };
 }
 
 export async function loadJobSpec(path: string): Promise<ParsedJobSpec> {

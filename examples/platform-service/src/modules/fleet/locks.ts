@@ -19,6 +19,11 @@ export function lockId(name: string): string {
   return `lock-${encodeURIComponent(name)}`;
 }
 
+/** The lock name a lock document's id stands for (`lockId`'s inverse). */
+export function lockNameOf(id: string): string {
+  return decodeURIComponent(id.slice('lock-'.length));
+}
+
 /** The lock document, created free on first use. */
 export async function readLock(stores: FleetStores, fleetId: string, name: string): Promise<Stored<FleetLock>> {
   const id = lockId(name);

@@ -1,0 +1,51 @@
+/**
+ * The fleet end to end on Cosmos (the test server test/cosmos-server.ts
+ * starts, or COSMOS_ENDPOINT/COSMOS_KEY): two service replicas share one
+ * set of containers; agents are spread over both.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { afterEach, expect, it } from 'vitest';
+import { checkFleetInvariants } from '../../src/modules/fleet/invariants.js';
+import { openFleetStores } from '../../src/modules/fleet/stores.js';
+import { AGENTS, JOBS, KILLS, runAgainst, stopCleanly, TEST_TIMEOUT_MS } from './harness.js';
+import { startService, type ServiceProcess } from './processes.js';
+
+const endpoint = process.env['COSMOS_ENDPOINT'];
+const key = process.env['COSMOS_KEY'];
+const DATABASE = 'platform-service-e2e';
+
+let services: ServiceProcess[] = [];
+afterEach(async () => {
+  await Promise.all(services.map((service) => service.stop()));
+  services = [];
+});
+
+it.skipIf(endpoint === undefined || key === undefined)(
+  `Cosmos, two replicas sharing one container: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`,
+  { timeout: TEST_TIMEOUT_MS },
+  async () => {
+    const fleetId = `e2e-${randomUUID()}`;
+    const args = ['--provider', 'cosmos', '--endpoint', endpoint ?? '', '--key', key ?? '', '--database', DATABASE, '--fleet-id', fleetId, '--reap-every-ms', '300'];
+    // One after the other: the first creates the containers, the second opens them.
+    services = [await startService([...args, '--replica', 'r1'])];
+    services.push(await startService([...args, '--replica', 'r2']));
+    const report = await runAgainst(services);
+    expect(report.problems).toEqual([]);
+
+    // And from the store itself, not through a service.
+    const stores = await openFleetStores({
+      provider: 'cosmos',
+      endpoint: endpoint ?? '',
+      key: key ?? '',
+      database: DATABASE,
+      containerPrefix: 'fleet',
+      emulator: true,
+    });
+    const invariants = await checkFleetInvariants(stores, fleetId, Date.now());
+    await Promise.all(Object.values(stores).map((store) => store.close()));
+    expect(invariants.details).toEqual([]);
+    expect(invariants.maxRunsPerEpoch).toBe(1);
+    await stopCleanly(services);
+  },
+);
