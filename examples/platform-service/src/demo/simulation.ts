@@ -165,11 +165,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }),
   );
   for (const { jobId, spec } of options.specs) await coordinator.enqueue(spec, jobId);
+  const pickerFor = (i: number): JobPicker => {
+    const picker = pickers[i % pickers.length];
+    // `pickers` has at least one entry, so this never throws.
+    if (picker === undefined) throw new Error(`no picker for agent ${i}`);
+    return picker;
+  };
   const agents: Agent[] = Array.from({ length: options.agents }, (_, i) => ({
     base: `agent-${String(i + 1).padStart(2, '0')}`,
     incarnation: 1,
     state: { kind: 'idle' },
-    picker: pickers[i % pickers.length] ?? pickers[0]!,
+    picker: pickerFor(i),
   }));
 
   const restart = (agent: Agent): void => {

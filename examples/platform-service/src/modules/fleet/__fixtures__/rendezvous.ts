@@ -42,8 +42,17 @@ export function rendezvous(parties: number, options: { maxWaitMs?: number; first
 /** The repository, with `gap` awaited before each conditional write it sends. */
 export function withGap(repo: FleetRepository, gap: Gap): FleetRepository {
   return {
-    revUpdateJob: async (current, patch) => (await gap(), repo.revUpdateJob(current, patch)),
-    revUpdateLease: async (current, patch) => (await gap(), repo.revUpdateLease(current, patch)),
-    revUpdateLock: async (current, patch) => (await gap(), repo.revUpdateLock(current, patch)),
+    revUpdateJob: async (current, patch) => {
+      await gap();
+      return repo.revUpdateJob(current, patch);
+    },
+    revUpdateLease: async (current, patch) => {
+      await gap();
+      return repo.revUpdateLease(current, patch);
+    },
+    revUpdateLock: async (current, patch) => {
+      await gap();
+      return repo.revUpdateLock(current, patch);
+    },
   };
 }
