@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['__test__/**/*.spec.ts'],
     // A real Cosmos-protocol server (patched @vercel/cosmosdb-server) for the Cosmos provider's tests.
-    globalSetup: ['__test__/setup/cosmos-server.ts'],
+    globalSetup: ['testing/global-setup.mts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     server: {

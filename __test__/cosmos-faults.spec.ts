@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
 import type { CosmosProviderOptions } from '@bytelyst/datastore';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { conditionalReplace, documentRequest, FaultProxy } from './setup/fault-proxy.js';
 
 interface Job {

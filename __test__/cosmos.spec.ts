@@ -15,7 +15,8 @@ import { CosmosClient } from '@azure/cosmos';
 import { CosmosProvider, DatastoreError, createProvider } from '@bytelyst/datastore';
 import type { BaseDocument, CosmosProviderOptions } from '@bytelyst/datastore';
 import { conformance, rejection } from './suites/conformance.js';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { liveAccount } from '../testing/backends.mjs';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 
 const endpoint = inject('cosmosEndpoint');
 const local = (container: string, partitionKeyPath: string): CosmosProviderOptions => ({
@@ -160,20 +161,19 @@ describe('CosmosProvider options and errors', () => {
   });
 });
 
-const liveEndpoint = process.env.COSMOS_ENDPOINT;
-const liveKey = process.env.COSMOS_KEY;
-if (liveEndpoint && liveKey) {
+const live = liveAccount();
+if (live) {
   // One database per run, deleted at the end; a container per provider.
   const database = `datastore-test-${randomUUID().slice(0, 8)}`;
   afterAll(async () => {
-    await new CosmosClient({ endpoint: liveEndpoint, key: liveKey }).database(database).delete().catch(() => undefined);
+    await new CosmosClient({ endpoint: live.endpoint, key: live.key }).database(database).delete().catch(() => undefined);
   });
   conformance(
-    'CosmosProvider (live Azure Cosmos DB)',
+    `CosmosProvider (${live.name})`,
     async <T extends BaseDocument>(opts: { partitionKeyPath: string }) =>
       CosmosProvider.connect<T>({
-        endpoint: liveEndpoint,
-        key: liveKey,
+        endpoint: live.endpoint,
+        key: live.key,
         database,
         container: `c-${randomUUID()}`,
         partitionKeyPath: opts.partitionKeyPath,

@@ -23,7 +23,7 @@ import fc from 'fast-check';
 import { CosmosClient } from '@azure/cosmos';
 import { CosmosProvider, MemoryProvider } from '@bytelyst/datastore';
 import type { BaseDocument, DatastoreProvider } from '@bytelyst/datastore';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import {
   MAX_DOCUMENT_BYTES,
   ReferenceModel,

@@ -12,7 +12,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { CosmosProvider, MemoryProvider, createProvider } from '@bytelyst/datastore';
 import type { BaseDocument, CosmosProviderOptions, DatastoreProvider, Stored } from '@bytelyst/datastore';
 import { rejection } from './suites/conformance.js';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { FaultProxy } from './setup/fault-proxy.js';
 
 const endpoint = inject('cosmosEndpoint');

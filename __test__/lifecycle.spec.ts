@@ -10,7 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, MemoryProvider } from '@bytelyst/datastore';
 import type { BaseDocument, CosmosProviderOptions, DatastoreProvider } from '@bytelyst/datastore';
 import { rejection } from './suites/conformance.js';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 
 const endpoint = inject('cosmosEndpoint');
 

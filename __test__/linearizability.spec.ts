@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, MemoryProvider } from '@bytelyst/datastore';
 import type { CosmosProviderOptions, DatastoreProvider } from '@bytelyst/datastore';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { FaultProxy } from './setup/fault-proxy.js';
 import { checkLinearizable, checkPerKey, type DocState, type HistoryOp } from './model/linearizability.js';
 import { legacyIfMatch, rng, runClient, type ClientOptions, type Reg } from './model/history-client.js';

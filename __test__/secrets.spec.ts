@@ -25,7 +25,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError, ERROR_CODES, createProvider } from '@bytelyst/datastore';
 import type { CosmosProviderOptions, ErrorCode } from '@bytelyst/datastore';
-import { startCosmosServer, stopServer } from './setup/cosmos-server.js';
+import { startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
 
 // ---------------------------------------------------------------------------
 // The detector

@@ -14,7 +14,7 @@ import { Agent, request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BulkOperationType, CosmosClient } from '@azure/cosmos';
 import type { Container, OperationInput, OperationResponse, PatchOperation } from '@azure/cosmos';
-import { EMULATOR_KEY } from './setup/cosmos-server.js';
+import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 
 const endpoint = inject('cosmosEndpoint');
 const DATABASE = 'server-batch';

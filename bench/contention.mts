@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CosmosClient } from '@azure/cosmos';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
-import { EMULATOR_KEY, startCosmosServer, stopServer } from '../__test__/setup/cosmos-server.js';
+import { EMULATOR_KEY, startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
 
 interface Counter {
   id: string;

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { CosmosClient } from '@azure/cosmos';
 import type { Container } from '@azure/cosmos';
 import { CosmosProvider } from '@bytelyst/datastore';
-import { EMULATOR_KEY, startCosmosServer, stopServer } from '../__test__/setup/cosmos-server.js';
+import { EMULATOR_KEY, startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
 import { job, type FleetJob } from './docs.mjs';
 
 type Row = [string, string, string, string, string];

@@ -9,8 +9,9 @@ const escaped = datastoreRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // The Cosmos leg runs against a real Cosmos-protocol server started here.
-    globalSetup: ['test/cosmos-server.ts'],
+    // The Cosmos leg runs against the real Cosmos-protocol server the root's
+    // shared setup starts (or a live account: ../../testing/backends.ts decides).
+    globalSetup: ['../../testing/global-setup.mts'],
     testTimeout: 60_000,
     server: {
       deps: {

@@ -8,7 +8,7 @@
 // providers, and the Memory leg alone keeps a run within the hour.
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
@@ -18,7 +18,7 @@ const escaped = datastoreRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export default defineConfig({
   test: {
     include: ['src/modules/fleet/**/*.test.ts'],
-    globalSetup: process.env['STRYKER_FLEET_COSMOS'] === '1' ? ['test/cosmos-server.ts'] : [],
+    globalSetup: process.env['STRYKER_FLEET_COSMOS'] === '1' ? [resolve(datastoreRoot, 'testing/global-setup.mts')] : [],
     testTimeout: 60_000,
     server: {
       deps: {

@@ -9,9 +9,10 @@
  *   pnpm --filter @lysnrai/platform-service bench:serve [-- --jobs 400 --clients 16]
  */
 
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:https';
 import { parseArgs } from 'node:util';
-import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { liveAccount } from '../../../testing/backends.mjs';
+import { EMULATOR_KEY, startCosmosServer, stopServer } from '../../../testing/cosmos-server.mjs';
 import { FleetClient } from '../src/agent/client.js';
 import { withoutSeparator } from '../src/cli/args.js';
 import { startService, type ServiceProcess } from '../test/e2e/processes.js';
@@ -22,7 +23,6 @@ const { values } = parseArgs({
 });
 const JOBS = Number(values.jobs ?? 300);
 const CLIENTS = Number(values.clients ?? 16);
-const EMULATOR_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DjzJ2rdSJhT0V8Yp/3ZzRbX3QBtIACRAZKRD4yNx8xrnkpWpIA==';
 
 interface Row {
   setup: string;
@@ -86,13 +86,14 @@ async function run(setup: string, services: ServiceProcess[]): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  let endpoint = process.env['COSMOS_ENDPOINT'];
-  let key = process.env['COSMOS_KEY'];
-  let cosmosServer: ReturnType<typeof createHttpsServer> | null = null;
+  const live = liveAccount();
+  let endpoint = live?.endpoint;
+  let key = live?.key;
+  let cosmosServer: Server | null = null;
   if (endpoint === undefined || key === undefined) {
-    cosmosServer = createHttpsServer({ keepAlive: true });
-    await new Promise<void>((resolve) => cosmosServer?.listen(0, '127.0.0.1', () => resolve()));
-    endpoint = `https://127.0.0.1:${(cosmosServer.address() as AddressInfo).port}/`;
+    const started = await startCosmosServer();
+    cosmosServer = started.server;
+    endpoint = started.endpoint;
     key = EMULATOR_KEY;
   }
   const cosmosArgs = (fleetId: string): string[] => ['--provider', 'cosmos', '--endpoint', endpoint ?? '', '--key', key ?? '', '--database', 'platform-service-bench', '--fleet-id', fleetId];
@@ -119,10 +120,7 @@ async function main(): Promise<void> {
       await Promise.all(services.map((s) => s.stop()));
     }
   }
-  if (cosmosServer !== null) {
-    cosmosServer.closeAllConnections();
-    cosmosServer.close();
-  }
+  if (cosmosServer !== null) await stopServer(cosmosServer);
   const f = (n: number, digits = 1): string => n.toFixed(digits);
   process.stdout.write(`${JOBS} jobs, ${CLIENTS} concurrent clients (claim, then complete at once)\n\n`);
   process.stdout.write('| setup | claims/s | claim p50 ms | claim p99 ms | attempts per claim won | HTTP requests per job | store requests per job |\n|---|---:|---:|---:|---:|---:|---:|\n');

@@ -1,6 +1,6 @@
 /**
- * The fleet end to end on Cosmos (the test server test/cosmos-server.ts
- * starts, or COSMOS_ENDPOINT/COSMOS_KEY): two service replicas share one
+ * The fleet end to end on Cosmos (the test server the shared global setup
+ * starts, or a live account: see testing/backends.ts at the root): two service replicas share one
  * set of containers; agents are spread over both.
  */
 
@@ -8,11 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import { checkFleetInvariants } from '../../src/modules/fleet/invariants.js';
 import { openFleetStores } from '../../src/modules/fleet/stores.js';
+import { liveAccount, localServer } from '../../../../testing/backends.mjs';
 import { AGENTS, JOBS, KILLS, runAgainst, stopCleanly, TEST_TIMEOUT_MS } from './harness.js';
 import { startService, type ServiceProcess } from './processes.js';
 
-const endpoint = process.env['COSMOS_ENDPOINT'];
-const key = process.env['COSMOS_KEY'];
+const target = liveAccount() ?? localServer();
+const endpoint = target?.endpoint;
+const key = target?.key;
 const DATABASE = 'platform-service-e2e';
 
 let services: ServiceProcess[] = [];
@@ -40,7 +42,7 @@ it.skipIf(endpoint === undefined || key === undefined)(
       key: key ?? '',
       database: DATABASE,
       containerPrefix: 'fleet',
-      emulator: true,
+      emulator: target?.emulator ?? false,
     });
     const invariants = await checkFleetInvariants(stores, fleetId, Date.now());
     await Promise.all(Object.values(stores).map((store) => store.close()));

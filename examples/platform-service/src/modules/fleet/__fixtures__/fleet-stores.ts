@@ -1,12 +1,13 @@
 /**
  * The providers the fleet suite runs on. Every suite is written against a
  * factory, so a provider is one more entry here. Memory always runs; the
- * Cosmos leg runs when an endpoint is configured (a live account via
- * COSMOS_ENDPOINT/COSMOS_KEY, or the local test server a globalSetup
- * starts and announces through the same variables).
+ * Cosmos leg runs on a live account when COSMOS_ENDPOINT/COSMOS_KEY name
+ * one, else on the local test server the shared global setup starts
+ * (`testing/backends.ts` at the repository root decides).
  */
 
 import { randomUUID } from 'node:crypto';
+import { liveAccount, localServer } from '../../../../../../testing/backends.mjs';
 import { openFleetStores, type FleetStores } from '../stores.js';
 
 export interface FleetStoreFactory {
@@ -16,30 +17,19 @@ export interface FleetStoreFactory {
   open(): Promise<FleetStores>;
 }
 
-const isLoopback = (endpoint: string): boolean => {
-  try {
-    const host = new URL(endpoint).hostname;
-    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
-  } catch {
-    return false;
-  }
-};
-
 function cosmosFactory(): FleetStoreFactory {
-  const endpoint = process.env['COSMOS_ENDPOINT'];
-  const key = process.env['COSMOS_KEY'];
-  const configured = endpoint !== undefined && endpoint !== '' && key !== undefined && key !== '';
+  const target = liveAccount() ?? localServer();
   return {
     name: 'cosmos',
-    skip: configured ? null : 'COSMOS_ENDPOINT / COSMOS_KEY not set',
+    skip: target ? null : 'no Cosmos backend: neither the test server nor COSMOS_ENDPOINT / COSMOS_KEY',
     open: () =>
       openFleetStores({
         provider: 'cosmos',
-        endpoint: endpoint ?? '',
-        key: key ?? '',
+        endpoint: target?.endpoint ?? '',
+        key: target?.key ?? '',
         database: process.env['COSMOS_DATABASE'] ?? 'platform-service-tests',
         containerPrefix: 'fleet',
-        emulator: isLoopback(endpoint ?? ''),
+        emulator: target?.emulator ?? false,
       }),
   };
 }

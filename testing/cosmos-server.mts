@@ -1,17 +1,12 @@
 /**
- * Starts `@vercel/cosmosdb-server` (patched: see patches/) over HTTPS on a
- * free loopback port for the whole test run, and stops it afterwards. Tests
- * find it with `inject('cosmosEndpoint')` (or `process.env.COSMOS_TEST_ENDPOINT`).
+ * The local Cosmos-protocol test server: `@vercel/cosmosdb-server`, patched
+ * (see patches/ and docs/cosmos-test-server.md), over HTTPS on a free
+ * loopback port. The root suites, the benches and the example's suites all
+ * start it through this module.
  */
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    cosmosEndpoint: string;
-  }
-}
 
 /** The Cosmos DB emulator's published well-known key; the test server accepts any key. */
 export const EMULATOR_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DjzJ2rdSJhT0V8Yp/3ZzRbX3QBtIACRAZKRD4yNx8xrnkpWpIA==';
@@ -31,17 +26,4 @@ export async function startCosmosServer(): Promise<{ server: Server; endpoint: s
 export async function stopServer(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
-interface Provider {
-  provide(key: 'cosmosEndpoint', value: string): void;
-}
-
-export default async function setup(project: Provider): Promise<() => Promise<void>> {
-  const { server, endpoint } = await startCosmosServer();
-  process.env.COSMOS_TEST_ENDPOINT = endpoint;
-  project.provide('cosmosEndpoint', endpoint);
-  return async () => {
-    await stopServer(server);
-  };
 }
