@@ -8,12 +8,11 @@
  * Run alone with `tsx bench/contention.mts` (CONTENTION_N, default 1000).
  */
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CosmosClient } from '@azure/cosmos';
-import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
-import { EMULATOR_KEY, startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { DatastoreError } from '@bytelyst/datastore';
+import { startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { openClients } from './clients.mjs';
 
 interface Counter {
   id: string;
@@ -35,24 +34,8 @@ export interface ContentionResult {
 export async function benchContention(n = 1_000): Promise<ContentionResult> {
   const { server, endpoint } = await startCosmosServer();
   try {
-    const container = `contention-${randomUUID()}`;
-    const native = await CosmosProvider.connect<Counter>({
-      endpoint,
-      key: EMULATOR_KEY,
-      database: 'bench',
-      container,
-      partitionKeyPath: '/tenantId',
-      emulator: true,
-      createIfNotExists: true,
-    });
-    const client = new CosmosClient({
-      endpoint,
-      key: EMULATOR_KEY,
-      // The test server's certificate is self-signed; loopback only.
-      agent: new Agent({ keepAlive: true, rejectUnauthorized: false }),
-      connectionPolicy: { enableEndpointDiscovery: false },
-    });
-    const sdk = client.database('bench').container(container);
+    const clients = await openClients<Counter>(endpoint, `contention-${randomUUID()}`);
+    const { native, sdk } = clients;
 
     await native.create({ id: 'hot', tenantId: 't', n: 0 });
     await native.create({ id: 'sdk-hot', tenantId: 't', n: 0 });
@@ -83,8 +66,7 @@ export async function benchContention(n = 1_000): Promise<ContentionResult> {
     );
     const sdkMs = performance.now() - t1;
     const { resource } = await sdk.item('sdk-hot', 't').read<Counter>();
-    client.dispose();
-    await native.close();
+    await clients.close();
     return { n, nativeMs, sdkMs, ok, failed, finalRev, sdkFinal: resource?.n ?? -1 };
   } finally {
     await stopServer(server);

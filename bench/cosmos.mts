@@ -15,13 +15,10 @@
  * Run alone with `tsx bench/cosmos.mts`.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CosmosClient } from '@azure/cosmos';
-import type { Container } from '@azure/cosmos';
-import { CosmosProvider } from '@bytelyst/datastore';
-import { EMULATOR_KEY, startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { openClients } from './clients.mjs';
 import { job, type FleetJob } from './docs.mjs';
 
 type Row = [string, string, string, string, string];
@@ -60,24 +57,8 @@ const ops = (v: number): string => `${Math.round(v)} op/s`;
 export async function benchCosmos(opsPerCase = 2_000): Promise<Row[]> {
   const { server, endpoint } = await startCosmosServer();
   try {
-    const container = `bench-${randomUUID()}`;
-    const native = await CosmosProvider.connect<FleetJob>({
-      endpoint,
-      key: EMULATOR_KEY,
-      database: 'bench',
-      container,
-      partitionKeyPath: '/tenantId',
-      emulator: true,
-      createIfNotExists: true,
-    });
-    const client = new CosmosClient({
-      endpoint,
-      key: EMULATOR_KEY,
-      // The test server's certificate is self-signed; loopback only.
-      agent: new Agent({ keepAlive: true, rejectUnauthorized: false }),
-      connectionPolicy: { enableEndpointDiscovery: false },
-    });
-    const sdk: Container = client.database('bench').container(container);
+    const clients = await openClients<FleetJob>(endpoint, `bench-${randomUUID()}`);
+    const { native, sdk } = clients;
 
     const rows: Row[] = [];
     let seq = 0;
@@ -133,7 +114,7 @@ export async function benchCosmos(opsPerCase = 2_000): Promise<Row[]> {
         [`get throughput, ${c}`, ops(nGet.opsPerSec), ops(sGet.opsPerSec), ratio(nGet.opsPerSec, sGet.opsPerSec), '(higher is better)'],
       );
     }
-    client.dispose();
+    await clients.close();
     return rows;
   } finally {
     await stopServer(server);
@@ -150,6 +131,4 @@ export function printCosmosTable(rows: Row[]): void {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   printCosmosTable(await benchCosmos(Number(process.env.BENCH_COSMOS_OPS ?? 2_000)));
-  // The native client's runtime keeps the process alive otherwise.
-  process.exit(0);
 }
