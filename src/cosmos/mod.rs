@@ -14,6 +14,8 @@
 //!   conditional write on that version needs no read first.
 //! - `turns` — one unconditional writer at a time per document, so they do
 //!   not retry each other out.
+//! - `trace` — the SDK's tracing to stderr, scrubbed, when
+//!   `BYTELYST_DATASTORE_TRACE` is set.
 //! - `store` — the provider's operations.
 
 mod cache;
@@ -24,6 +26,7 @@ pub mod outcome;
 pub mod sql;
 pub mod store;
 pub mod token;
+pub mod trace;
 mod turns;
 
 pub use options::ConnectOptions;

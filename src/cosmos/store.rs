@@ -166,6 +166,8 @@ pub struct CosmosStore {
 
 impl CosmosStore {
     pub async fn connect(opts: ConnectOptions) -> DsResult<Self> {
+        super::trace::remember_secret(opts.key.expose());
+        super::trace::install_from_env();
         let redactor = Arc::new(Redactor::new([opts.key.expose().to_owned()]));
         let container = super::client::container(&opts, &redactor).await?;
         Ok(CosmosStore {
