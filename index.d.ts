@@ -35,8 +35,10 @@ export declare class NativeCosmosStore {
 /**
  * Connects to the container (creating it when asked) on the shared
  * client of its account.
+ * With `getToken`, requests are signed with Entra ID tokens it gives
+ * instead of a key.
  */
-export declare function cosmosConnect(options: NativeCosmosOptions): Promise<NativeCosmosStore>
+export declare function cosmosConnect(options: NativeCosmosOptions, getToken?: ((scopes: string) => Promise<NativeAccessToken>) | undefined | null): Promise<NativeCosmosStore>
 
 export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
@@ -76,6 +78,13 @@ export declare const MISS_CONFLICT: number
 /** ... or the document does not exist. */
 export declare const MISS_NOT_FOUND: number
 
+/** What `getToken` resolves to, as the TypeScript layer hands it over. */
+export interface NativeAccessToken {
+  token: string
+  /** Milliseconds since the epoch, as `@azure/core-auth`'s `AccessToken`. */
+  expiresOnTimestamp: number
+}
+
 /** Options of `CosmosProvider.connect` (see `lib/types.ts`). */
 export interface NativeCosmosOptions {
   endpoint?: string
@@ -86,4 +95,6 @@ export interface NativeCosmosOptions {
   partitionKeyPath: string
   emulator?: boolean
   createIfNotExists?: boolean
+  /** Names the credential object passed as `getToken` (see `lib/cosmos.ts`). */
+  credentialId?: number
 }

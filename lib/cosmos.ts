@@ -19,6 +19,7 @@ import type {
   Patch,
   QueryFilter,
   Stored,
+  TokenCredential,
   UpdateIfMatchResult,
 } from './types.js';
 
@@ -56,10 +57,42 @@ function optionalBoolean(v: unknown, name: string): boolean | undefined {
   return v;
 }
 
+/** A number per credential object: providers given the same object share one client. */
+const credentialIds = new WeakMap<TokenCredential, number>();
+let lastCredentialId = 0;
+
+/** `credential` checked, with its number and the `getToken` the native layer calls. */
+function checkCredential(
+  credential: unknown,
+): { id: number; getToken: (scopes: string) => Promise<{ token: string; expiresOnTimestamp: number }> } | undefined {
+  if (credential === undefined) return undefined;
+  if (typeof credential !== 'object' || credential === null || typeof (credential as TokenCredential).getToken !== 'function') {
+    throw invalidArgument('credential must be a TokenCredential: an object with getToken(scopes), such as DefaultAzureCredential');
+  }
+  const c = credential as TokenCredential;
+  let id = credentialIds.get(c);
+  if (id === undefined) {
+    lastCredentialId += 1;
+    id = lastCredentialId;
+    credentialIds.set(c, id);
+  }
+  return {
+    id,
+    getToken: async (scopes) => {
+      const t = await c.getToken(scopes.split(' '));
+      if (t === null || typeof t !== 'object' || typeof t.token !== 'string' || typeof t.expiresOnTimestamp !== 'number') {
+        throw new Error('getToken resolved no token (expected { token, expiresOnTimestamp })');
+      }
+      return { token: t.token, expiresOnTimestamp: t.expiresOnTimestamp };
+    },
+  };
+}
+
 const COSMOS_OPTIONS = [
   'endpoint',
   'key',
   'connectionString',
+  'credential',
   'database',
   'container',
   'partitionKeyPath',
@@ -104,7 +137,10 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       emulator: optionalBoolean(options.emulator, 'emulator'),
       createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
     };
-    const native = await call(() => cosmosConnect(checked));
+    const credential = checkCredential(options.credential);
+    const native = await call(() =>
+      cosmosConnect({ ...checked, credentialId: credential?.id }, credential?.getToken),
+    );
     return new CosmosProvider<T>(native, checked);
   }
 

@@ -23,5 +23,6 @@ export type {
   QueryFilter,
   Stored,
   SystemFields,
+  TokenCredential,
   UpdateIfMatchResult,
 } from './types.js';

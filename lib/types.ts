@@ -118,11 +118,27 @@ export interface MemoryProviderOptions {
   shared?: string;
 }
 
+/**
+ * An Entra ID (Azure AD) token source: `@azure/identity`'s
+ * `DefaultAzureCredential`, `ManagedIdentityCredential`, or any object of
+ * `@azure/core-auth`'s `TokenCredential` shape. Declared here by shape, so
+ * the package does not depend on `@azure/core-auth`.
+ */
+export interface TokenCredential {
+  getToken(scopes: string | string[], options?: object): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+}
+
 export interface CosmosProviderOptions {
-  /** `https://<account>.documents.azure.com:443/`. Give it with `key`, or give `connectionString`. */
+  /** `https://<account>.documents.azure.com:443/`. Give it with `key` or `credential`, or give `connectionString`. */
   endpoint?: string;
   /** The account key. Never appears in errors. */
   key?: string;
+  /**
+   * Sign requests with Entra ID tokens from this credential instead of a
+   * key (for accounts with key auth disabled). The SDK asks it for a token
+   * whenever it holds none that is fresh enough.
+   */
+  credential?: TokenCredential;
   /** `AccountEndpoint=...;AccountKey=...;` */
   connectionString?: string;
   database: string;

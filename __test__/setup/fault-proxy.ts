@@ -65,7 +65,7 @@ export class FaultProxy {
   inFlight = 0;
   maxInFlight = 0;
   /** Every request forwarded or faulted, in arrival order. */
-  readonly requests: { method: string; url: string }[] = [];
+  readonly requests: { method: string; url: string; authorization?: string }[] = [];
   #rules: FaultRule[] = [];
   readonly #server: Server;
   readonly #agent: Agent;
@@ -118,7 +118,8 @@ export class FaultProxy {
   async #forward(req: IncomingMessage, res: ServerResponse, upstreamPort: number): Promise<void> {
     const body = await readBody(req);
     const info = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
-    this.requests.push({ method: info.method, url: info.url });
+    const authorization = req.headers.authorization;
+    this.requests.push({ method: info.method, url: info.url, ...(typeof authorization === 'string' ? { authorization } : {}) });
     const rule = this.#rules.find((r) => r.times > 0 && r.match(info));
     if (rule) rule.times--;
     if (rule?.fault === 'reset') {

@@ -12,6 +12,7 @@ use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
+use super::credential::{GetToken, JsCredential};
 use super::outcome::{doc_or_miss, miss_code};
 use crate::cosmos::options::RawOptions;
 use crate::cosmos::{ConnectOptions, CosmosStore};
@@ -41,6 +42,8 @@ pub struct NativeCosmosOptions {
     pub partition_key_path: String,
     pub emulator: Option<bool>,
     pub create_if_not_exists: Option<bool>,
+    /// Names the credential object passed as `getToken` (see `lib/cosmos.ts`).
+    pub credential_id: Option<u32>,
 }
 
 #[napi]
@@ -50,12 +53,19 @@ pub struct NativeCosmosStore {
 
 /// Connects to the container (creating it when asked) on the shared
 /// client of its account.
+/// With `getToken`, requests are signed with Entra ID tokens it gives
+/// instead of a key.
 #[napi]
-pub async fn cosmos_connect(options: NativeCosmosOptions) -> Result<NativeCosmosStore> {
+pub async fn cosmos_connect(
+    options: NativeCosmosOptions,
+    #[napi(ts_arg_type = "((scopes: string) => Promise<NativeAccessToken>) | undefined | null")]
+    get_token: Option<GetToken>,
+) -> Result<NativeCosmosStore> {
     let opts = ConnectOptions::parse(RawOptions {
         endpoint: options.endpoint,
         key: options.key,
         connection_string: options.connection_string,
+        credential_id: options.credential_id,
         database: options.database,
         container: options.container,
         partition_key_path: options.partition_key_path,
@@ -63,7 +73,9 @@ pub async fn cosmos_connect(options: NativeCosmosOptions) -> Result<NativeCosmos
         create_if_not_exists: options.create_if_not_exists.unwrap_or(false),
     })
     .map_err(reject)?;
-    let store = CosmosStore::connect(opts).await.map_err(reject)?;
+    let store = CosmosStore::connect(opts, get_token.map(JsCredential::shared))
+        .await
+        .map_err(reject)?;
     Ok(NativeCosmosStore {
         store: Arc::new(store),
     })

@@ -4,8 +4,10 @@
 //!
 //! - `memory` — synchronous functions over an external Memory store handle.
 //! - `cosmos` — the Cosmos store class, whose methods return promises.
+//! - `credential` — a JavaScript `TokenCredential` as the SDK's credential.
 //! - `outcome` — a conditional write's answer as both hand it over.
 
 pub mod cosmos;
+pub mod credential;
 pub mod memory;
 pub mod outcome;

@@ -8,7 +8,9 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use azure_core::credentials::TokenCredential;
 
 use azure_data_cosmos::clients::ContainerClient;
 use azure_data_cosmos::models::{ContainerProperties, PartitionKeyDefinition};
@@ -23,17 +25,21 @@ use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 
 use super::errors::{from_cosmos, status_of, Redactor};
-use super::options::ConnectOptions;
+use super::options::{Auth, ConnectOptions};
 use crate::error::{DsError, DsResult};
 
-/// Clients by account: endpoint, emulator flag and a hash of the key (so a
-/// rotated key gets a new client, and the key itself is not kept twice).
+/// Clients by account: endpoint, emulator flag and a hash of how requests
+/// are signed (the key, so a rotated key gets a new client and the key
+/// itself is not kept twice; or which credential object).
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct AccountId {
     endpoint: String,
     emulator: bool,
-    key_hash: u64,
+    auth_hash: u64,
 }
+
+/// Where an Entra ID token credential's tokens come from.
+pub type Credential = Arc<dyn TokenCredential>;
 
 fn clients() -> &'static Mutex<HashMap<AccountId, CosmosClient>> {
     static CLIENTS: OnceLock<Mutex<HashMap<AccountId, CosmosClient>>> = OnceLock::new();
@@ -64,28 +70,48 @@ async fn runtime(emulator: bool) -> Result<CosmosRuntime, CosmosError> {
 }
 
 /// The shared client for the account `opts` names.
-pub async fn client(opts: &ConnectOptions, redactor: &Redactor) -> DsResult<CosmosClient> {
+pub async fn client(
+    opts: &ConnectOptions,
+    credential: Option<Credential>,
+    redactor: &Redactor,
+) -> DsResult<CosmosClient> {
     let mut h = DefaultHasher::new();
-    opts.key.expose().hash(&mut h);
+    opts.auth.hash(&mut h);
     let id = AccountId {
         endpoint: opts.endpoint.clone(),
         emulator: opts.emulator,
-        key_hash: h.finish(),
+        auth_hash: h.finish(),
     };
     if let Some(c) = clients().lock().get(&id) {
         return Ok(c.clone());
     }
     let what = format!("connecting to {}", opts.endpoint);
-    let built = build_client(opts)
+    let endpoint: AccountEndpoint = opts
+        .endpoint
+        .parse()
+        .map_err(|e| from_cosmos(&e, &what, redactor))?;
+    let account = match (&opts.auth, credential) {
+        (Auth::Credential(_), Some(c)) => AccountReference::with_credential(endpoint, c),
+        (Auth::Key(key), _) => {
+            AccountReference::with_authentication_key(endpoint, key.expose().to_owned())
+        }
+        (Auth::Credential(_), None) => {
+            return Err(DsError::internal(
+                "the options name a credential, but none was given",
+            ))
+        }
+    };
+    let built = build_client(opts, account)
         .await
         .map_err(|e| from_cosmos(&e, &what, redactor))?;
     // Two first connects may race; keep whichever got in first.
     Ok(clients().lock().entry(id).or_insert(built).clone())
 }
 
-async fn build_client(opts: &ConnectOptions) -> Result<CosmosClient, CosmosError> {
-    let endpoint: AccountEndpoint = opts.endpoint.parse()?;
-    let account = AccountReference::with_authentication_key(endpoint, opts.key.expose().to_owned());
+async fn build_client(
+    opts: &ConnectOptions,
+    account: AccountReference,
+) -> Result<CosmosClient, CosmosError> {
     // Documents cross as JSON text, so ask for JSON (not Cosmos binary) and
     // for the written document back on every write.
     let operation = OperationOptionsBuilder::new()
@@ -111,8 +137,12 @@ async fn build_client(opts: &ConnectOptions) -> Result<CosmosClient, CosmosError
 
 /// The container `opts` names, created first (with its database) when
 /// `createIfNotExists` is set.
-pub async fn container(opts: &ConnectOptions, redactor: &Redactor) -> DsResult<ContainerClient> {
-    let client = client(opts, redactor).await?;
+pub async fn container(
+    opts: &ConnectOptions,
+    credential: Option<Credential>,
+    redactor: &Redactor,
+) -> DsResult<ContainerClient> {
+    let client = client(opts, credential, redactor).await?;
     if opts.create_if_not_exists {
         let what = format!("creating database {:?}", opts.database);
         ignore_conflict(client.create_database(&opts.database, None).await.map(drop))

@@ -32,12 +32,33 @@ impl fmt::Debug for AccountKey {
 pub struct ConnectOptions {
     /// Normalized endpoint URL text (`https://host:port/`).
     pub endpoint: String,
-    pub key: AccountKey,
+    /// How requests are signed: with the account key, or with tokens from a
+    /// credential (Entra ID) the caller passed.
+    pub auth: Auth,
     pub database: String,
     pub container: String,
     pub partition_key: PartitionKeyPath,
     pub emulator: bool,
     pub create_if_not_exists: bool,
+}
+
+/// How a provider authenticates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Auth {
+    Key(AccountKey),
+    /// An Entra ID token credential, by the number the TypeScript layer gave
+    /// its object (the same object, the same number: one client per credential).
+    Credential(u32),
+}
+
+impl Auth {
+    /// The key, when authenticating with one: what every message is scrubbed of.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Auth::Key(k) => Some(k.expose()),
+            Auth::Credential(_) => None,
+        }
+    }
 }
 
 /// What JavaScript passed, before validation.
@@ -46,6 +67,8 @@ pub struct RawOptions {
     pub endpoint: Option<String>,
     pub key: Option<String>,
     pub connection_string: Option<String>,
+    /// Set when a `credential` was passed instead of a key.
+    pub credential_id: Option<u32>,
     pub database: String,
     pub container: String,
     pub partition_key_path: String,
@@ -71,9 +94,18 @@ impl ConnectOptions {
     }
 
     fn parse_unscrubbed(raw: RawOptions) -> DsResult<Self> {
-        let (endpoint, key) = match (raw.connection_string, raw.endpoint, raw.key) {
-            (Some(cs), None, None) => parse_connection_string(&cs)?,
-            (None, Some(e), Some(k)) => (e, k),
+        let given_key = raw.key.is_some() || raw.connection_string.is_some();
+        if raw.credential_id.is_some() && given_key {
+            return Err(DsError::invalid(
+                "give either a key (key or connectionString) or a credential, not both",
+            ));
+        }
+        let (endpoint, auth) = match (raw.connection_string, raw.endpoint, raw.key) {
+            (Some(cs), None, None) => {
+                let (e, k) = parse_connection_string(&cs)?;
+                (e, Auth::Key(AccountKey(k)))
+            }
+            (None, Some(e), Some(k)) => (e, Auth::Key(AccountKey(k))),
             (Some(_), _, _) => {
                 return Err(DsError::invalid(
                     "give either connectionString or endpoint + key, not both",
@@ -81,12 +113,19 @@ impl ConnectOptions {
             }
             (None, None, _) => {
                 return Err(DsError::invalid(
-                    "endpoint (with key) or connectionString is required",
+                    "endpoint (with key or credential) or connectionString is required",
                 ))
             }
-            (None, Some(_), None) => return Err(DsError::invalid("key is required with endpoint")),
+            (None, Some(e), None) => match raw.credential_id {
+                Some(id) => (e, Auth::Credential(id)),
+                None => {
+                    return Err(DsError::invalid(
+                        "key (or credential) is required with endpoint",
+                    ))
+                }
+            },
         };
-        if key.trim().is_empty() {
+        if auth.key().is_some_and(|k| k.trim().is_empty()) {
             return Err(DsError::invalid("key must not be empty"));
         }
         let parsed: AccountEndpoint = endpoint.parse().map_err(|_| {
@@ -121,7 +160,7 @@ impl ConnectOptions {
         check_name(&raw.container, "container")?;
         Ok(ConnectOptions {
             endpoint: url.to_string(),
-            key: AccountKey(key),
+            auth,
             database: raw.database,
             container: raw.container,
             partition_key: PartitionKeyPath::parse(&raw.partition_key_path)?,
@@ -205,6 +244,22 @@ mod tests {
 
     const KEY: &str = "c2VjcmV0LWtleQ==";
 
+    #[test]
+    fn a_credential_instead_of_a_key() {
+        let mut r = raw(Some("https://localhost:8081/"), None, None, true);
+        r.credential_id = Some(7);
+        let o = ConnectOptions::parse(r).unwrap();
+        assert_eq!(o.auth, Auth::Credential(7));
+        assert_eq!(o.auth.key(), None);
+        let mut both = raw(Some("https://localhost:8081/"), Some(KEY), None, true);
+        both.credential_id = Some(7);
+        let e = ConnectOptions::parse(both).unwrap_err();
+        assert!(e.message.contains("not both"), "{}", e.message);
+        assert!(!e.message.contains(KEY));
+        let neither = ConnectOptions::parse(raw(Some("https://localhost:8081/"), None, None, true));
+        assert!(neither.unwrap_err().message.contains("key (or credential)"));
+    }
+
     fn raw(
         endpoint: Option<&str>,
         key: Option<&str>,
@@ -215,6 +270,7 @@ mod tests {
             endpoint: endpoint.map(str::to_owned),
             key: key.map(str::to_owned),
             connection_string: cs.map(str::to_owned),
+            credential_id: None,
             database: "db".into(),
             container: "c".into(),
             partition_key_path: "/tenantId".into(),
@@ -232,7 +288,7 @@ mod tests {
             false,
         ))
         .unwrap();
-        assert_eq!(o.key.expose(), KEY);
+        assert_eq!(o.auth.key().unwrap_or_default(), KEY);
         assert_eq!(o.partition_key.field(), "tenantId");
         assert!(
             !format!("{o:?}").contains(KEY),
@@ -245,7 +301,7 @@ mod tests {
         let cs = format!("AccountEndpoint=https://localhost:8081/;AccountKey={KEY};");
         let o = ConnectOptions::parse(raw(None, None, Some(&cs), true)).unwrap();
         assert_eq!(
-            (o.endpoint.as_str(), o.key.expose()),
+            (o.endpoint.as_str(), o.auth.key().unwrap_or_default()),
             ("https://localhost:8081/", KEY)
         );
     }

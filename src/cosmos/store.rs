@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cache::{Version, VersionCache};
+use super::client::Credential;
 use super::errors::{
     diagnostics_of, from_cosmos, is_definite_rejection, is_missing_document, status_of,
     unknown_outcome, Redactor,
@@ -165,11 +166,14 @@ pub struct CosmosStore {
 }
 
 impl CosmosStore {
-    pub async fn connect(opts: ConnectOptions) -> DsResult<Self> {
-        super::trace::remember_secret(opts.key.expose());
+    pub async fn connect(opts: ConnectOptions, credential: Option<Credential>) -> DsResult<Self> {
+        let key = opts.auth.key().map(str::to_owned);
+        if let Some(k) = &key {
+            super::trace::remember_secret(k);
+        }
         super::trace::install_from_env();
-        let redactor = Arc::new(Redactor::new([opts.key.expose().to_owned()]));
-        let container = super::client::container(&opts, &redactor).await?;
+        let redactor = Arc::new(Redactor::new(key));
+        let container = super::client::container(&opts, credential, &redactor).await?;
         Ok(CosmosStore {
             container,
             in_flight: Semaphore::new(MAX_IN_FLIGHT),
