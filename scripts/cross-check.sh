@@ -16,7 +16,8 @@
 #     must tell musl by itself.
 #
 # Slow (two release builds: 15 and 13 minutes on 2 busy shared cores; a rerun
-# with nothing changed takes about 30 s), so it is not
+# recompiles only this crate, about a minute per target; the exercise alone
+# takes about 30 s), so it is not
 # part of `npm test`. Needs root for apt and chroot (or sudo).
 #   scripts/cross-check.sh             # set up, build, exercise
 #   SKIP_BUILD=1 scripts/cross-check.sh  # exercise what target/cross holds
