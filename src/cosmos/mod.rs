@@ -15,7 +15,9 @@
 //! - `turns` — one unconditional writer at a time per document, so they do
 //!   not retry each other out.
 //! - `store` — the provider's operations.
+//! - `batch` — `batch` as one transactional batch request.
 
+mod batch;
 mod cache;
 pub mod client;
 pub mod errors;
