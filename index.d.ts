@@ -30,6 +30,11 @@ export declare class NativeCosmosStore {
   delete(id: string, pkJson: string): Promise<boolean>
   /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
   query(filterJson?: string | undefined | null): Promise<string>
+  /**
+   * `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
+   * resolves to the `BatchResult` as JSON text. One transactional batch.
+   */
+  batch(pkJson: string, opsJson: string): Promise<string>
 }
 
 /**
@@ -39,6 +44,13 @@ export declare class NativeCosmosStore {
  * instead of a key.
  */
 export declare function cosmosConnect(options: NativeCosmosOptions, getToken?: ((scopes: string) => Promise<NativeAccessToken>) | undefined | null): Promise<NativeCosmosStore>
+
+/**
+ * `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
+ * returns the `BatchResult` as JSON text. All applied or none, in one
+ * critical section.
+ */
+export declare function memoryBatch(store: ExternalObject<'MemoryStore'>, pkJson: string, opsJson: string): string
 
 export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJson: string): string
 

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeCosmosStore = nativeBinding.NativeCosmosStore
 module.exports.cosmosConnect = nativeBinding.cosmosConnect
+module.exports.memoryBatch = nativeBinding.memoryBatch
 module.exports.memoryCreate = nativeBinding.memoryCreate
 module.exports.memoryDelete = nativeBinding.memoryDelete
 module.exports.memoryDeleteIfMatch = nativeBinding.memoryDeleteIfMatch

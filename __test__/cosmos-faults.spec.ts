@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
-import type { CosmosProviderOptions } from '@bytelyst/datastore';
+import type { BatchOp, CosmosProviderOptions } from '@bytelyst/datastore';
+import type { IncomingHttpHeaders } from 'node:http';
 import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { conditionalReplace, documentRequest, FaultProxy } from './setup/fault-proxy.js';
 
@@ -351,5 +352,149 @@ describe('CosmosProvider: answers the server decides, through a proxy', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('CosmosProvider: a batch whose request or response is lost', () => {
+  let proxy: FaultProxy;
+  let direct: CosmosProvider<Job>;
+  let viaProxy: CosmosProvider<Job>;
+
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+    const container = `batch-faults-${randomUUID()}`;
+    const opts = (at: string): CosmosProviderOptions => ({
+      endpoint: at,
+      key: EMULATOR_KEY,
+      database: 'faults',
+      container,
+      partitionKeyPath: '/tenantId',
+      emulator: true,
+      createIfNotExists: true,
+    });
+    direct = await CosmosProvider.connect<Job>(opts(endpoint));
+    viaProxy = await CosmosProvider.connect<Job>(opts(proxy.endpoint));
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  const batchRequest = (req: { method: string; headers: IncomingHttpHeaders }): boolean =>
+    req.method === 'POST' && String(req.headers['x-ms-cosmos-is-batch-request']).toLowerCase() === 'true';
+
+  /** A fresh job, read through the proxy, and the claim batch of it (job, run, lease). */
+  async function claim(): Promise<{ id: string; ops: BatchOp<Job>[] }> {
+    const id = `job-${randomUUID()}`;
+    const d = await direct.create({ id, tenantId: 't', owner: null });
+    expect((await viaProxy.get(id, 't'))?._etag).toBe(d._etag);
+    return {
+      id,
+      ops: [
+        { op: 'update', id, patch: { owner: 'me' }, expected: { etag: d._etag } },
+        { op: 'create', doc: { id: `${id}-run`, tenantId: 't', owner: 'me' } },
+        { op: 'create', doc: { id: `${id}-lease`, tenantId: 't', owner: 'me' } },
+      ],
+    };
+  }
+
+  /** What the server holds of a claim: job rev and owner, and whether run and lease exist. */
+  async function held(id: string): Promise<[number | undefined, string | null | undefined, boolean, boolean]> {
+    const job = await direct.get(id, 't');
+    return [job?.rev, job?.owner, (await direct.get(`${id}-run`, 't')) !== null, (await direct.get(`${id}-lease`, 't')) !== null];
+  }
+
+  const settle = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
+    p.then(
+      (r) => r,
+      (e: unknown) => {
+        if (e instanceof DatastoreError) return e;
+        throw e;
+      },
+    );
+  const isUnknown = (r: unknown): boolean =>
+    r instanceof DatastoreError && ['unavailable', 'timeout'].includes(r.code) && /outcome is unknown/.test(r.message);
+
+  it('response dropped after the server applied it: reported ok exactly once, applied once', async () => {
+    const { id, ops } = await claim();
+    const firedBefore = proxy.fired.length;
+    proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1 });
+    const r = await settle(viaProxy.batch('t', ops));
+    proxy.disarm();
+    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    expect(await held(id)).toEqual([2, 'me', true, true]);
+    expect(r instanceof DatastoreError ? isUnknown(r) : r.ok, String(r)).toBe(true);
+    if (!(r instanceof DatastoreError) && r.ok) {
+      expect(r.results.map((d) => d?.rev)).toEqual([2, 1, 1]);
+      expect(r.results[0]?._etag).toBe((await direct.get(id, 't'))?._etag);
+    }
+  });
+
+  it('every response dropped (resends meet their own batch): reported ok, applied once', async () => {
+    const { id, ops } = await claim();
+    proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1_000 });
+    const r = await settle(viaProxy.batch('t', ops));
+    proxy.disarm();
+    expect(await held(id)).toEqual([2, 'me', true, true]);
+    expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
+  });
+
+  it('request lost before the server saw it: resent once, lands once', async () => {
+    const { id, ops } = await claim();
+    const from = proxy.requests.length;
+    proxy.arm({ match: batchRequest, fault: 'reset', times: 1 });
+    const r = await settle(viaProxy.batch('t', ops));
+    proxy.disarm();
+    expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
+    expect(await held(id)).toEqual([2, 'me', true, true]);
+    const batches = proxy.requests.slice(from).filter((q) => q.method === 'POST' && q.url.endsWith('/docs'));
+    expect(batches.length, 'the lost request and one resend').toBe(2);
+  });
+
+  it('when no attempt reaches the server, the outcome is reported unknown and nothing is applied', async () => {
+    const { id, ops } = await claim();
+    proxy.arm({ match: batchRequest, fault: 'reset', times: 1_000 });
+    const r = await settle(viaProxy.batch('t', ops));
+    proxy.disarm();
+    expect(await held(id)).toEqual([1, null, false, false]);
+    expect(isUnknown(r), String(r)).toBe(true);
+  });
+
+  it('a stale claim batch whose answer is lost is a conflict, with nothing applied', async () => {
+    const { id, ops } = await claim();
+    await direct.update(id, 't', { owner: 'rival' });
+    await viaProxy.get(id, 't');
+    // The caller's etag is stale: decided on the read (etags never repeat), nothing sent.
+    const r = await settle(viaProxy.batch('t', ops));
+    expect(r).toEqual({ ok: false, index: 0, reason: 'conflict' });
+    expect(await held(id)).toEqual([2, 'rival', false, false]);
+  });
+
+  it('the answer is lost and another client writes the job meanwhile: ok with this batch\'s own versions', async () => {
+    const { id, ops } = await claim();
+    proxy.arm({
+      match: batchRequest,
+      fault: 'drop-response',
+      times: 1,
+      meanwhile: async () => {
+        await direct.update(id, 't', { note: 'later writer' });
+      },
+    });
+    const r = await settle(viaProxy.batch('t', ops));
+    proxy.disarm();
+    expect(await held(id)).toEqual([3, 'me', true, true]);
+    expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
+    if (!(r instanceof DatastoreError) && r.ok) {
+      expect(r.results[0]).toMatchObject({ owner: 'me', rev: 2 });
+      expect(r.results[0]).not.toHaveProperty('note');
+    }
+  });
+
+  it('a claim batch on the version this process saw is one request', async () => {
+    const { ops } = await claim();
+    const from = proxy.requests.length;
+    const r = await viaProxy.batch('t', ops);
+    expect(r.ok).toBe(true);
+    expect(proxy.requests.slice(from).map((q) => q.method)).toEqual(['POST']);
   });
 });

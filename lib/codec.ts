@@ -103,7 +103,8 @@ function checkValue(v: unknown, at: () => string): unknown {
   }
 }
 
-function encodeObject(value: unknown, what: string): string {
+/** A plain object as JSON text; `what` names it in errors (`document`, `ops[2].patch`). */
+export function encodeObject(value: unknown, what: string): string {
   if (!isPlainObject(value)) {
     throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
   }

@@ -11,6 +11,8 @@ import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
   BaseDocument,
+  BatchOp,
+  BatchResult,
   CosmosProviderOptions,
   DatastoreProvider,
   DeleteIfMatchResult,
@@ -34,7 +36,10 @@ const ops = operations<NativeCosmosStore>({
   query: (n, filter) => n.query(filter),
   updateIfMatch: (n, id, pk, etag, rev, patch) => n.updateIfMatch(id, pk, etag, rev, patch),
   deleteIfMatch: (n, id, pk, etag, rev) => n.deleteIfMatch(id, pk, etag, rev),
+  batch: (n, pk, opsJson) => n.batch(pk, opsJson),
 });
+/** `ops.batch`, under a name the method's `ops` parameter does not shadow. */
+const runBatch = ops.batch;
 
 /** Runs a native call; any throw or rejection becomes a `DatastoreError`. */
 async function call<R>(f: () => Maybe<R>): Promise<R> {
@@ -222,5 +227,9 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
     return CosmosProvider.#call(this, 'deleteIfMatch', (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
+  }
+
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>> {
+    return CosmosProvider.#call(this, 'batch', (n) => runBatch<T>(n, partitionKey, ops));
   }
 }

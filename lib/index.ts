@@ -10,6 +10,8 @@ export { DatastoreError, ERROR_CODES, isDatastoreError } from './errors.js';
 export type { CosmosDiagnostics, ErrorCode } from './errors.js';
 export type {
   BaseDocument,
+  BatchOp,
+  BatchResult,
   CosmosProviderOptions,
   DatastoreProvider,
   DeleteIfMatchResult,

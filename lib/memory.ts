@@ -5,6 +5,7 @@
  */
 
 import {
+  memoryBatch,
   memoryCreate,
   memoryDelete,
   memoryDropShared,
@@ -22,6 +23,8 @@ import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
   BaseDocument,
+  BatchOp,
+  BatchResult,
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
@@ -46,7 +49,10 @@ const ops = operations<Store>({
   query: memoryQuery,
   updateIfMatch: memoryUpdateIfMatch,
   deleteIfMatch: memoryDeleteIfMatch,
+  batch: memoryBatch,
 });
+/** `ops.batch`, under a name the method's `ops` parameter does not shadow. */
+const runBatch = ops.batch;
 
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
 function settle<R>(call: () => Maybe<R>): Promise<R> {
@@ -158,5 +164,9 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
     return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch'), id, partitionKey, expected));
+  }
+
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>> {
+    return settle(() => runBatch<T>(MemoryProvider.#storeOf(this, 'batch'), partitionKey, ops));
   }
 }

@@ -21,7 +21,8 @@ import {
   encodePartitionKey,
   encodePatch,
 } from './codec.js';
-import type { DeleteIfMatchResult, Expected, PartitionKey, Patch, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
+import { decodeBatch, encodeBatch } from './batch.js';
+import type { BatchOp, BatchResult, DeleteIfMatchResult, Expected, PartitionKey, Patch, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
 
 /** A value now, or later. */
 export type Maybe<R> = R | Promise<R>;
@@ -37,6 +38,7 @@ export interface NativeCalls<S> {
   query(store: S, filterJson: string | undefined): Maybe<string>;
   updateIfMatch(store: S, id: string, pkJson: string, etag: string | undefined, rev: number | undefined, patchJson: string): Maybe<string | number>;
   deleteIfMatch(store: S, id: string, pkJson: string, etag: string | undefined, rev: number | undefined): Maybe<number>;
+  batch(store: S, pkJson: string, opsJson: string): Maybe<string>;
 }
 
 /** `f` applied to `v`, now if `v` is a value, when it resolves if a promise. */
@@ -69,5 +71,7 @@ export function operations<S>(native: NativeCalls<S>) {
       const { etag, rev } = checkExpected(expected);
       return map(native.deleteIfMatch(s, checkId(id), encodePartitionKey(pk), etag, rev), decodeDeleteIfMatch);
     },
+    batch: <T>(s: S, pk: PartitionKey, ops: BatchOp<T>[]): Maybe<BatchResult<T>> =>
+      map(native.batch(s, encodePartitionKey(pk), encodeBatch(ops)), (json) => decodeBatch<T>(json)),
   };
 }

@@ -53,6 +53,32 @@ export type UpdateIfMatchResult<T> =
 /** The outcome of the conditional delete. */
 export type DeleteIfMatchResult = { ok: true } | { ok: false; reason: 'conflict' | 'not_found' };
 
+/**
+ * One operation of a `batch`. Every `doc` must carry the batch's partition
+ * key. A write with `expected` applies only when the document still matches
+ * it (its `etag`, its `rev`, or both); `update` is a shallow merge as in
+ * `update`. Later operations see the effects of earlier ones (a `create`
+ * then an `update` of the same id works).
+ */
+export type BatchOp<T> =
+  | { op: 'create'; doc: T }
+  | { op: 'upsert'; doc: T }
+  | { op: 'replace'; doc: T; expected?: { etag?: string; rev?: number } }
+  | { op: 'update'; id: string; patch: Patch<T>; expected?: { etag?: string; rev?: number } }
+  | { op: 'delete'; id: string; expected?: { etag?: string; rev?: number } }
+  | { op: 'read'; id: string };
+
+/**
+ * The outcome of a `batch`: every operation's document (in order; `null`
+ * for a delete; the document read for a read), or the index of the first
+ * operation that failed and why, with **nothing** applied. `conflict`: a
+ * condition did not match, or a `create` met an existing document;
+ * `not_found`: a read, replace, update or delete met no document.
+ */
+export type BatchResult<T> =
+  | { ok: true; results: (Stored<T> | null)[] }
+  | { ok: false; index: number; reason: 'conflict' | 'not_found' };
+
 /** Field names a query can address: the document's top-level fields and system fields. */
 export type FieldName<T> = Extract<keyof Stored<T>, string>;
 
@@ -102,6 +128,15 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
    * `expected`, in one step with the compare.
    */
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult>;
+  /**
+   * Applies `ops` (1 to 100, all in the partition `partitionKey`) all or
+   * none, as one transaction: Memory in one critical section over every
+   * document touched, Cosmos as one transactional batch request. Bad input
+   * (an empty or oversized batch, a document of another partition, a bad
+   * id or patch, documents over 2 MB together) rejects with
+   * `invalid_argument` or `too_large` before anything is applied.
+   */
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>>;
   /** Closes the provider; later calls reject. Also `await using p = …`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -6,6 +6,7 @@
 //!   `memory::store::Store::update_if_match` (one lock section).
 //! - `cosmos/` — the Azure Cosmos DB store; its compare-and-write is
 //!   `cosmos::store::CosmosStore::update_if_match` (`If-Match` on the server).
+//! - `batch` — the operations of a batch, checked, its limits and outcome.
 //! - `write` — what both providers' writes share: the outcome, the
 //!   expectation, the prepared document, the merge.
 //! - `doc` — documents as JSON text: members, system fields.
@@ -14,6 +15,7 @@
 //! - `error` — contract error codes and their wire format.
 //! - `binding/` — the napi-rs functions and classes JavaScript calls.
 
+pub mod batch;
 pub mod binding;
 pub mod cosmos;
 pub mod doc;

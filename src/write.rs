@@ -54,6 +54,7 @@ impl Expectation {
 }
 
 /// A whole document from a caller, checked and ready to store.
+#[derive(Debug)]
 pub struct Prepared {
     pub id: String,
     /// The partition key value as JSON text.

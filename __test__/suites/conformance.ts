@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DatastoreError } from '@bytelyst/datastore';
 import type { BaseDocument, DatastoreProvider, Stored } from '@bytelyst/datastore';
 import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
+import { batchConformance } from './batch.js';
 
 export type ProviderFactory = <T extends BaseDocument>(opts: { partitionKeyPath: string }) => Promise<DatastoreProvider<T>>;
 
@@ -592,6 +593,7 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         });
       }
     });
+
+    batchConformance(makeProvider, options);
   });
 }
-

@@ -207,4 +207,19 @@ impl NativeCosmosStore {
             s.query(&filter).await
         })
     }
+
+    /// `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
+    /// resolves to the `BatchResult` as JSON text. One transactional batch.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn batch(
+        &self,
+        env: &Env,
+        pk_json: String,
+        ops_json: String,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, |s| async move {
+            let batch = crate::batch::parse(&pk_json, &ops_json, s.partition_key())?;
+            Ok(s.batch(&batch).await?.to_json())
+        })
+    }
 }

@@ -134,3 +134,16 @@ pub fn memory_query(
     let filter = QueryFilter::parse(filter_json.as_deref())?;
     Ok(store.query(&filter)?)
 }
+
+/// `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
+/// returns the `BatchResult` as JSON text. All applied or none, in one
+/// critical section.
+#[napi]
+pub fn memory_batch(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    pk_json: String,
+    ops_json: String,
+) -> Result<String> {
+    let batch = crate::batch::parse(&pk_json, &ops_json, store.partition_key())?;
+    Ok(store.batch(&batch)?.to_json())
+}

@@ -17,7 +17,9 @@
 //! - `trace` — the SDK's tracing to stderr, scrubbed, when
 //!   `BYTELYST_DATASTORE_TRACE` is set.
 //! - `store` — the provider's operations.
+//! - `batch` — `batch` as one transactional batch request.
 
+mod batch;
 mod cache;
 pub mod client;
 pub mod errors;

@@ -38,22 +38,22 @@ use crate::write::{
 };
 
 /// Identical resends of a write whose outcome is pending, before giving up.
-const MAX_RESENDS: u32 = 2;
+pub(super) const MAX_RESENDS: u32 = 2;
 /// Read-then-conditional-write rounds of an unconditional write under contention.
-const MAX_ROUNDS: u32 = 200;
+pub(super) const MAX_ROUNDS: u32 = 200;
 
 /// A document as read or written: the server's JSON and what we need of it.
-struct Current {
-    doc: String,
-    etag: String,
-    rev: u64,
-    ring: Ring,
+pub(super) struct Current {
+    pub(super) doc: String,
+    pub(super) etag: String,
+    pub(super) rev: u64,
+    pub(super) ring: Ring,
     /// The caller's fields (no system fields, no ring) as a JSON object.
-    body: String,
+    pub(super) body: String,
 }
 
 impl Current {
-    fn parse(doc: String) -> DsResult<Self> {
+    pub(super) fn parse(doc: String) -> DsResult<Self> {
         let m = Members::parse(&doc, "stored document")?;
         let etag = m
             .get("_etag")
@@ -79,7 +79,7 @@ impl Current {
     /// on since (its response was lost, and another write landed on top
     /// before the re-read): our body and `rev`, with an etag that matches
     /// no version, as any superseded etag would.
-    fn superseded(stamped: &RawValue, rev: u64) -> DsResult<Self> {
+    pub(super) fn superseded(stamped: &RawValue, rev: u64) -> DsResult<Self> {
         let m = Members::parse(stamped.get(), "written document")?;
         let body = caller_fields(m).to_json();
         Ok(Current {
@@ -91,7 +91,7 @@ impl Current {
         })
     }
 
-    fn version(&self) -> Version {
+    pub(super) fn version(&self) -> Version {
         Version {
             etag: self.etag.clone(),
             rev: self.rev,
@@ -100,7 +100,7 @@ impl Current {
         }
     }
 
-    fn seen(&self) -> Seen<'_> {
+    pub(super) fn seen(&self) -> Seen<'_> {
         Seen {
             etag: &self.etag,
             rev: self.rev,
@@ -157,11 +157,11 @@ impl Written {
 pub const MAX_IN_FLIGHT: usize = 64;
 
 pub struct CosmosStore {
-    container: ContainerClient,
+    pub(super) container: ContainerClient,
     in_flight: Semaphore,
     pk: PartitionKeyPath,
-    redactor: Arc<Redactor>,
-    cache: VersionCache,
+    pub(super) redactor: Arc<Redactor>,
+    pub(super) cache: VersionCache,
     turns: Turns,
 }
 
@@ -190,7 +190,7 @@ impl CosmosStore {
 
     /// Waits for a slot among the `MAX_IN_FLIGHT` operations in flight; the
     /// operation holds it until it ends. Every public operation takes one.
-    async fn admit(&self) -> DsResult<SemaphorePermit<'_>> {
+    pub(super) async fn admit(&self) -> DsResult<SemaphorePermit<'_>> {
         self.in_flight
             .acquire()
             .await
@@ -646,7 +646,7 @@ impl CosmosStore {
     }
 
     /// Reads a document (`None` when missing) and remembers its version.
-    async fn read(
+    pub(super) async fn read(
         &self,
         id: &str,
         pk_json: &str,
@@ -688,7 +688,7 @@ fn body_text(resp: ItemResponse, what: &str) -> DsResult<String> {
 }
 
 /// The SDK's partition key for a JSON scalar.
-fn partition_key(pk_json: &str) -> DsResult<PartitionKey> {
+pub(super) fn partition_key(pk_json: &str) -> DsResult<PartitionKey> {
     let v: Value = serde_json::from_str(pk_json)
         .map_err(|e| DsError::invalid(format!("partition key is not valid JSON ({e})")))?;
     match v {

@@ -37,7 +37,7 @@ pub(super) struct Entry {
 }
 
 impl Entry {
-    fn new(body: String, rev: u64) -> Self {
+    pub(super) fn new(body: String, rev: u64) -> Self {
         Entry {
             body: body.into(),
             rev,
@@ -54,11 +54,11 @@ impl Entry {
 
 /// Whether `e` is the version `x` expects. An etag that is not one of ours
 /// never matches.
-fn matches(x: &Expectation, e: &Entry) -> bool {
+pub(super) fn matches(x: &Expectation, e: &Entry) -> bool {
     x.matches_with(|t| parse_etag(t) == Some(e.etag), e.rev)
 }
 
-type Shard = Mutex<HashMap<Box<str>, Entry>>;
+pub(super) type Shard = Mutex<HashMap<Box<str>, Entry>>;
 
 pub struct Store {
     pk: PartitionKeyPath,
@@ -87,8 +87,16 @@ impl Store {
     }
 
     fn shard(&self, key: &str) -> &Shard {
-        let i = (self.hasher.hash_one(key) as usize) % self.shards.len();
-        &self.shards[i]
+        &self.shards[self.shard_index(key)]
+    }
+
+    /// The index of the shard holding `key` (batches lock shards in index order).
+    pub(super) fn shard_index(&self, key: &str) -> usize {
+        (self.hasher.hash_one(key) as usize) % self.shards.len()
+    }
+
+    pub(super) fn shard_at(&self, index: usize) -> &Shard {
+        &self.shards[index]
     }
 
     pub fn get(&self, id: &str, pk_json: &str) -> DsResult<Option<String>> {
@@ -231,7 +239,7 @@ impl Store {
         Ok((map_key(&p.pk_json, &p.id), p.id, p.body))
     }
 
-    fn key(&self, id: &str, pk_json: &str) -> DsResult<String> {
+    pub(super) fn key(&self, id: &str, pk_json: &str) -> DsResult<String> {
         validate_id(id)?;
         validate_pk_value(pk_json, self.pk.field())?;
         Ok(map_key(pk_json, id))

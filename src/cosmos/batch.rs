@@ -1,0 +1,541 @@
+//! The Cosmos provider's batch: one transactional batch request.
+//!
+//! The crate's `TransactionalBatch` has create, upsert, replace, read and
+//! delete, but no patch, so the batch is planned here first:
+//! - every document the batch touches is read before (unless its first
+//!   operation is a create, or it is the caller's etag's version this
+//!   process last saw), and its first operation in the batch is pinned to
+//!   that version: `ifMatch` on the etag read, or a create when it was
+//!   absent. So the server applies the batch only if none of those
+//!   documents changed since, and the `rev`, ring and merges computed from
+//!   the reads are the ones that land;
+//! - an `update` is sent as a replace of the merged document, and an
+//!   `upsert` as a replace (or a create when absent), as single writes are;
+//! - every write carries the next `rev` and the same fresh token in its
+//!   ring (`token.rs`), so one re-read tells whether a batch whose answer
+//!   was lost landed (all its writes land together);
+//! - the caller's conditions are compared with the versions the batch is
+//!   pinned to (etags never repeat, so an etag that is not the pinned one is
+//!   stale); a missing document fails the batch before it is sent.
+//!
+//! A pin that fails on the server (the document moved since the read) is
+//! the caller's `conflict` when the caller gave that etag; otherwise the
+//! batch is planned again from fresh reads, as unconditional single writes
+//! retry.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use azure_data_cosmos::models::TransactionalBatchOperationResult;
+use azure_data_cosmos::options::{
+    BatchDeleteOptions, BatchOptions, BatchReadOptions, BatchReplaceOptions,
+    OperationOptionsBuilder, Precondition,
+};
+use azure_data_cosmos::{PartitionKey, TransactionalBatch};
+
+use super::errors::{classify, from_cosmos, is_definite_rejection, status_of, unknown_outcome};
+use super::outcome::{judge, Condition, Verdict};
+use super::store::{partition_key, CosmosStore, Current, MAX_RESENDS, MAX_ROUNDS};
+use super::token::{for_caller, stamp, Ring, Token};
+use crate::batch::{at, check_batch_size, Batch, BatchOutcome, Op, Reason};
+use crate::doc::Members;
+use crate::error::{DsError, DsResult};
+use crate::write::merge;
+
+/// A document as the batch sees it before one of its operations.
+#[derive(Clone)]
+struct View {
+    /// `None`: absent.
+    state: Option<Present>,
+}
+
+#[derive(Clone)]
+struct Present {
+    /// The stored etag, for the version read before the batch; `None` for a
+    /// version an earlier operation of this batch wrote.
+    etag: Option<String>,
+    rev: u64,
+    ring: Ring,
+    body: String,
+    /// As callers see it, with its system fields.
+    doc: String,
+}
+
+/// What a document's first operation in the batch is pinned to.
+#[derive(Clone)]
+enum Pin {
+    Absent,
+    Etag(String),
+}
+
+/// A batch ready to send, and what judging its outcome needs.
+struct Plan {
+    request: TransactionalBatch,
+    token: Token,
+    /// Per written document: its pin and the `rev` the batch leaves it at
+    /// (`None` when the batch deletes it last).
+    written: Vec<(String, Pin, Option<u64>)>,
+    /// Per operation: the document it produces, with an etag that names no
+    /// version (for an answer decided by a re-read), or `None` for a delete.
+    fallback: Vec<Option<String>>,
+    /// Per operation: the last write of its document in the batch.
+    last_write: Vec<bool>,
+    /// Per operation: whether the caller's own etag is the pin (a failed pin
+    /// is then the caller's conflict).
+    caller_pin: Vec<bool>,
+    /// Per operation: an upsert sent as a create or replace (its failure is
+    /// a race with another writer, not the caller's).
+    derived: Vec<bool>,
+}
+
+enum Planned {
+    Send(Plan),
+    Failed(usize, Reason),
+}
+
+/// What one attempt ended in.
+enum Sent {
+    Done(BatchOutcome),
+    /// The pinned versions moved on: plan again.
+    Replan,
+}
+
+/// Options of the batch request: the SDK must not resend it (see
+/// `write_options` in store.rs: the provider owns the outcome).
+fn batch_options() -> BatchOptions {
+    BatchOptions::default().with_operation_options(
+        OperationOptionsBuilder::new()
+            .with_max_failover_retry_count(0)
+            .build(),
+    )
+}
+
+impl CosmosStore {
+    pub async fn batch(&self, batch: &Batch) -> DsResult<BatchOutcome> {
+        let pk = partition_key(&batch.pk_json)?;
+        let _slot = self.admit().await?;
+        for round in 0..MAX_ROUNDS {
+            let plan = match self.plan(batch, pk.clone(), round == 0).await? {
+                Planned::Failed(i, reason) => return Ok(BatchOutcome::Failed(i, reason)),
+                Planned::Send(plan) => plan,
+            };
+            match self.send(batch, pk.clone(), &plan).await? {
+                Sent::Done(out) => return Ok(out),
+                Sent::Replan => {
+                    tokio::time::sleep(Duration::from_millis(u64::from(round.min(20)))).await
+                }
+            }
+        }
+        Err(DsError::new(
+            crate::error::Code::Unavailable,
+            format!(
+                "batch: gave up after {MAX_ROUNDS} rounds of concurrent writes to its documents"
+            ),
+        ))
+    }
+
+    /// Reads what the batch needs and builds the request, or finds the
+    /// first operation that fails on what was read.
+    async fn plan(&self, batch: &Batch, pk: PartitionKey, use_cache: bool) -> DsResult<Planned> {
+        let pk_json = batch.pk_json.as_str();
+        // The documents to read: each one's first operation, unless a create.
+        let mut first: Vec<(&str, usize)> = Vec::new();
+        for (i, op) in batch.ops.iter().enumerate() {
+            if !first.iter().any(|(id, _)| *id == op.id()) {
+                first.push((op.id(), i));
+            }
+        }
+        let reads = first.iter().map(|&(id, i)| {
+            let op = &batch.ops[i];
+            let pk = pk.clone();
+            async move {
+                if matches!(op, Op::Create(_)) {
+                    return Ok(None);
+                }
+                // The caller's etag names the version this process last saw: no read.
+                let cached = self.cache.get(pk_json, id).filter(|v| {
+                    use_cache && op.expected().and_then(|x| x.etag.as_ref()) == Some(&v.etag)
+                });
+                if let Some(v) = cached {
+                    let doc = crate::doc::with_system_fields(
+                        &v.body,
+                        v.rev,
+                        &v.etag,
+                        crate::doc::now_secs(),
+                    );
+                    return Ok(Some(Some(Present {
+                        etag: Some(v.etag),
+                        rev: v.rev,
+                        ring: v.ring,
+                        body: v.body.to_string(),
+                        doc,
+                    })));
+                }
+                let cur = self.read(id, pk_json, pk, "batch").await?;
+                Ok::<_, DsError>(Some(cur.map(present)))
+            }
+        });
+        let read: Vec<Option<Option<Present>>> = futures::future::try_join_all(reads).await?;
+        let mut views: HashMap<&str, View> = HashMap::new();
+        let mut pins: HashMap<&str, Pin> = HashMap::new();
+        for ((id, _), r) in first.iter().zip(read) {
+            let state = r.flatten();
+            pins.insert(
+                id,
+                match &state {
+                    Some(Present { etag: Some(e), .. }) => Pin::Etag(e.clone()),
+                    _ => Pin::Absent,
+                },
+            );
+            views.insert(id, View { state });
+        }
+
+        let token = Token::fresh();
+        let n = batch.ops.len();
+        let mut request = TransactionalBatch::new(pk);
+        let mut fallback = Vec::with_capacity(n);
+        let mut caller_pin = vec![false; n];
+        let mut derived = vec![false; n];
+        let mut touched: Vec<&str> = Vec::new();
+        let mut bytes = 0usize;
+        for (i, op) in batch.ops.iter().enumerate() {
+            let id = op.id();
+            let is_first = !touched.contains(&id);
+            touched.push(id);
+            let Some(view) = views.get_mut(id) else {
+                return Err(DsError::internal("batch: planned an unread document"));
+            };
+            // The pin, on the first operation of each document.
+            let pin_etag = match (is_first, pins.get(id)) {
+                (true, Some(Pin::Etag(e))) => Some(e.clone()),
+                _ => None,
+            };
+            let miss = match (op, &view.state) {
+                (Op::Create(_), Some(_)) => Some(Reason::Conflict),
+                (Op::Create(_) | Op::Upsert(_), _) => None,
+                (_, None) => Some(Reason::NotFound),
+                (_, Some(p)) => op.expected().and_then(|x| {
+                    let etag_ok = x.etag.as_ref().is_none_or(|e| p.etag.as_ref() == Some(e));
+                    (!(etag_ok && x.rev.is_none_or(|r| r == p.rev))).then_some(Reason::Conflict)
+                }),
+            };
+            if let Some(reason) = miss {
+                return Ok(Planned::Failed(i, reason));
+            }
+            caller_pin[i] = pin_etag.is_some() && op.expected().is_some_and(|x| x.etag.is_some());
+            let if_match = |e: &Option<String>| e.clone().map(|e| Precondition::IfMatch(e.into()));
+            let (rev, ring) = match &view.state {
+                Some(p) => (p.rev + 1, p.ring.with(p.rev + 1, &token)),
+                None => (1, Ring::default().with(1, &token)),
+            };
+            let body = match op {
+                Op::Create(p) | Op::Upsert(p) | Op::Replace(p, _) => Some(p.body.clone()),
+                Op::Update(id, patch, _) => {
+                    let base = view.state.as_ref().map_or("{}", |p| p.body.as_str());
+                    let patch = Members::parse(patch, "patch").map_err(|e| at(i, e))?;
+                    Some(merge(base, &patch, id).map_err(|e| at(i, e))?)
+                }
+                Op::Delete(..) | Op::Read(_) => None,
+            };
+            match (op, body) {
+                (Op::Read(_), _) => {
+                    let opts = BatchReadOptions::default();
+                    let opts = match if_match(&pin_etag) {
+                        Some(p) => opts.with_precondition(p),
+                        None => opts,
+                    };
+                    request = request.read_item(id.to_owned(), Some(opts));
+                    fallback.push(view.state.as_ref().map(|p| p.doc.clone()));
+                }
+                (Op::Delete(..), _) => {
+                    let opts = BatchDeleteOptions::default();
+                    let opts = match if_match(&pin_etag) {
+                        Some(p) => opts.with_precondition(p),
+                        None => opts,
+                    };
+                    request = request.delete_item(id.to_owned(), Some(opts));
+                    fallback.push(None);
+                    view.state = None;
+                }
+                (_, Some(body)) => {
+                    bytes += body.len();
+                    let doc = stamp(&body, rev, &ring)?;
+                    let mine = Current::superseded(&doc, rev)?;
+                    let exists = view.state.is_some();
+                    derived[i] = matches!(op, Op::Upsert(_));
+                    request = if exists {
+                        let opts = BatchReplaceOptions::default();
+                        let opts = match if_match(&pin_etag) {
+                            Some(p) => opts.with_precondition(p),
+                            None => opts,
+                        };
+                        request.replace_item(id.to_owned(), &*doc, Some(opts))
+                    } else {
+                        request.create_item(&*doc)
+                    }
+                    .map_err(|e| {
+                        DsError::internal(format!(
+                            "batch ops[{i}]: could not build the request ({e})"
+                        ))
+                    })?;
+                    fallback.push(Some(mine.doc.clone()));
+                    view.state = Some(Present {
+                        etag: None,
+                        rev,
+                        ring,
+                        body,
+                        doc: mine.doc,
+                    });
+                }
+                (_, None) => return Err(DsError::internal("batch: a write without a body")),
+            }
+        }
+        check_batch_size(bytes)?;
+
+        let mut last_write = vec![false; n];
+        let mut written: Vec<(String, Pin, Option<u64>)> = Vec::new();
+        for (i, op) in batch.ops.iter().enumerate().rev() {
+            let id = op.id();
+            if !op.is_write() || written.iter().any(|(w, _, _)| w == id) {
+                continue;
+            }
+            last_write[i] = true;
+            let end = views.get(id).and_then(|v| v.state.as_ref()).map(|p| p.rev);
+            let pin = pins.get(id).cloned().unwrap_or(Pin::Absent);
+            written.push((id.to_owned(), pin, end));
+        }
+        for &(id, _) in &first {
+            self.cache.forget(pk_json, id);
+        }
+        Ok(Planned::Send(Plan {
+            request,
+            token,
+            written,
+            fallback,
+            last_write,
+            caller_pin,
+            derived,
+        }))
+    }
+
+    /// Sends the planned request and resolves its answer; an ambiguous one
+    /// (a lost response, a reset, a timeout, a 5xx, any answer to a resend)
+    /// by re-reading the written documents.
+    async fn send(&self, batch: &Batch, pk: PartitionKey, plan: &Plan) -> DsResult<Sent> {
+        let mut resends = 0;
+        let mut ambiguous = false;
+        loop {
+            let sent = self
+                .container
+                .execute_transactional_batch(plan.request.clone(), Some(batch_options()))
+                .await;
+            let err = match sent {
+                Ok(resp) => {
+                    let status = u16::from(resp.status().status_code());
+                    let results = resp.into_model().map_err(|e| {
+                        DsError::internal(format!("batch: unreadable response ({e})"))
+                    })?;
+                    let results = results.results();
+                    if results.len() != batch.ops.len() {
+                        return Err(DsError::internal(format!(
+                            "batch: {} results for {} operations",
+                            results.len(),
+                            batch.ops.len()
+                        )));
+                    }
+                    // The failing operation; the others of a failed batch answer 424.
+                    let failing = results
+                        .iter()
+                        .position(|r| !r.is_success() && r.status_code() != 424)
+                        .or_else(|| results.iter().position(|r| !r.is_success()));
+                    match failing {
+                        None => return Ok(Sent::Done(self.applied(batch, results)?)),
+                        Some(j) if !ambiguous => {
+                            return self.failed(batch, plan, j, &results[j], status)
+                        }
+                        // A resend's failure may be meeting our own first attempt.
+                        Some(_) => None,
+                    }
+                }
+                Err(e) => {
+                    let (status, sub_status) = status_of(&e);
+                    if is_definite_rejection(status, sub_status) || (!ambiguous && status == 429) {
+                        return Err(from_cosmos(&e, "batch", &self.redactor));
+                    }
+                    Some(e)
+                }
+            };
+            ambiguous = true;
+            if plan.written.is_empty() {
+                // Reads only: nothing to resolve, resending changes nothing.
+                if resends < MAX_RESENDS {
+                    resends += 1;
+                    continue;
+                }
+                return Err(match err {
+                    Some(e) => from_cosmos(&e, "batch", &self.redactor),
+                    None => DsError::new(crate::error::Code::Unavailable, "batch: no answer"),
+                });
+            }
+            let unknown = |why: &str| {
+                match &err {
+                Some(e) => unknown_outcome(e, "batch", why, &self.redactor),
+                None => DsError::new(
+                    crate::error::Code::Unavailable,
+                    format!("batch: the outcome is unknown ({why}); the batch may or may not have been applied"),
+                ),
+            }
+            };
+            let mut seen = Vec::with_capacity(plan.written.len());
+            for (id, _, _) in &plan.written {
+                let cur = self
+                    .read(id, &batch.pk_json, pk.clone(), "batch")
+                    .await
+                    .map_err(|_| unknown("a document could not be re-read"))?;
+                seen.push(cur);
+            }
+            match verdict(plan, &seen) {
+                Verdict::Landed => return Ok(Sent::Done(landed(batch, plan, &seen)?)),
+                Verdict::Superseded => return Ok(Sent::Replan),
+                Verdict::Pending if resends < MAX_RESENDS => resends += 1,
+                Verdict::Pending => return Err(unknown("resending did not get an answer")),
+                Verdict::Unknown => {
+                    return Err(unknown(
+                        "its documents were deleted or rewritten since, and no longer record it",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Every operation succeeded: their documents, as the server returned them.
+    fn applied(
+        &self,
+        batch: &Batch,
+        results: &[TransactionalBatchOperationResult],
+    ) -> DsResult<BatchOutcome> {
+        let mut docs = Vec::with_capacity(results.len());
+        for (op, r) in batch.ops.iter().zip(results) {
+            if matches!(op, Op::Delete(..)) {
+                docs.push(None);
+                continue;
+            }
+            let body = r.resource_body().ok_or_else(|| {
+                DsError::internal(format!("batch: no document in the answer to {:?}", op.id()))
+            })?;
+            let cur = Current::parse(body.get().to_owned())?;
+            if op.is_write() {
+                self.cache.put(&batch.pk_json, op.id(), cur.version());
+            }
+            docs.push(Some(for_caller(&cur.doc)?));
+        }
+        Ok(BatchOutcome::Applied(docs))
+    }
+
+    /// The server applied nothing: operation `j` failed with `r`.
+    fn failed(
+        &self,
+        batch: &Batch,
+        plan: &Plan,
+        j: usize,
+        r: &TransactionalBatchOperationResult,
+        status: u16,
+    ) -> DsResult<Sent> {
+        let code = r.status_code();
+        let ours = plan.derived[j] || (code == 412 && !plan.caller_pin[j]);
+        match (code, &batch.ops[j]) {
+            (412 | 409 | 404, _) if ours => Ok(Sent::Replan),
+            (412 | 409, _) => Ok(Sent::Done(BatchOutcome::Failed(j, Reason::Conflict))),
+            (404, _) => Ok(Sent::Done(BatchOutcome::Failed(j, Reason::NotFound))),
+            (code, op) => Err(DsError::new(
+                classify(code, None),
+                format!(
+                    "batch ops[{j}] ({:?}) failed with status {code} (batch status {status})",
+                    op.id()
+                ),
+            )
+            .with_status(code)),
+        }
+    }
+}
+
+fn present(cur: Current) -> Present {
+    Present {
+        etag: Some(cur.etag.clone()),
+        rev: cur.rev,
+        ring: cur.ring.clone(),
+        body: cur.body.clone(),
+        doc: cur.doc,
+    }
+}
+
+/// Did the batch land, from a re-read of every document it writes? All its
+/// writes land together, so any one document that records the batch's token
+/// says it did, and any pinned document still at its pin says it did not.
+fn verdict(plan: &Plan, seen: &[Option<Current>]) -> Verdict {
+    let mut pending = false;
+    let mut superseded = false;
+    for ((_, pin, end), cur) in plan.written.iter().zip(seen) {
+        let v = match (end, cur) {
+            (_, Some(c)) if c.ring.contains(&plan.token) => Verdict::Landed,
+            (_, Some(c)) if matches!(pin, Pin::Etag(e) if *e == c.etag) => Verdict::Pending,
+            (None, _) => Verdict::Unknown,
+            (Some(rev), cur) => {
+                let cond = match pin {
+                    Pin::Absent => Condition::Absent,
+                    Pin::Etag(e) => Condition::Etag(e.clone()),
+                };
+                judge(&cond, *rev, &plan.token, cur.as_ref().map(Current::seen))
+            }
+        };
+        match v {
+            Verdict::Landed => return Verdict::Landed,
+            Verdict::Pending => pending = true,
+            Verdict::Superseded => superseded = true,
+            Verdict::Unknown => {}
+        }
+    }
+    if superseded {
+        Verdict::Superseded
+    } else if pending {
+        Verdict::Pending
+    } else {
+        Verdict::Unknown
+    }
+}
+
+/// The answer of a batch judged landed: each operation's version; the last
+/// write of a document as re-read when it is still that version.
+fn landed(batch: &Batch, plan: &Plan, seen: &[Option<Current>]) -> DsResult<BatchOutcome> {
+    let mut docs = plan.fallback.clone();
+    for (i, op) in batch.ops.iter().enumerate() {
+        if !plan.last_write[i] {
+            continue;
+        }
+        let Some(w) = plan.written.iter().position(|(id, _, _)| id == op.id()) else {
+            continue;
+        };
+        if let (Some(rev), Some(cur)) = (plan.written[w].2, &seen[w]) {
+            if cur.rev == rev && cur.ring.contains(&plan.token) {
+                docs[i] = Some(for_caller(&cur.doc)?);
+            }
+        }
+    }
+    Ok(BatchOutcome::Applied(docs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+
+    #[test]
+    fn raw_documents_survive_the_batch_builder() {
+        // The crate takes `impl Serialize` and keeps a `serde_json::Value`.
+        let doc =
+            RawValue::from_string(r#"{"id":"a","t":"x","n":1.5,"deep":{"k":[1,"two"]}}"#.into())
+                .unwrap();
+        let b = TransactionalBatch::new("x").create_item(&*doc).unwrap();
+        assert_eq!(b.partition_key(), &PartitionKey::from("x"));
+    }
+}
