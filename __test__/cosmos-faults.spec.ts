@@ -23,14 +23,12 @@ interface Job {
 const endpoint = inject('cosmosEndpoint');
 const upstreamPort = Number(new URL(endpoint).port);
 
-describe('CosmosProvider: conditional writes whose response is lost', () => {
-  let proxy: FaultProxy;
-  let direct: CosmosProvider<Job>;
-  let viaProxy: CosmosProvider<Job>;
-
+/** A describe block's two providers on one fresh container: one direct, one behind a fault proxy of its own. */
+function proxiedPair(prefix: string): { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> } {
+  const pair = {} as { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> };
   beforeAll(async () => {
-    proxy = await FaultProxy.start(upstreamPort);
-    const container = `faults-${randomUUID()}`;
+    pair.proxy = await FaultProxy.start(upstreamPort);
+    const container = `${prefix}-${randomUUID()}`;
     const opts = (at: string): CosmosProviderOptions => ({
       endpoint: at,
       key: EMULATOR_KEY,
@@ -40,30 +38,34 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
       emulator: true,
       createIfNotExists: true,
     });
-    direct = await CosmosProvider.connect<Job>(opts(endpoint));
-    viaProxy = await CosmosProvider.connect<Job>(opts(proxy.endpoint));
+    pair.direct = await CosmosProvider.connect<Job>(opts(endpoint));
+    pair.viaProxy = await CosmosProvider.connect<Job>(opts(pair.proxy.endpoint));
   });
-
   afterAll(async () => {
-    await proxy.close();
+    await pair.proxy.close();
   });
+  return pair;
+}
+
+describe('CosmosProvider: conditional writes whose response is lost', () => {
+  const pair = proxiedPair('faults');
 
   async function fresh(): Promise<{ id: string; etag: string }> {
     const id = `job-${randomUUID()}`;
-    const d = await direct.create({ id, tenantId: 't', owner: null });
+    const d = await pair.direct.create({ id, tenantId: 't', owner: null });
     // Read through the proxy too, as a claimer would.
-    const seen = await viaProxy.get(id, 't');
+    const seen = await pair.viaProxy.get(id, 't');
     expect(seen?._etag).toBe(d._etag);
     return { id, etag: d._etag };
   }
 
   it('response dropped after the server applied it: reported ok, applied once', async () => {
     const { id, etag } = await fresh();
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1 });
-    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
-    const held = await direct.get(id, 't');
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1 });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await pair.direct.get(id, 't');
     expect(r.ok).toBe(true);
     expect(held).toMatchObject({ owner: 'me', rev: 2 });
     if (r.ok) expect(r.doc._etag).toBe(held?._etag);
@@ -71,50 +73,50 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
 
   it('every response dropped (retries meet their own write as a 412): reported ok, applied once', async () => {
     const { id, etag } = await fresh();
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1_000 });
-    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
-    proxy.disarm();
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
-    const held = await direct.get(id, 't');
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1_000 });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    pair.proxy.disarm();
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await pair.direct.get(id, 't');
     expect(r.ok).toBe(true);
     expect(held).toMatchObject({ owner: 'me', rev: 2 });
   });
 
   it('request lost before the server saw it: the resend lands once', async () => {
     const { id, etag } = await fresh();
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: conditionalReplace(id), fault: 'reset', times: 1 });
-    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
-    const held = await direct.get(id, 't');
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'reset', times: 1 });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await pair.direct.get(id, 't');
     expect(r.ok).toBe(true);
     expect(held).toMatchObject({ owner: 'me', rev: 2 });
   });
 
   it('a stale claim whose 412 is lost is a conflict, and writes nothing', async () => {
     const { id, etag } = await fresh();
-    await direct.updateIfMatch(id, 't', { etag }, { owner: 'rival' });
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1 });
-    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
-    const held = await direct.get(id, 't');
+    await pair.direct.updateIfMatch(id, 't', { etag }, { owner: 'rival' });
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'drop-response', times: 1 });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await pair.direct.get(id, 't');
     expect(r).toEqual({ ok: false, reason: 'conflict' });
     expect(held).toMatchObject({ owner: 'rival', rev: 2 });
   });
 
   it('when no attempt can reach the server, the outcome is reported unknown, not guessed', async () => {
     const { id, etag } = await fresh();
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: conditionalReplace(id), fault: 'reset', times: 1_000 });
-    const err: unknown = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }).then(
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'reset', times: 1_000 });
+    const err: unknown = await pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }).then(
       (r) => r,
       (e: unknown) => e,
     );
-    proxy.disarm();
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
-    const held = await direct.get(id, 't');
+    pair.proxy.disarm();
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const held = await pair.direct.get(id, 't');
     expect(held).toMatchObject({ owner: null, rev: 1 });
     expect(err).toBeInstanceOf(DatastoreError);
     expect(['unavailable', 'timeout']).toContain((err as DatastoreError).code);
@@ -135,135 +137,113 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
 
   it('a delete whose response is lost is never reported "nothing to delete"', async () => {
     const { id } = await fresh();
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
-    const r = await outcome(viaProxy.delete(id, 't'));
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
-    expect(await direct.get(id, 't')).toBeNull();
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
+    const r = await outcome(pair.viaProxy.delete(id, 't'));
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    expect(await pair.direct.get(id, 't')).toBeNull();
     // It did delete: true, or an honest "unknown" — never false.
     expect(r === true || isUnknown(r), `answered ${String(r)}`).toBe(true);
   });
 
   it('a deleteIfMatch whose response is lost is never reported not_found', async () => {
     const { id, etag } = await fresh();
-    proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
-    const r = await outcome(viaProxy.deleteIfMatch(id, 't', { etag }));
-    expect(await direct.get(id, 't')).toBeNull();
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
+    const r = await outcome(pair.viaProxy.deleteIfMatch(id, 't', { etag }));
+    expect(await pair.direct.get(id, 't')).toBeNull();
     expect((r instanceof DatastoreError ? isUnknown(r) : r.ok), JSON.stringify(r)).toBe(true);
   });
 
   it('a create whose 201 is lost, then deleted by another client, is not created a second time', async () => {
     const id = `job-${randomUUID()}`;
-    proxy.arm({
+    pair.proxy.arm({
       match: documentRequest('POST', id),
       fault: 'drop-response',
       times: 1,
       meanwhile: async () => {
-        expect(await direct.delete(id, 't')).toBe(true);
+        expect(await pair.direct.delete(id, 't')).toBe(true);
       },
     });
-    const r = await outcome(viaProxy.create({ id, tenantId: 't', owner: null }));
-    proxy.disarm();
+    const r = await outcome(pair.viaProxy.create({ id, tenantId: 't', owner: null }));
+    pair.proxy.disarm();
     // The other client's delete stands: the document must not come back.
-    expect(await direct.get(id, 't')).toBeNull();
+    expect(await pair.direct.get(id, 't')).toBeNull();
     expect(r instanceof DatastoreError ? isUnknown(r) : r.rev === 1, String(r)).toBe(true);
   });
 
   it('a write whose response is lost answers with its own version, not a later writer\'s', async () => {
     const { id, etag } = await fresh();
-    proxy.arm({
+    pair.proxy.arm({
       match: conditionalReplace(id),
       fault: 'drop-response',
       times: 1,
       meanwhile: async () => {
-        await direct.update(id, 't', { note: 'later writer' });
+        await pair.direct.update(id, 't', { note: 'later writer' });
       },
     });
-    const r = await viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.doc).toMatchObject({ owner: 'me', rev: 2 });
     expect(r.doc).not.toHaveProperty('note');
-    expect(await direct.get(id, 't')).toMatchObject({ owner: 'me', note: 'later writer', rev: 3 });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', note: 'later writer', rev: 3 });
     // Its etag names a superseded version: a compare on it is a conflict.
-    expect(await viaProxy.updateIfMatch(id, 't', { etag: r.doc._etag }, { owner: 'again' })).toEqual({ ok: false, reason: 'conflict' });
+    expect(await pair.viaProxy.updateIfMatch(id, 't', { etag: r.doc._etag }, { owner: 'again' })).toEqual({ ok: false, reason: 'conflict' });
   });
 });
 
 describe('CosmosProvider: round trips of a write the server can decide', () => {
-  let proxy: FaultProxy;
-  let direct: CosmosProvider<Job>;
-  let viaProxy: CosmosProvider<Job>;
-
-  beforeAll(async () => {
-    proxy = await FaultProxy.start(upstreamPort);
-    const container = `trips-${randomUUID()}`;
-    const opts = (at: string): CosmosProviderOptions => ({
-      endpoint: at,
-      key: EMULATOR_KEY,
-      database: 'faults',
-      container,
-      partitionKeyPath: '/tenantId',
-      emulator: true,
-      createIfNotExists: true,
-    });
-    direct = await CosmosProvider.connect<Job>(opts(endpoint));
-    viaProxy = await CosmosProvider.connect<Job>(opts(proxy.endpoint));
-  });
-
-  afterAll(async () => {
-    await proxy.close();
-  });
+  const pair = proxiedPair('trips');
 
   /** The document requests `run` sends through the proxy, as `METHOD` strings. */
   async function sent(id: string, run: () => Promise<unknown>): Promise<string[]> {
-    const from = proxy.requests.length;
+    const from = pair.proxy.requests.length;
     await run();
-    return proxy.requests.slice(from).filter((r) => r.url.includes(`/docs/${id}`)).map((r) => r.method);
+    return pair.proxy.requests.slice(from).filter((r) => r.url.includes(`/docs/${id}`)).map((r) => r.method);
   }
 
   it('a rev-only updateIfMatch on the version this process read is one request', async () => {
     const id = `job-${randomUUID()}`;
-    await direct.create({ id, tenantId: 't', owner: null });
-    const seen = await viaProxy.get(id, 't');
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    const seen = await pair.viaProxy.get(id, 't');
     expect(seen?.rev).toBe(1);
-    let r: Awaited<ReturnType<typeof viaProxy.updateIfMatch>> | undefined;
-    expect(await sent(id, async () => (r = await viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' })))).toEqual(['PUT']);
+    let r: Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>> | undefined;
+    expect(await sent(id, async () => (r = await pair.viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' })))).toEqual(['PUT']);
     expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
     // And again on the version it wrote.
-    expect(await sent(id, () => viaProxy.updateIfMatch(id, 't', { rev: 2 }, { owner: 'me2' }))).toEqual(['PUT']);
+    expect(await sent(id, () => pair.viaProxy.updateIfMatch(id, 't', { rev: 2 }, { owner: 'me2' }))).toEqual(['PUT']);
   });
 
   it('a rev-only updateIfMatch on a stale cached version meets the 412 and decides on a fresh read', async () => {
     const id = `job-${randomUUID()}`;
-    await direct.create({ id, tenantId: 't', owner: null });
-    await viaProxy.get(id, 't'); // caches rev 1
-    await direct.update(id, 't', { owner: 'other' }); // rev 2, unseen by viaProxy
-    let r: Awaited<ReturnType<typeof viaProxy.updateIfMatch>> | undefined;
-    expect(await sent(id, async () => (r = await viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' })))).toEqual(['PUT', 'GET']);
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't'); // caches rev 1
+    await pair.direct.update(id, 't', { owner: 'other' }); // rev 2, unseen by viaProxy
+    let r: Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>> | undefined;
+    expect(await sent(id, async () => (r = await pair.viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' })))).toEqual(['PUT', 'GET']);
     expect(r).toEqual({ ok: false, reason: 'conflict' });
-    expect(await direct.get(id, 't')).toMatchObject({ owner: 'other', rev: 2 });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'other', rev: 2 });
   });
 
   it('a rev-only updateIfMatch whose cached version was replaced by another at the same rev still wins on the fresh read', async () => {
     const id = `job-${randomUUID()}`;
-    await direct.create({ id, tenantId: 't', owner: null });
-    await viaProxy.get(id, 't'); // caches rev 1, etag E1
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't'); // caches rev 1, etag E1
     // Deleted and created again: rev 1 again, another etag.
-    expect(await direct.delete(id, 't')).toBe(true);
-    await direct.create({ id, tenantId: 't', owner: 'reborn' });
-    let r: Awaited<ReturnType<typeof viaProxy.updateIfMatch>> | undefined;
-    expect(await sent(id, async () => (r = await viaProxy.updateIfMatch(id, 't', { rev: 1 }, { note: 'x' })))).toEqual(['PUT', 'GET', 'PUT']);
+    expect(await pair.direct.delete(id, 't')).toBe(true);
+    await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+    let r: Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>> | undefined;
+    expect(await sent(id, async () => (r = await pair.viaProxy.updateIfMatch(id, 't', { rev: 1 }, { note: 'x' })))).toEqual(['PUT', 'GET', 'PUT']);
     expect(r).toMatchObject({ ok: true, doc: { owner: 'reborn', note: 'x', rev: 2 } });
   });
 
   it('concurrent unconditional updates from one provider take turns: every one lands, in one request each', async () => {
     const id = `job-${randomUUID()}`;
-    await direct.create({ id, tenantId: 't', owner: null });
-    await viaProxy.get(id, 't');
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't');
     const n = 100;
-    const methods = await sent(id, () => Promise.all(Array.from({ length: n }, (_, i) => viaProxy.update(id, 't', { note: String(i) }))));
-    expect(await direct.get(id, 't')).toMatchObject({ rev: n + 1 });
+    const methods = await sent(id, () => Promise.all(Array.from({ length: n }, (_, i) => pair.viaProxy.update(id, 't', { note: String(i) }))));
+    expect(await pair.direct.get(id, 't')).toMatchObject({ rev: n + 1 });
     // No 412 retries: each update is one conditional replace on the version the previous one wrote.
     expect(methods.filter((m) => m === 'PUT')).toHaveLength(n);
     expect(methods.filter((m) => m === 'GET')).toHaveLength(0);
@@ -356,29 +336,7 @@ describe('CosmosProvider: answers the server decides, through a proxy', () => {
 });
 
 describe('CosmosProvider: a batch whose request or response is lost', () => {
-  let proxy: FaultProxy;
-  let direct: CosmosProvider<Job>;
-  let viaProxy: CosmosProvider<Job>;
-
-  beforeAll(async () => {
-    proxy = await FaultProxy.start(upstreamPort);
-    const container = `batch-faults-${randomUUID()}`;
-    const opts = (at: string): CosmosProviderOptions => ({
-      endpoint: at,
-      key: EMULATOR_KEY,
-      database: 'faults',
-      container,
-      partitionKeyPath: '/tenantId',
-      emulator: true,
-      createIfNotExists: true,
-    });
-    direct = await CosmosProvider.connect<Job>(opts(endpoint));
-    viaProxy = await CosmosProvider.connect<Job>(opts(proxy.endpoint));
-  });
-
-  afterAll(async () => {
-    await proxy.close();
-  });
+  const pair = proxiedPair('batch-faults');
 
   const batchRequest = (req: { method: string; headers: IncomingHttpHeaders }): boolean =>
     req.method === 'POST' && String(req.headers['x-ms-cosmos-is-batch-request']).toLowerCase() === 'true';
@@ -386,8 +344,8 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
   /** A fresh job, read through the proxy, and the claim batch of it (job, run, lease). */
   async function claim(): Promise<{ id: string; ops: BatchOp<Job>[] }> {
     const id = `job-${randomUUID()}`;
-    const d = await direct.create({ id, tenantId: 't', owner: null });
-    expect((await viaProxy.get(id, 't'))?._etag).toBe(d._etag);
+    const d = await pair.direct.create({ id, tenantId: 't', owner: null });
+    expect((await pair.viaProxy.get(id, 't'))?._etag).toBe(d._etag);
     return {
       id,
       ops: [
@@ -400,8 +358,8 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
 
   /** What the server holds of a claim: job rev and owner, and whether run and lease exist. */
   async function held(id: string): Promise<[number | undefined, string | null | undefined, boolean, boolean]> {
-    const job = await direct.get(id, 't');
-    return [job?.rev, job?.owner, (await direct.get(`${id}-run`, 't')) !== null, (await direct.get(`${id}-lease`, 't')) !== null];
+    const job = await pair.direct.get(id, 't');
+    return [job?.rev, job?.owner, (await pair.direct.get(`${id}-run`, 't')) !== null, (await pair.direct.get(`${id}-lease`, 't')) !== null];
   }
 
   const settle = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
@@ -417,71 +375,71 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
 
   it('response dropped after the server applied it: reported ok exactly once, applied once', async () => {
     const { id, ops } = await claim();
-    const firedBefore = proxy.fired.length;
-    proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1 });
-    const r = await settle(viaProxy.batch('t', ops));
-    proxy.disarm();
-    expect(proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
+    const firedBefore = pair.proxy.fired.length;
+    pair.proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1 });
+    const r = await settle(pair.viaProxy.batch('t', ops));
+    pair.proxy.disarm();
+    expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
     expect(await held(id)).toEqual([2, 'me', true, true]);
     expect(r instanceof DatastoreError ? isUnknown(r) : r.ok, String(r)).toBe(true);
     if (!(r instanceof DatastoreError) && r.ok) {
       expect(r.results.map((d) => d?.rev)).toEqual([2, 1, 1]);
-      expect(r.results[0]?._etag).toBe((await direct.get(id, 't'))?._etag);
+      expect(r.results[0]?._etag).toBe((await pair.direct.get(id, 't'))?._etag);
     }
   });
 
   it('every response dropped (resends meet their own batch): reported ok, applied once', async () => {
     const { id, ops } = await claim();
-    proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1_000 });
-    const r = await settle(viaProxy.batch('t', ops));
-    proxy.disarm();
+    pair.proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1_000 });
+    const r = await settle(pair.viaProxy.batch('t', ops));
+    pair.proxy.disarm();
     expect(await held(id)).toEqual([2, 'me', true, true]);
     expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
   });
 
   it('request lost before the server saw it: resent once, lands once', async () => {
     const { id, ops } = await claim();
-    const from = proxy.requests.length;
-    proxy.arm({ match: batchRequest, fault: 'reset', times: 1 });
-    const r = await settle(viaProxy.batch('t', ops));
-    proxy.disarm();
+    const from = pair.proxy.requests.length;
+    pair.proxy.arm({ match: batchRequest, fault: 'reset', times: 1 });
+    const r = await settle(pair.viaProxy.batch('t', ops));
+    pair.proxy.disarm();
     expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
     expect(await held(id)).toEqual([2, 'me', true, true]);
-    const batches = proxy.requests.slice(from).filter((q) => q.method === 'POST' && q.url.endsWith('/docs'));
+    const batches = pair.proxy.requests.slice(from).filter((q) => q.method === 'POST' && q.url.endsWith('/docs'));
     expect(batches.length, 'the lost request and one resend').toBe(2);
   });
 
   it('when no attempt reaches the server, the outcome is reported unknown and nothing is applied', async () => {
     const { id, ops } = await claim();
-    proxy.arm({ match: batchRequest, fault: 'reset', times: 1_000 });
-    const r = await settle(viaProxy.batch('t', ops));
-    proxy.disarm();
+    pair.proxy.arm({ match: batchRequest, fault: 'reset', times: 1_000 });
+    const r = await settle(pair.viaProxy.batch('t', ops));
+    pair.proxy.disarm();
     expect(await held(id)).toEqual([1, null, false, false]);
     expect(isUnknown(r), String(r)).toBe(true);
   });
 
   it('a stale claim batch whose answer is lost is a conflict, with nothing applied', async () => {
     const { id, ops } = await claim();
-    await direct.update(id, 't', { owner: 'rival' });
-    await viaProxy.get(id, 't');
+    await pair.direct.update(id, 't', { owner: 'rival' });
+    await pair.viaProxy.get(id, 't');
     // The caller's etag is stale: decided on the read (etags never repeat), nothing sent.
-    const r = await settle(viaProxy.batch('t', ops));
+    const r = await settle(pair.viaProxy.batch('t', ops));
     expect(r).toEqual({ ok: false, index: 0, reason: 'conflict' });
     expect(await held(id)).toEqual([2, 'rival', false, false]);
   });
 
   it('the answer is lost and another client writes the job meanwhile: ok with this batch\'s own versions', async () => {
     const { id, ops } = await claim();
-    proxy.arm({
+    pair.proxy.arm({
       match: batchRequest,
       fault: 'drop-response',
       times: 1,
       meanwhile: async () => {
-        await direct.update(id, 't', { note: 'later writer' });
+        await pair.direct.update(id, 't', { note: 'later writer' });
       },
     });
-    const r = await settle(viaProxy.batch('t', ops));
-    proxy.disarm();
+    const r = await settle(pair.viaProxy.batch('t', ops));
+    pair.proxy.disarm();
     expect(await held(id)).toEqual([3, 'me', true, true]);
     expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
     if (!(r instanceof DatastoreError) && r.ok) {
@@ -492,9 +450,9 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
 
   it('a claim batch on the version this process saw is one request', async () => {
     const { ops } = await claim();
-    const from = proxy.requests.length;
-    const r = await viaProxy.batch('t', ops);
+    const from = pair.proxy.requests.length;
+    const r = await pair.viaProxy.batch('t', ops);
     expect(r.ok).toBe(true);
-    expect(proxy.requests.slice(from).map((q) => q.method)).toEqual(['POST']);
+    expect(pair.proxy.requests.slice(from).map((q) => q.method)).toEqual(['POST']);
   });
 });
