@@ -12,20 +12,16 @@
  * unambiguous. The detector itself is checked first (negative controls).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
-import type { Server as HttpsServer } from 'node:https';
-import { createRequire } from 'node:module';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError, ERROR_CODES, createProvider } from '@bytelyst/datastore';
 import type { CosmosProviderOptions, ErrorCode } from '@bytelyst/datastore';
 import { startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { FaultProxy, type Answer, type ProxiedRequest } from './setup/fault-proxy.js';
 
 // ---------------------------------------------------------------------------
 // The detector
@@ -255,12 +251,6 @@ describe('the leak detector (negative controls)', () => {
 // Servers and ports the cases need
 // ---------------------------------------------------------------------------
 
-const certDir = dirname(createRequire(import.meta.url).resolve('@vercel/cosmosdb-server/package.json'));
-const tls = (): { cert: Buffer; key: Buffer } => ({
-  cert: readFileSync(join(certDir, 'cert.pem')),
-  key: readFileSync(join(certDir, 'key.pem')),
-});
-
 function listen<S extends NetServer>(server: S): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -280,135 +270,67 @@ async function freshlyClosedPort(): Promise<number> {
   return port;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** Statuses the echo proxy answers for a document whose id is `echo-<status>`. */
 const ECHO_STATUSES = [400, 401, 403, 404, 409, 412, 413, 429, 500, 503] as const;
 
+/** The status to echo for a request about a document `echo-<status>` (by URL, or by the id in a create's body). */
+function echoStatus(url: string, body: Buffer): number | undefined {
+  let id = /\/docs\/([^/?]+)/.exec(url)?.[1];
+  if (id === undefined && body.length > 0) {
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null && 'id' in parsed && typeof parsed.id === 'string') id = parsed.id;
+    } catch {
+      // not a document
+    }
+  }
+  const m = /^echo-(\d{3})/.exec(id === undefined ? '' : decodeURIComponent(id));
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** A Cosmos-style error echoing the request's headers, `authorization` included, as a misbehaving gateway might. */
+function echo(req: ProxiedRequest, status: number): Answer {
+  const dump = Object.entries(req.headers)
+    .map(([k, v]) => `${k}: ${String(v)}`)
+    .join('\r\n');
+  return {
+    status,
+    headers: { 'x-ms-activity-id': randomUUID(), 'x-ms-retry-after-ms': '1', 'x-ms-substatus': '0' },
+    body: {
+      code: status === 401 ? 'Unauthorized' : 'Echo',
+      message: `Request ${req.method} ${req.url} was refused. Headers: ${JSON.stringify(req.headers)}\r\n${dump}\r\nActivityId: ${randomUUID()}`,
+    },
+  };
+}
+
 /**
- * A TLS proxy in front of the test server that answers every request about
- * a document `echo-<status>` (by URL, or by the id in a create's body) with
- * that status and a Cosmos-style error body echoing the request's headers,
- * `authorization` included, as a misbehaving gateway might. With
- * `echoEverything`, it answers every request so (connect fails). Each
- * authorization header it saw is kept, so the cases can look for it.
+ * A fault proxy in front of the test server that answers every request
+ * about a document `echo-<status>` with that status and an echo of its
+ * headers; with `everything`, it answers every request so with 401
+ * (connect fails).
  */
-class EchoProxy {
-  readonly authorizations = new Set<string>();
-  endpoint = '';
-  readonly #server: HttpsServer;
-  readonly #agent = new Agent({ keepAlive: true, rejectUnauthorized: false });
+async function echoProxy(upstreamPort: number, everything: boolean): Promise<FaultProxy> {
+  const proxy = await FaultProxy.start(upstreamPort);
+  proxy.arm({
+    match: (req) => everything || echoStatus(req.url, req.body) !== undefined,
+    fault: 'respond',
+    times: Number.POSITIVE_INFINITY,
+    respond: (req) => echo(req, everything ? 401 : (echoStatus(req.url, req.body) ?? 500)),
+  });
+  return proxy;
+}
 
-  constructor(
-    private readonly upstreamPort: number,
-    private readonly echoEverything: boolean,
-  ) {
-    this.#server = createHttpsServer(tls(), (req, res) => void this.#handle(req, res));
+/** The authorization headers a proxy saw, raw and decoded, and their signatures, as secrets. */
+function authorizationSecrets(proxy: FaultProxy | undefined): Secret[] {
+  const out: Secret[] = [];
+  for (const a of new Set((proxy?.requests ?? []).flatMap((r) => (r.authorization === undefined ? [] : [r.authorization])))) {
+    out.push({ label: 'authorization header', value: a });
+    const decoded = decodeURIComponent(a);
+    out.push({ label: 'authorization header (decoded)', value: decoded });
+    const sig = /sig=(.+)$/.exec(decoded)?.[1];
+    if (sig !== undefined && sig.length >= 16) out.push({ label: 'authorization signature', value: sig });
   }
-
-  async start(): Promise<this> {
-    this.endpoint = `https://127.0.0.1:${await listen(this.#server)}/`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    this.#agent.destroy();
-    await close(this.#server);
-  }
-
-  /** The authorization headers seen, raw and decoded, as secrets. */
-  secrets(): Secret[] {
-    const out: Secret[] = [];
-    for (const a of this.authorizations) {
-      out.push({ label: 'authorization header', value: a });
-      const decoded = decodeURIComponent(a);
-      out.push({ label: 'authorization header (decoded)', value: decoded });
-      const sig = /sig=(.+)$/.exec(decoded)?.[1];
-      if (sig !== undefined && sig.length >= 16) out.push({ label: 'authorization signature', value: sig });
-    }
-    return out;
-  }
-
-  #echoStatus(url: string, body: Buffer): number | undefined {
-    if (this.echoEverything) return 401;
-    let id = /\/docs\/([^/?]+)/.exec(url)?.[1];
-    if (id === undefined && body.length > 0) {
-      try {
-        const parsed: unknown = JSON.parse(body.toString('utf8'));
-        if (typeof parsed === 'object' && parsed !== null && 'id' in parsed && typeof parsed.id === 'string') id = parsed.id;
-      } catch {
-        // not a document
-      }
-    }
-    const m = /^echo-(\d{3})/.exec(id === undefined ? '' : decodeURIComponent(id));
-    return m?.[1] === undefined ? undefined : Number(m[1]);
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const auth = req.headers.authorization;
-    if (typeof auth === 'string') this.authorizations.add(auth);
-    const url = req.url ?? '/';
-    const status = this.#echoStatus(url, body);
-    if (status !== undefined) {
-      const dump = Object.entries(req.headers)
-        .map(([k, v]) => `${k}: ${String(v)}`)
-        .join('\r\n');
-      const payload = JSON.stringify({
-        code: status === 401 ? 'Unauthorized' : 'Echo',
-        message: `Request ${req.method ?? ''} ${url} was refused. Headers: ${JSON.stringify(req.headers)}\r\n${dump}\r\nActivityId: ${randomUUID()}`,
-      });
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        'x-ms-activity-id': randomUUID(),
-        'x-ms-retry-after-ms': '1',
-        'x-ms-substatus': '0',
-        'content-length': String(Buffer.byteLength(payload)),
-      });
-      res.end(payload);
-      return;
-    }
-    const upstream = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      const out = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port: this.upstreamPort,
-          method: req.method,
-          path: url,
-          headers: { ...req.headers, host: `127.0.0.1:${this.upstreamPort}` },
-          agent: this.#agent,
-        },
-        (r) => void readBody(r).then((b) => resolve({ status: r.statusCode ?? 502, headers: r.headers, body: b }), reject),
-      );
-      out.on('error', reject);
-      out.end(body);
-    }).catch(() => null);
-    if (upstream === null) {
-      req.socket.destroy();
-      return;
-    }
-    let payload = upstream.body;
-    if (req.method === 'GET' && url === '/') {
-      // The account metadata names the server's own port as the region endpoint; name ours instead.
-      const port = (this.#server.address() as AddressInfo).port;
-      payload = Buffer.from(payload.toString('utf8').replaceAll(`:${this.upstreamPort}/`, `:${port}/`));
-    }
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(upstream.headers)) {
-      if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') headers[k] = v;
-    }
-    headers['content-length'] = String(payload.length);
-    res.writeHead(upstream.status, headers);
-    res.end(payload);
-  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -478,8 +400,8 @@ const local = (over: Partial<CosmosProviderOptions>): CosmosProviderOptions => (
 let closedPort = 0;
 let httpPort = 0;
 let httpServer: ReturnType<typeof createHttpServer> | undefined;
-let echoAll: EchoProxy | undefined;
-let echoSome: EchoProxy | undefined;
+let echoAll: FaultProxy | undefined;
+let echoSome: FaultProxy | undefined;
 
 beforeAll(async () => {
   closedPort = await freshlyClosedPort();
@@ -489,8 +411,8 @@ beforeAll(async () => {
   });
   httpPort = await listen(httpServer);
   const upstreamPort = Number(new URL(endpoint).port);
-  echoAll = await new EchoProxy(upstreamPort, true).start();
-  echoSome = await new EchoProxy(upstreamPort, false).start();
+  echoAll = await echoProxy(upstreamPort, true);
+  echoSome = await echoProxy(upstreamPort, false);
 });
 
 afterAll(async () => {
@@ -591,7 +513,7 @@ const connectCases: ConnectCase[] = [
   {
     name: 'a server that refuses everything with 401 and echoes the request headers',
     options: () => local({ endpoint: echoAll?.endpoint ?? '', key: KEY, createIfNotExists: true }),
-    extraSecrets: () => echoAll?.secrets() ?? [],
+    extraSecrets: () => authorizationSecrets(echoAll),
     codes: 'invalid_argument',
   },
   // emulator: true off loopback.
@@ -796,9 +718,9 @@ describe('errors of a connected provider carry no secret', () => {
       p = await CosmosProvider.connect<Doc>(local({ endpoint: echoSome?.endpoint ?? '', key: KEY, container, createIfNotExists: true }));
     });
     it('the proxy saw authorization headers, and the detector recognizes them', () => {
-      const seen = [...(echoSome?.authorizations ?? [])];
+      const seen = [...new Set((echoSome?.requests ?? []).flatMap((r) => (r.authorization === undefined ? [] : [r.authorization])))];
       expect(seen.length).toBeGreaterThan(0);
-      const secrets = echoSome?.secrets() ?? [];
+      const secrets = authorizationSecrets(echoSome);
       const raw = seen[0] ?? '';
       const sig = /sig=(.+)$/.exec(decodeURIComponent(raw))?.[1] ?? '';
       expect(scan(new Error(`authorization: ${raw}`), secrets).map((f) => f.secret)).toContain('authorization header');
@@ -812,7 +734,7 @@ describe('errors of a connected provider carry no secret', () => {
           const provider = p;
           // A 404 on get is `null` and on delete `false`, not an error; updateIfMatch 404/412 is a result.
           const mayResolve = status === 404 || status === 412 || status === 409;
-          await expectCleanRejection(name, () => run(provider), () => [...SECRETS, ...(echoSome?.secrets() ?? [])], undefined, { mayResolve });
+          await expectCleanRejection(name, () => run(provider), () => [...SECRETS, ...(authorizationSecrets(echoSome))], undefined, { mayResolve });
         });
       }
     }

@@ -20,9 +20,24 @@ import { dirname, join } from 'node:path';
 /** `drop-response`: forward, let the server apply it, then reset instead of answering. `reset`: reset without forwarding. */
 export type Fault = 'drop-response' | 'reset' | 'respond';
 
+/** A request as the proxy received it. */
+export interface ProxiedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** What the proxy answers instead of forwarding. A string body goes as is, anything else as JSON. */
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
 export interface FaultRule {
   /** Which requests to hit. */
-  match: (req: { method: string; url: string; headers: IncomingHttpHeaders }) => boolean;
+  match: (req: ProxiedRequest) => boolean;
   fault: Fault;
   /** How many matching requests to hit (then the rule is spent). */
   times: number;
@@ -33,7 +48,7 @@ export interface FaultRule {
    */
   meanwhile?: () => Promise<void>;
   /** For `respond`: the answer given instead of forwarding (the server never sees the request). */
-  respond?: { status: number; headers?: Record<string, string>; body?: unknown };
+  respond?: Answer | ((req: ProxiedRequest) => Answer);
 }
 
 /** Any request with this method on one document (by its URL), or a create (POST to the feed) of it. */
@@ -117,7 +132,7 @@ export class FaultProxy {
 
   async #forward(req: IncomingMessage, res: ServerResponse, upstreamPort: number): Promise<void> {
     const body = await readBody(req);
-    const info = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+    const info: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
     const authorization = req.headers.authorization;
     this.requests.push({ method: info.method, url: info.url, ...(typeof authorization === 'string' ? { authorization } : {}) });
     const rule = this.#rules.find((r) => r.times > 0 && r.match(info));
@@ -129,11 +144,13 @@ export class FaultProxy {
     }
     if (rule?.fault === 'respond' && rule.respond) {
       this.fired.push('respond');
-      const payload = Buffer.from(JSON.stringify(rule.respond.body ?? { code: 'Injected', message: `status ${rule.respond.status}` }));
-      res.writeHead(rule.respond.status, {
+      const answer = typeof rule.respond === 'function' ? rule.respond(info) : rule.respond;
+      const content = answer.body ?? { code: 'Injected', message: `status ${answer.status}` };
+      const payload = Buffer.from(typeof content === 'string' ? content : JSON.stringify(content));
+      res.writeHead(answer.status, {
         'content-type': 'application/json',
         'content-length': String(payload.length),
-        ...rule.respond.headers,
+        ...answer.headers,
       });
       res.end(payload);
       return;
