@@ -23,6 +23,20 @@ interface Job {
 const endpoint = inject('cosmosEndpoint');
 const upstreamPort = Number(new URL(endpoint).port);
 
+/** Settles to the result, or to the DatastoreError it rejected with. */
+const outcome = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
+  p.then(
+    (r) => r,
+    (e: unknown) => {
+      if (e instanceof DatastoreError) return e;
+      throw e;
+    },
+  );
+
+/** A rejection saying, honestly, that the outcome is unknown. */
+const isUnknown = (r: unknown): boolean =>
+  r instanceof DatastoreError && ['unavailable', 'timeout'].includes(r.code) && /outcome is unknown/.test(r.message);
+
 /** A describe block's two providers on one fresh container: one direct, one behind a fault proxy of its own. */
 function proxiedPair(prefix: string): { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> } {
   const pair = {} as { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> };
@@ -122,18 +136,6 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect(['unavailable', 'timeout']).toContain((err as DatastoreError).code);
     expect((err as DatastoreError).message).toMatch(/outcome is unknown/);
   });
-
-  /** Settles to the result, or to the DatastoreError it rejected with. */
-  const outcome = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
-    p.then(
-      (r) => r,
-      (e: unknown) => {
-        if (e instanceof DatastoreError) return e;
-        throw e;
-      },
-    );
-  const isUnknown = (r: unknown): boolean =>
-    r instanceof DatastoreError && ['unavailable', 'timeout'].includes(r.code) && /outcome is unknown/.test(r.message);
 
   it('a delete whose response is lost is never reported "nothing to delete"', async () => {
     const { id } = await fresh();
@@ -362,22 +364,11 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
     return [job?.rev, job?.owner, (await pair.direct.get(`${id}-run`, 't')) !== null, (await pair.direct.get(`${id}-lease`, 't')) !== null];
   }
 
-  const settle = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
-    p.then(
-      (r) => r,
-      (e: unknown) => {
-        if (e instanceof DatastoreError) return e;
-        throw e;
-      },
-    );
-  const isUnknown = (r: unknown): boolean =>
-    r instanceof DatastoreError && ['unavailable', 'timeout'].includes(r.code) && /outcome is unknown/.test(r.message);
-
   it('response dropped after the server applied it: reported ok exactly once, applied once', async () => {
     const { id, ops } = await claim();
     const firedBefore = pair.proxy.fired.length;
     pair.proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1 });
-    const r = await settle(pair.viaProxy.batch('t', ops));
+    const r = await outcome(pair.viaProxy.batch('t', ops));
     pair.proxy.disarm();
     expect(pair.proxy.fired.length, 'the fault fired').toBeGreaterThan(firedBefore);
     expect(await held(id)).toEqual([2, 'me', true, true]);
@@ -391,7 +382,7 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
   it('every response dropped (resends meet their own batch): reported ok, applied once', async () => {
     const { id, ops } = await claim();
     pair.proxy.arm({ match: batchRequest, fault: 'drop-response', times: 1_000 });
-    const r = await settle(pair.viaProxy.batch('t', ops));
+    const r = await outcome(pair.viaProxy.batch('t', ops));
     pair.proxy.disarm();
     expect(await held(id)).toEqual([2, 'me', true, true]);
     expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
@@ -401,7 +392,7 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
     const { id, ops } = await claim();
     const from = pair.proxy.requests.length;
     pair.proxy.arm({ match: batchRequest, fault: 'reset', times: 1 });
-    const r = await settle(pair.viaProxy.batch('t', ops));
+    const r = await outcome(pair.viaProxy.batch('t', ops));
     pair.proxy.disarm();
     expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);
     expect(await held(id)).toEqual([2, 'me', true, true]);
@@ -412,7 +403,7 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
   it('when no attempt reaches the server, the outcome is reported unknown and nothing is applied', async () => {
     const { id, ops } = await claim();
     pair.proxy.arm({ match: batchRequest, fault: 'reset', times: 1_000 });
-    const r = await settle(pair.viaProxy.batch('t', ops));
+    const r = await outcome(pair.viaProxy.batch('t', ops));
     pair.proxy.disarm();
     expect(await held(id)).toEqual([1, null, false, false]);
     expect(isUnknown(r), String(r)).toBe(true);
@@ -423,7 +414,7 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
     await pair.direct.update(id, 't', { owner: 'rival' });
     await pair.viaProxy.get(id, 't');
     // The caller's etag is stale: decided on the read (etags never repeat), nothing sent.
-    const r = await settle(pair.viaProxy.batch('t', ops));
+    const r = await outcome(pair.viaProxy.batch('t', ops));
     expect(r).toEqual({ ok: false, index: 0, reason: 'conflict' });
     expect(await held(id)).toEqual([2, 'rival', false, false]);
   });
@@ -438,7 +429,7 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
         await pair.direct.update(id, 't', { note: 'later writer' });
       },
     });
-    const r = await settle(pair.viaProxy.batch('t', ops));
+    const r = await outcome(pair.viaProxy.batch('t', ops));
     pair.proxy.disarm();
     expect(await held(id)).toEqual([3, 'me', true, true]);
     expect(r instanceof DatastoreError ? String(r) : r.ok).toBe(true);

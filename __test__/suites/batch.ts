@@ -6,8 +6,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BatchOp, BatchResult, DatastoreProvider, Stored } from '@bytelyst/datastore';
-import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
-import { rejection, type ConformanceOptions, type Job, type ProviderFactory } from './conformance.js';
+import { runWorkers } from '../fixtures/workers.mjs';
+import { rejection, threadLeg, type ConformanceOptions, type Job, type ProviderFactory } from './conformance.js';
 
 /** Passes a deliberately ill-typed value through the public types. */
 const bad = <T>(v: unknown): T => v as T;
@@ -284,12 +284,7 @@ export function batchConformance(makeProvider: ProviderFactory, options: Conform
 
     const threads = options.threads;
     if (threads) {
-      const size = (n: number): number => Math.max(4, Math.round(n * threads.scale));
-      const onThreads = async (): Promise<{ t: DatastoreProvider<Job>; where: WorkerStore }> => {
-        const { provider, where } = await threads.open<Job>({ partitionKeyPath: '/tenantId' });
-        return { t: provider, where };
-      };
-      const common = { partitionKeyPath: '/tenantId', pk: 't1' } as const;
+      const { size, onThreads, common } = threadLeg(threads);
 
       it(`4 threads × ${size(500)} batches over the same documents in opposite orders, and a reader: no deadlock, no torn batch`, async () => {
         const { t, where } = await onThreads();

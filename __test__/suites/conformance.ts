@@ -55,6 +55,22 @@ export async function rejection(p: Promise<unknown>, code: DatastoreError['code'
   return err as DatastoreError;
 }
 
+/** The worker-thread leg's helpers: sizes scaled for the provider, a fresh store, the workers' common options. */
+export function threadLeg(threads: NonNullable<ConformanceOptions['threads']>): {
+  size: (n: number) => number;
+  onThreads: () => Promise<{ t: DatastoreProvider<Job>; where: WorkerStore }>;
+  common: { partitionKeyPath: '/tenantId'; pk: 't1' };
+} {
+  return {
+    size: (n) => Math.max(4, Math.round(n * threads.scale)),
+    onThreads: async () => {
+      const { provider, where } = await threads.open<Job>({ partitionKeyPath: '/tenantId' });
+      return { t: provider, where };
+    },
+    common: { partitionKeyPath: '/tenantId', pk: 't1' },
+  };
+}
+
 export function conformance(name: string, makeProvider: ProviderFactory, options: ConformanceOptions = {}): void {
   const claimers = options.claimers ?? 1000;
   const incrementers = options.incrementers ?? 500;
@@ -547,18 +563,13 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
 
       const threads = options.threads;
       if (threads) {
-        const size = (n: number): number => Math.max(4, Math.round(n * threads.scale));
-        const onThreads = async (): Promise<{ t: DatastoreProvider<Job>; where: WorkerStore }> => {
-          const { provider, where } = await threads.open<Job>({ partitionKeyPath: '/tenantId' });
-          return { t: provider, where };
-        };
-        const common = { threads: 4, partitionKeyPath: '/tenantId', pk: 't1' } as const;
+        const { size, onThreads, common } = threadLeg(threads);
 
         it(`4 threads × ${size(250)} claims of one job (rev 1): exactly one wins, one write lands`, async () => {
           const { t, where } = await onThreads();
           await t.create(job('job'));
           const attempts = size(250);
-          const results = await runWorkers({ ...where, ...common, docId: 'job', attempts, mode: 'claim' });
+          const results = await runWorkers({ ...where, ...common, threads: 4, docId: 'job', attempts, mode: 'claim' });
           expect(results.reduce((s, r) => s + r.ok, 0)).toBe(1);
           expect(results.reduce((s, r) => s + r.conflicts, 0)).toBe(4 * attempts - 1);
           const end = await t.get('job', 't1');
@@ -572,7 +583,7 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
           // A 4 KB body makes each merge (between the compare and the write) take a while.
           const pad = 'x'.repeat(4096);
           for (let i = 0; i < docs; i++) await t.create(job(`job-${i}`, { meta: { pad } }));
-          const results = await runWorkers({ ...where, ...common, docId: 'job', attempts: docs, mode: 'claim-each' });
+          const results = await runWorkers({ ...where, ...common, threads: 4, docId: 'job', attempts: docs, mode: 'claim-each' });
           expect(results.reduce((s, r) => s + r.ok, 0)).toBe(docs);
           const claimed = await t.query({ where: { rev: 2 } });
           expect(claimed).toHaveLength(docs);
@@ -583,7 +594,7 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
           const { t, where } = await onThreads();
           await t.create(job('counter', { n: 0 }));
           const attempts = size(500);
-          const results = await runWorkers({ ...where, ...common, docId: 'counter', attempts, mode: 'increment' });
+          const results = await runWorkers({ ...where, ...common, threads: 4, docId: 'counter', attempts, mode: 'increment' });
           // Every value 1..N was written by exactly one successful write: two
           // "wins" on one revision would show as a duplicate and a gap.
           const wrote = results.flatMap((r) => r.wrote).sort((a, b) => a - b);
