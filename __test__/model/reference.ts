@@ -1,6 +1,6 @@
 /**
  * A plain TypeScript reference model of the `@bytelyst/datastore` contract
- * (design/contract.md, plus the validation rules the differential suite
+ * (the README's "The contract, briefly", plus the validation rules the differential suite
  * pins down). It is deliberately naive: a Map keyed by (partition key JSON,
  * id), synchronous, no native code, no shared code with the providers, so
  * that a disagreement between it and a provider means one of them reads the
