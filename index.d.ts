@@ -109,4 +109,5 @@ export interface NativeCosmosOptions {
   createIfNotExists?: boolean
   /** Names the credential object passed as `getToken` (see `lib/cosmos.ts`). */
   credentialId?: number
+  timeoutMs?: number
 }

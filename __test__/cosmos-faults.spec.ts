@@ -447,3 +447,62 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
     expect(pair.proxy.requests.slice(from).map((q) => q.method)).toEqual(['POST']);
   });
 });
+
+describe('CosmosProvider: deadlines (timeoutMs)', () => {
+  let proxy: FaultProxy;
+  let direct: CosmosProvider<Job>;
+  let late: CosmosProvider<Job>;
+  const container = `deadline-${randomUUID()}`;
+  const opts = (at: string, extra: Partial<CosmosProviderOptions> = {}): CosmosProviderOptions => ({
+    endpoint: at,
+    key: EMULATOR_KEY,
+    database: 'faults',
+    container,
+    partitionKeyPath: '/tenantId',
+    emulator: true,
+    createIfNotExists: true,
+    ...extra,
+  });
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+    direct = await CosmosProvider.connect<Job>(opts(endpoint));
+    late = await CosmosProvider.connect<Job>(opts(proxy.endpoint, { timeoutMs: 400 }));
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it('a write whose answer comes after the deadline is resolved by a re-read: ok, applied once', async () => {
+    const id = `job-${randomUUID()}`;
+    const d = await direct.create({ id, tenantId: 't', owner: null });
+    await late.get(id, 't');
+    const fired = proxy.fired.length;
+    proxy.arm({ match: conditionalReplace(id), fault: 'delay', delayMs: 2_000, times: 1 });
+    const started = Date.now();
+    const r = await late.updateIfMatch(id, 't', { etag: d._etag }, { owner: 'me' });
+    expect(proxy.fired.slice(fired)).toContain('delay');
+    expect(Date.now() - started, 'it did not wait for the late answer').toBeLessThan(1_900);
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
+    expect(await direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('a read that misses the deadline rejects with `timeout`, without waiting for the answer', async () => {
+    const id = `job-${randomUUID()}`;
+    await direct.create({ id, tenantId: 't', owner: null });
+    proxy.arm({ match: documentRequest('GET', id), fault: 'delay', delayMs: 3_000, times: 100 });
+    const started = Date.now();
+    const err = await late.get(id, 't').catch((e: unknown) => e);
+    proxy.disarm();
+    expect(err).toBeInstanceOf(DatastoreError);
+    expect((err as DatastoreError).code).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2_900);
+  });
+
+  it('timeoutMs must be a whole number of milliseconds ≥ 1', async () => {
+    for (const timeoutMs of [0, -1, 1.5, Number.NaN, 2 ** 31, '100']) {
+      const err = await CosmosProvider.connect(opts(endpoint, { timeoutMs: timeoutMs as number })).catch((e: unknown) => e);
+      expect((err as DatastoreError).code, String(timeoutMs)).toBe('invalid_argument');
+      expect((err as DatastoreError).message).toMatch(/timeoutMs/);
+    }
+  });
+});

@@ -93,6 +93,14 @@ function checkCredential(
   };
 }
 
+function optionalTimeout(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
+    throw invalidArgument(`timeoutMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${String(v)}`);
+  }
+  return v;
+}
+
 const COSMOS_OPTIONS = [
   'endpoint',
   'key',
@@ -103,6 +111,7 @@ const COSMOS_OPTIONS = [
   'partitionKeyPath',
   'emulator',
   'createIfNotExists',
+  'timeoutMs',
 ] as const satisfies readonly (keyof CosmosProviderOptions)[];
 
 export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
@@ -141,6 +150,7 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       partitionKeyPath: optionalString(options.partitionKeyPath, 'partitionKeyPath') ?? '',
       emulator: optionalBoolean(options.emulator, 'emulator'),
       createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
+      timeoutMs: optionalTimeout(options.timeoutMs),
     };
     const credential = checkCredential(options.credential);
     const native = await call(() =>

@@ -188,6 +188,14 @@ export interface CosmosProviderOptions {
   emulator?: boolean;
   /** Create the database and container when missing. Off by default. */
   createIfNotExists?: boolean;
+  /**
+   * Every request's deadline in milliseconds, end to end (the SDK's retries
+   * included). A read that misses it rejects with `timeout`. A write that
+   * misses it is resolved like a lost response: the provider re-reads and
+   * answers exactly when it can tell, else rejects with `timeout` saying the
+   * outcome is unknown. None by default.
+   */
+  timeoutMs?: number;
 }
 
 /** Chooses a provider by configuration. */

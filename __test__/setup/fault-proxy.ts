@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** `drop-response`: forward, let the server apply it, then reset instead of answering. `reset`: reset without forwarding. */
-export type Fault = 'drop-response' | 'reset' | 'respond';
+export type Fault = 'drop-response' | 'reset' | 'respond' | 'delay';
 
 /** A request as the proxy received it. */
 export interface ProxiedRequest {
@@ -49,6 +49,8 @@ export interface FaultRule {
   meanwhile?: () => Promise<void>;
   /** For `respond`: the answer given instead of forwarding (the server never sees the request). */
   respond?: Answer | ((req: ProxiedRequest) => Answer);
+  /** For `delay`: how long the server's answer (to a request it has applied) is held back. */
+  delayMs?: number;
 }
 
 /** Any request with this method on one document (by its URL), or a create (POST to the feed) of it. */
@@ -175,6 +177,10 @@ export class FaultProxy {
     if (upstream === null) {
       req.socket.destroy();
       return;
+    }
+    if (rule?.fault === 'delay') {
+      this.fired.push('delay');
+      await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1_000));
     }
     if (rule?.fault === 'drop-response') {
       // The server has applied the request; the client never hears so.

@@ -44,6 +44,7 @@ pub struct NativeCosmosOptions {
     pub create_if_not_exists: Option<bool>,
     /// Names the credential object passed as `getToken` (see `lib/cosmos.ts`).
     pub credential_id: Option<u32>,
+    pub timeout_ms: Option<u32>,
 }
 
 #[napi]
@@ -71,6 +72,7 @@ pub async fn cosmos_connect(
         partition_key_path: options.partition_key_path,
         emulator: options.emulator.unwrap_or(false),
         create_if_not_exists: options.create_if_not_exists.unwrap_or(false),
+        timeout_ms: options.timeout_ms,
     })
     .map_err(reject)?;
     let store = CosmosStore::connect(opts, get_token.map(JsCredential::shared))

@@ -28,14 +28,15 @@ use std::time::Duration;
 
 use azure_data_cosmos::models::TransactionalBatchOperationResult;
 use azure_data_cosmos::options::{
-    BatchDeleteOptions, BatchOptions, BatchReadOptions, BatchReplaceOptions,
-    OperationOptionsBuilder, Precondition,
+    BatchDeleteOptions, BatchOptions, BatchReadOptions, BatchReplaceOptions, Precondition,
 };
 use azure_data_cosmos::{PartitionKey, TransactionalBatch};
 
 use super::errors::{classify, from_cosmos, is_definite_rejection, status_of, unknown_outcome};
 use super::outcome::{judge, Condition, Verdict};
-use super::store::{partition_key, CosmosStore, Current, MAX_RESENDS, MAX_ROUNDS};
+use super::store::{
+    operation_options, partition_key, CosmosStore, Current, MAX_RESENDS, MAX_ROUNDS,
+};
 use super::token::{for_caller, stamp, Ring, Token};
 use crate::batch::{at, check_batch_size, Batch, BatchOutcome, Op, Reason};
 use crate::doc::Members;
@@ -100,14 +101,11 @@ enum Sent {
     Replan,
 }
 
-/// Options of the batch request: the SDK must not resend it (see
-/// `write_options` in store.rs: the provider owns the outcome).
-fn batch_options() -> BatchOptions {
-    BatchOptions::default().with_operation_options(
-        OperationOptionsBuilder::new()
-            .with_max_failover_retry_count(0)
-            .build(),
-    )
+/// Options of the batch request: the SDK must not resend it, and the
+/// provider's deadline applies (`operation_options` in store.rs: the
+/// provider owns the outcome).
+fn batch_options(deadline: Option<std::time::Duration>) -> BatchOptions {
+    BatchOptions::default().with_operation_options(operation_options(deadline, true))
 }
 
 impl CosmosStore {
@@ -327,7 +325,10 @@ impl CosmosStore {
         loop {
             let sent = self
                 .container
-                .execute_transactional_batch(plan.request.clone(), Some(batch_options()))
+                .execute_transactional_batch(
+                    plan.request.clone(),
+                    Some(batch_options(self.deadline)),
+                )
                 .await;
             let err = match sent {
                 Ok(resp) => {

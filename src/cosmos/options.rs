@@ -40,6 +40,8 @@ pub struct ConnectOptions {
     pub partition_key: PartitionKeyPath,
     pub emulator: bool,
     pub create_if_not_exists: bool,
+    /// Every request's deadline, end to end (retries included).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// How a provider authenticates.
@@ -74,6 +76,8 @@ pub struct RawOptions {
     pub partition_key_path: String,
     pub emulator: bool,
     pub create_if_not_exists: bool,
+    /// `timeoutMs`, checked by the TypeScript layer (a whole number ≥ 1).
+    pub timeout_ms: Option<u32>,
 }
 
 impl ConnectOptions {
@@ -166,6 +170,11 @@ impl ConnectOptions {
             partition_key: PartitionKeyPath::parse(&raw.partition_key_path)?,
             emulator: raw.emulator,
             create_if_not_exists: raw.create_if_not_exists,
+            timeout: match raw.timeout_ms {
+                Some(0) => return Err(DsError::invalid("timeoutMs must be at least 1")),
+                Some(ms) => Some(std::time::Duration::from_millis(u64::from(ms))),
+                None => None,
+            },
         })
     }
 }
@@ -276,6 +285,7 @@ mod tests {
             partition_key_path: "/tenantId".into(),
             emulator,
             create_if_not_exists: false,
+            timeout_ms: None,
         }
     }
 

@@ -10,7 +10,10 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use azure_data_cosmos::clients::ContainerClient;
 use azure_data_cosmos::models::ItemResponse;
-use azure_data_cosmos::options::{ItemWriteOptions, OperationOptionsBuilder, Precondition};
+use azure_data_cosmos::options::{
+    ItemReadOptions, ItemWriteOptions, OperationOptions, OperationOptionsBuilder, Precondition,
+    QueryOptions,
+};
 use azure_data_cosmos::{CosmosError, FeedScope, PartitionKey, Query};
 use futures::TryStreamExt;
 use serde_json::value::RawValue;
@@ -119,20 +122,21 @@ enum Base {
 /// it names no stored version, so a conditional write on it is a conflict.
 const SUPERSEDED_ETAG: &str = "\"superseded\"";
 
-/// Options of a write: the SDK must not resend it after an ambiguous
-/// failure (it would hide the resend from `write`, which owns the outcome:
-/// a resent create could recreate a document deleted meanwhile, and a
-/// resent delete answers 404 for a delete that landed).
-fn write_options(precondition: Option<Precondition>) -> ItemWriteOptions {
-    let opts = ItemWriteOptions::default().with_operation_options(
-        OperationOptionsBuilder::new()
-            .with_max_failover_retry_count(0)
-            .build(),
-    );
-    match precondition {
-        Some(p) => opts.with_precondition(p),
-        None => opts,
+/// The SDK options of one request: the provider's deadline (`timeoutMs`),
+/// if it has one, and for a write no resend by the SDK (it would hide the
+/// resend from `write`, which owns the outcome: a resent create could
+/// recreate a document deleted meanwhile, and a resent delete answers 404
+/// for a delete that landed). A write that misses its deadline is
+/// ambiguous like a lost response, and resolved the same way.
+pub(crate) fn operation_options(deadline: Option<Duration>, write: bool) -> OperationOptions {
+    let mut b = OperationOptionsBuilder::new();
+    if write {
+        b = b.with_max_failover_retry_count(0);
     }
+    if let Some(d) = deadline {
+        b = b.with_end_to_end_latency_policy(d.into());
+    }
+    b.build()
 }
 
 /// How a write ended, once resolved, with the diagnostics of the server's
@@ -163,6 +167,8 @@ pub struct CosmosStore {
     pub(super) redactor: Arc<Redactor>,
     pub(super) cache: VersionCache,
     turns: Turns,
+    /// Every request's deadline (`timeoutMs`).
+    pub(super) deadline: Option<Duration>,
 }
 
 impl CosmosStore {
@@ -181,7 +187,17 @@ impl CosmosStore {
             redactor,
             cache: VersionCache::default(),
             turns: Turns::default(),
+            deadline: opts.timeout,
         })
+    }
+
+    fn write_options(&self, precondition: Option<Precondition>) -> ItemWriteOptions {
+        let opts = ItemWriteOptions::default()
+            .with_operation_options(operation_options(self.deadline, true));
+        match precondition {
+            Some(p) => opts.with_precondition(p),
+            None => opts,
+        }
     }
 
     pub fn partition_key(&self) -> &PartitionKeyPath {
@@ -364,7 +380,7 @@ impl CosmosStore {
         let mut ambiguous = false;
         let mut resends = 0;
         loop {
-            let opts = write_options(etag.clone().map(Precondition::if_match));
+            let opts = self.write_options(etag.clone().map(Precondition::if_match));
             let err = match self.container.delete_item(pk.clone(), id, Some(opts)).await {
                 Ok(_) => return Ok(WriteOutcome::Written(())),
                 Err(e) => e,
@@ -436,7 +452,14 @@ impl CosmosStore {
         };
         let items: Vec<Box<RawValue>> = self
             .container
-            .query_items::<Box<RawValue>>(query, scope, None)
+            .query_items::<Box<RawValue>>(
+                query,
+                scope,
+                Some(
+                    QueryOptions::default()
+                        .with_operation_options(operation_options(self.deadline, false)),
+                ),
+            )
             .await
             .map_err(|e| from_cosmos(&e, "query", &self.redactor))?
             .try_collect()
@@ -546,11 +569,11 @@ impl CosmosStore {
             let sent = match &cond {
                 Condition::Absent => {
                     self.container
-                        .create_item(pk.clone(), id, &*doc, Some(write_options(None)))
+                        .create_item(pk.clone(), id, &*doc, Some(self.write_options(None)))
                         .await
                 }
                 Condition::Etag(etag) => {
-                    let opts = write_options(Some(Precondition::if_match(etag.clone())));
+                    let opts = self.write_options(Some(Precondition::if_match(etag.clone())));
                     self.container
                         .replace_item(pk.clone(), id, &*doc, Some(opts))
                         .await
@@ -653,7 +676,9 @@ impl CosmosStore {
         pk: PartitionKey,
         what: &str,
     ) -> DsResult<Option<Current>> {
-        match self.container.read_item(pk, id, None).await {
+        let opts = ItemReadOptions::default()
+            .with_operation_options(operation_options(self.deadline, false));
+        match self.container.read_item(pk, id, Some(opts)).await {
             Ok(resp) => {
                 let cur = Current::parse(body_text(resp, what)?)?;
                 self.cache.put(pk_json, id, cur.version());
