@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import { checkFleetInvariants } from '../../src/modules/fleet/invariants.js';
-import { openFleetStores } from '../../src/modules/fleet/stores.js';
+import { closeFleetStores, openFleetStores } from '../../src/modules/fleet/stores.js';
 import { liveAccount, localServer } from '../../../../testing/backends.mjs';
 import { AGENTS, JOBS, KILLS, runAgainst, stopCleanly, TEST_TIMEOUT_MS } from './harness.js';
 import { startService, type ServiceProcess } from './processes.js';
@@ -45,7 +45,7 @@ it.skipIf(endpoint === undefined || key === undefined)(
       emulator: target?.emulator ?? false,
     });
     const invariants = await checkFleetInvariants(stores, fleetId, Date.now());
-    await Promise.all(Object.values(stores).map((store) => store.close()));
+    await closeFleetStores(stores);
     expect(invariants.details).toEqual([]);
     expect(invariants.maxRunsPerEpoch).toBe(1);
     await stopCleanly(services);
