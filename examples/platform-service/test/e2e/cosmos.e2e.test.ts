@@ -23,12 +23,12 @@ afterEach(async () => {
   services = [];
 });
 
-it.skipIf(endpoint === undefined || key === undefined)(
-  `Cosmos, two replicas sharing one container: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`,
+it.skipIf(endpoint === undefined || key === undefined).each(['split', 'single'] as const)(
+  `Cosmos, %s layout, two replicas sharing its containers: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`,
   { timeout: TEST_TIMEOUT_MS },
-  async () => {
+  async (layout) => {
     const fleetId = `e2e-${randomUUID()}`;
-    const args = ['--provider', 'cosmos', '--endpoint', endpoint ?? '', '--key', key ?? '', '--database', DATABASE, '--fleet-id', fleetId, '--reap-every-ms', '300'];
+    const args = ['--provider', 'cosmos', '--endpoint', endpoint ?? '', '--key', key ?? '', '--database', DATABASE, '--fleet-id', fleetId, '--reap-every-ms', '300', '--layout', layout];
     // One after the other: the first creates the containers, the second opens them.
     services = [await startService([...args, '--replica', 'r1'])];
     services.push(await startService([...args, '--replica', 'r2']));
@@ -43,6 +43,7 @@ it.skipIf(endpoint === undefined || key === undefined)(
       database: DATABASE,
       containerPrefix: 'fleet',
       emulator: target?.emulator ?? false,
+      layout,
     });
     const invariants = await checkFleetInvariants(stores, fleetId, Date.now());
     await closeFleetStores(stores);

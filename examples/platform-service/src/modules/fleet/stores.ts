@@ -15,9 +15,9 @@ import { createProvider, type DatastoreProvider, type ProviderConfig } from '@by
 import { type FleetEntity, FleetContainer } from './single-container.js';
 import { FLEET_PARTITION_KEY_PATH, type FleetJob, type FleetLease, type FleetLock, type FleetRun } from './types.js';
 
-export type FleetLayout = 'split' | 'single';
-export const FLEET_LAYOUTS: readonly FleetLayout[] = ['split', 'single'];
-export const DEFAULT_FLEET_LAYOUT: FleetLayout = 'split';
+import { DEFAULT_FLEET_LAYOUT, type FleetLayout } from './layout.js';
+
+export { DEFAULT_FLEET_LAYOUT, FLEET_LAYOUTS, type FleetLayout } from './layout.js';
 
 export interface FleetStores {
   jobs: DatastoreProvider<FleetJob>;
