@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from 'node:util';
-import { ConfigError, HelpRequested, readStoreConfig, STORE_OPTIONS, wholeNumber, withoutSeparator } from './cli/args.js';
+import { ConfigError, HelpRequested, LAYOUT_USAGE, readStoreConfig, STORE_OPTIONS, wholeNumber, withoutSeparator } from './cli/args.js';
 import type { FleetStoreConfig } from './modules/fleet/stores.js';
 
 export { ConfigError, HelpRequested } from './cli/args.js';
@@ -33,6 +33,7 @@ checks the invariants (no double assignment, no overlapping lock holders).
   --key KEY                 Cosmos account key (env COSMOS_KEY)
   --database NAME           Cosmos database (default platform-service;
                             env COSMOS_DATABASE)
+${LAYOUT_USAGE}
   --seed N                  random seed of the simulation (default 7)
   --agents N                agents claiming concurrently (default 12)
   --jobs N                  job specs, the seed spec among them (default 36)

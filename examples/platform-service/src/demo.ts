@@ -4,7 +4,7 @@
  * coming back, then the store is checked for double assignments and lock
  * violations. Exits non-zero when an invariant is broken.
  *
- *   pnpm --filter @lysnrai/platform-service demo [-- --agents N --jobs N --replicas N --seed N --provider cosmos --endpoint URL --key KEY]
+ *   pnpm --filter @lysnrai/platform-service demo [-- --agents N --jobs N --replicas N --seed N --provider cosmos --endpoint URL --key KEY --layout split|single]
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   const fleetId = config.store.provider === 'memory' ? 'demo' : `demo-${Date.now().toString(36)}`;
   const lockCount = new Set(specs.map(({ spec }) => spec.lock).filter((lock) => lock !== null)).size;
   out.write(
-    `fleet demo on ${config.store.provider}: ${specs.length} jobs (${specs.filter(({ spec }) => spec.lock !== null).length} under ${lockCount} locks, ` +
+    `fleet demo on ${config.store.provider} (${config.store.layout ?? 'split'} layout): ${specs.length} jobs (${specs.filter(({ spec }) => spec.lock !== null).length} under ${lockCount} locks, ` +
       `the seed spec among them), ${config.agents} agents over ${config.replicas} replica(s), seed ${config.seed}, 1 tick = ${TICK_MS / 60_000} simulated minute\n`,
   );
 

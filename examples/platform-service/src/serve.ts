@@ -1,7 +1,7 @@
 /**
  * The platform service's fleet over HTTP.
  *
- *   pnpm --filter @lysnrai/platform-service serve -- --port 8080 [--provider cosmos --endpoint URL --key KEY --database NAME]
+ *   pnpm --filter @lysnrai/platform-service serve -- --port 8080 [--provider cosmos --endpoint URL --key KEY --database NAME --layout split|single]
  *
  * SIGTERM or SIGINT: stop reaping, stop accepting, drain requests in
  * flight, close the providers, exit 0.
@@ -9,7 +9,7 @@
 
 import { isDatastoreError } from '@bytelyst/datastore';
 import { ConfigError, HelpRequested } from './cli/args.js';
-import { openFleetStores, type FleetStoreConfig, type FleetStores } from './modules/fleet/stores.js';
+import { closeFleetStores, openFleetStores, type FleetStoreConfig, type FleetStores } from './modules/fleet/stores.js';
 import { buildApp } from './serve/app.js';
 import { readServeConfig } from './serve/config.js';
 import { FleetService } from './serve/fleet-service.js';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   log.info(
-    { event: 'listening', port, provider: config.store.provider, reapEveryMs: config.reapEveryMs },
+    { event: 'listening', port, provider: config.store.provider, layout: config.store.layout, reapEveryMs: config.reapEveryMs },
     `fleet service listening on http://${config.host}:${port}`,
   );
 }
@@ -86,7 +86,7 @@ async function openWithRetry(store: FleetStoreConfig): Promise<FleetStores> {
 }
 
 async function closeStores(stores: FleetStores): Promise<void> {
-  await Promise.all([stores.jobs.close(), stores.runs.close(), stores.leases.close(), stores.locks.close()]);
+  await closeFleetStores(stores);
 }
 
 main().catch((e: unknown) => {

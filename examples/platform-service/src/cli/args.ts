@@ -4,6 +4,7 @@
  * flags (`--provider memory|cosmos --endpoint --key --database`).
  */
 
+import { DEFAULT_FLEET_LAYOUT, type FleetLayout } from '../modules/fleet/layout.js';
 import type { FleetStoreConfig } from '../modules/fleet/stores.js';
 
 export class ConfigError extends Error {
@@ -43,19 +44,35 @@ export const STORE_OPTIONS = {
   endpoint: { type: 'string' },
   key: { type: 'string' },
   database: { type: 'string' },
+  layout: { type: 'string' },
 } as const;
+
+/** The usage lines of `--layout`, shared by the demo and `serve`. */
+export const LAYOUT_USAGE = `  --layout split|single     split: jobs, runs, leases, locks in four containers
+                            (default; the drop-in path); single: one container,
+                            a claim is one batch (env FLEET_LAYOUT)`;
 
 export interface StoreFlags {
   provider?: string | undefined;
   endpoint?: string | undefined;
   key?: string | undefined;
   database?: string | undefined;
+  layout?: string | undefined;
 }
 
-/** Flags first, then FLEET_PROVIDER / COSMOS_ENDPOINT / COSMOS_KEY / COSMOS_DATABASE; Memory by default. */
+function readLayout(flags: StoreFlags, env: NodeJS.ProcessEnv): FleetLayout {
+  const layout = flags.layout ?? env['FLEET_LAYOUT'] ?? DEFAULT_FLEET_LAYOUT;
+  if (layout !== 'split' && layout !== 'single') {
+    throw new ConfigError(`--layout must be split or single, got ${JSON.stringify(layout)}`);
+  }
+  return layout;
+}
+
+/** Flags first, then FLEET_PROVIDER / FLEET_LAYOUT / COSMOS_ENDPOINT / COSMOS_KEY / COSMOS_DATABASE; Memory, split, by default. */
 export function readStoreConfig(flags: StoreFlags, env: NodeJS.ProcessEnv, defaultDatabase: string): FleetStoreConfig {
   const provider = flags.provider ?? env['FLEET_PROVIDER'] ?? 'memory';
-  if (provider === 'memory') return { provider: 'memory' };
+  const layout = readLayout(flags, env);
+  if (provider === 'memory') return { provider: 'memory', layout };
   if (provider !== 'cosmos') throw new ConfigError(`--provider must be memory or cosmos, got ${JSON.stringify(provider)}`);
   const endpoint = flags.endpoint ?? env['COSMOS_ENDPOINT'];
   const key = flags.key ?? env['COSMOS_KEY'];
@@ -75,5 +92,6 @@ export function readStoreConfig(flags: StoreFlags, env: NodeJS.ProcessEnv, defau
     database: flags.database ?? env['COSMOS_DATABASE'] ?? defaultDatabase,
     containerPrefix: 'fleet',
     emulator,
+    layout,
   };
 }

@@ -5,7 +5,7 @@
 
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ConfigError, HelpRequested, readStoreConfig, STORE_OPTIONS, wholeNumber, withoutSeparator } from '../cli/args.js';
+import { ConfigError, HelpRequested, LAYOUT_USAGE, readStoreConfig, STORE_OPTIONS, wholeNumber, withoutSeparator } from '../cli/args.js';
 import type { FleetStoreConfig } from '../modules/fleet/stores.js';
 
 export interface ServeConfig {
@@ -31,6 +31,7 @@ Serves the fleet over HTTP (routes in README.md).
   --endpoint URL            Cosmos account or test server (env COSMOS_ENDPOINT)
   --key KEY                 Cosmos account key (env COSMOS_KEY)
   --database NAME           Cosmos database (default platform-service; env COSMOS_DATABASE)
+${LAYOUT_USAGE}
   --fleet-id ID             the fleet (partition) this service serves; replicas
                             sharing a container must agree (default default; env FLEET_ID)
   --reap-every-ms N         reaper period (default 1000)

@@ -33,6 +33,7 @@ export function countStoreCalls(stores: FleetStores): { stores: FleetStores; cou
       runs: wrap('runs', stores.runs),
       leases: wrap('leases', stores.leases),
       locks: wrap('locks', stores.locks),
+      container: stores.container === null ? null : wrap('container', stores.container),
     },
   };
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import { checkFleetInvariants } from '../../src/modules/fleet/invariants.js';
-import { openFleetStores } from '../../src/modules/fleet/stores.js';
+import { closeFleetStores, openFleetStores } from '../../src/modules/fleet/stores.js';
 import { liveAccount, localServer } from '../../../../testing/backends.mjs';
 import { AGENTS, JOBS, KILLS, runAgainst, stopCleanly, TEST_TIMEOUT_MS } from './harness.js';
 import { startService, type ServiceProcess } from './processes.js';
@@ -23,12 +23,12 @@ afterEach(async () => {
   services = [];
 });
 
-it.skipIf(endpoint === undefined || key === undefined)(
-  `Cosmos, two replicas sharing one container: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`,
+it.skipIf(endpoint === undefined || key === undefined).each(['split', 'single'] as const)(
+  `Cosmos, %s layout, two replicas sharing its containers: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`,
   { timeout: TEST_TIMEOUT_MS },
-  async () => {
+  async (layout) => {
     const fleetId = `e2e-${randomUUID()}`;
-    const args = ['--provider', 'cosmos', '--endpoint', endpoint ?? '', '--key', key ?? '', '--database', DATABASE, '--fleet-id', fleetId, '--reap-every-ms', '300'];
+    const args = ['--provider', 'cosmos', '--endpoint', endpoint ?? '', '--key', key ?? '', '--database', DATABASE, '--fleet-id', fleetId, '--reap-every-ms', '300', '--layout', layout];
     // One after the other: the first creates the containers, the second opens them.
     services = [await startService([...args, '--replica', 'r1'])];
     services.push(await startService([...args, '--replica', 'r2']));
@@ -43,9 +43,10 @@ it.skipIf(endpoint === undefined || key === undefined)(
       database: DATABASE,
       containerPrefix: 'fleet',
       emulator: target?.emulator ?? false,
+      layout,
     });
     const invariants = await checkFleetInvariants(stores, fleetId, Date.now());
-    await Promise.all(Object.values(stores).map((store) => store.close()));
+    await closeFleetStores(stores);
     expect(invariants.details).toEqual([]);
     expect(invariants.maxRunsPerEpoch).toBe(1);
     await stopCleanly(services);

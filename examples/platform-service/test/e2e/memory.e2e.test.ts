@@ -13,8 +13,8 @@ afterEach(async () => {
   services = [];
 });
 
-it(`Memory, one service: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`, { timeout: TEST_TIMEOUT_MS }, async () => {
-  services = [await startService(['--reap-every-ms', '300'])];
+it.each(['split', 'single'])(`Memory, %s layout, one service: ${AGENTS} agents, ${JOBS} jobs, ${KILLS} killed mid-job`, { timeout: TEST_TIMEOUT_MS }, async (layout) => {
+  services = [await startService(['--reap-every-ms', '300', '--layout', layout])];
   const report = await runAgainst(services);
   expect(report.problems).toEqual([]);
   await stopCleanly(services);

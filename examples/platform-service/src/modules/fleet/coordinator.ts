@@ -40,8 +40,9 @@
  */
 
 import { isDatastoreError, type Stored } from '@bytelyst/datastore';
-import { extendLock, lockIsFree, releaseLock, takeLock } from './locks.js';
+import { extendLock, lockIsFree, planLock, releaseLock, takeLock } from './locks.js';
 import { createFleetRepository, type FleetRepository } from './repository.js';
+import type { FleetBatchOp, FleetContainer } from './single-container.js';
 import type { FleetStores } from './stores.js';
 import type {
   ClaimResult,
@@ -54,8 +55,13 @@ import type {
   RunOutcome,
 } from './types.js';
 
-/** The points between a claim's writes, for fault injection in tests and the demo. */
-export type ClaimStep = 'lock-taken' | 'job-assigned' | 'run-written' | 'lease-written';
+/**
+ * The points of a claim, for fault injection in tests and the demo:
+ * `claim-prepared` before its first write, then after each write. In the
+ * single layout the four writes are one batch, so the four later steps all
+ * come after that batch has landed.
+ */
+export type ClaimStep = 'claim-prepared' | 'lock-taken' | 'job-assigned' | 'run-written' | 'lease-written';
 
 export interface FleetCoordinatorOptions {
   stores: FleetStores;
@@ -137,6 +143,10 @@ export class FleetCoordinator {
     const now = this.now();
     const epoch = job.leaseEpoch + 1;
     const expiresAt = now + job.timeoutMs;
+    if (this.stores.container !== null) {
+      return this.claimInOneBatch(this.stores.container, job, agentId, { now, epoch, expiresAt });
+    }
+    await this.onClaimStep?.('claim-prepared', job.id);
 
     let lockTaken: { rev: number; tookFree: boolean } | null = null;
     if (job.lock !== null) {
@@ -202,6 +212,93 @@ export class FleetCoordinator {
     // The next claim repairs what an earlier epoch's crash left behind.
     await this.repairEarlierEpochs(job, epoch);
 
+    const handle: LeaseHandle = { fleetId: this.fleetId, jobId: job.id, agentId, epoch };
+    return { ok: true, job: claimed.doc, handle, expiresAt };
+  }
+
+  /**
+   * The single layout's claim: lock, job, run and lease written by ONE
+   * batch, all or nothing, so no crash point leaves a half-claim. The
+   * job's update is conditional on the etag and rev read (exactly one of
+   * any number of claims of that read can land), the lock's on the version
+   * `planLock` read, and run and lease are creates.
+   */
+  private async claimInOneBatch(
+    container: FleetContainer,
+    job: Stored<FleetJob>,
+    agentId: string,
+    at: { now: number; epoch: number; expiresAt: number },
+  ): Promise<ClaimResult> {
+    const { now, epoch, expiresAt } = at;
+    const ops: FleetBatchOp[] = [];
+    if (job.lock !== null) {
+      const planned = await planLock(this.stores, { fleetId: this.fleetId, name: job.lock, jobId: job.id, epoch, expiresAt, now });
+      if (!planned.ok) return { ok: false, reason: planned.reason };
+      ops.push({ kind: 'lock', op: planned.op });
+    }
+    const jobIndex = ops.length;
+    ops.push(
+      {
+        kind: 'job',
+        op: {
+          op: 'update',
+          id: job.id,
+          patch: { status: 'assigned', assignedTo: agentId, leaseEpoch: epoch, leaseExpiresAt: expiresAt, updatedAt: now },
+          expected: { etag: job._etag, rev: job.rev },
+        },
+      },
+      {
+        kind: 'run',
+        op: {
+          op: 'create',
+          doc: {
+            id: runId(job.id, epoch, agentId),
+            fleetId: this.fleetId,
+            jobId: job.id,
+            agentId,
+            leaseEpoch: epoch,
+            lock: job.lock,
+            startedAt: now,
+            endedAt: null,
+            outcome: 'running',
+            detail: null,
+          },
+        },
+      },
+      {
+        kind: 'lease',
+        op: {
+          op: 'create',
+          doc: {
+            id: leaseId(job.id, epoch),
+            fleetId: this.fleetId,
+            jobId: job.id,
+            agentId,
+            epoch,
+            acquiredAt: now,
+            expiresAt,
+            renewals: 0,
+          },
+        },
+      },
+    );
+    await this.onClaimStep?.('claim-prepared', job.id);
+    const written = await container.batch(this.fleetId, ops);
+    if (!written.ok) {
+      // Nothing was applied. The job gone: not claimable; anything else
+      // (the job or lock changed since read, run/lease already there): a
+      // concurrent claim won.
+      return { ok: false, reason: written.index === jobIndex && written.reason === 'not_found' ? 'not_claimable' : 'conflict' };
+    }
+    const claimed = written.results[jobIndex];
+    if (claimed?.kind !== 'job' || claimed.doc === null) throw new Error(`claim of ${job.id}: the batch returned no job`);
+    // Every write landed at once; the steps are reported for parity with the split layout.
+    if (job.lock !== null) await this.onClaimStep?.('lock-taken', job.id);
+    await this.onClaimStep?.('job-assigned', job.id);
+    await this.onClaimStep?.('run-written', job.id);
+    await this.onClaimStep?.('lease-written', job.id);
+
+    await this.repairEarlierEpochs(job, epoch);
     const handle: LeaseHandle = { fleetId: this.fleetId, jobId: job.id, agentId, epoch };
     return { ok: true, job: claimed.doc, handle, expiresAt };
   }

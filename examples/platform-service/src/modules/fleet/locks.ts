@@ -9,7 +9,7 @@
  * lease under lock L, L names that job's epoch.
  */
 
-import { isDatastoreError, type Stored } from '@bytelyst/datastore';
+import { type BatchOp, isDatastoreError, type Stored } from '@bytelyst/datastore';
 import type { FleetRepository } from './repository.js';
 import type { FleetStores } from './stores.js';
 import type { FleetJob, FleetLock } from './types.js';
@@ -64,9 +64,31 @@ export type TakeLockResult =
 export async function takeLock(
   stores: FleetStores,
   repo: FleetRepository,
-  args: { fleetId: string; name: string; jobId: string; epoch: number; expiresAt: number; now: number },
+  args: LockClaimArgs,
 ): Promise<TakeLockResult> {
   const lock = await readLock(stores, args.fleetId, args.name);
+  const decided = await decideLock(stores, lock, args);
+  if (!decided.ok) return decided;
+  const written = await repo.revUpdateLock(lock, decided.patch);
+  if (!written.ok) return { ok: false, reason: 'conflict' };
+  return { ok: true, lock: written.doc, tookFree: decided.tookFree };
+}
+
+interface LockClaimArgs {
+  fleetId: string;
+  name: string;
+  jobId: string;
+  epoch: number;
+  expiresAt: number;
+  now: number;
+}
+
+type LockDecision =
+  | { ok: true; patch: Pick<FleetLock, 'holderJobId' | 'holderEpoch' | 'expiresAt'>; tookFree: boolean }
+  | { ok: false; reason: 'conflict' | 'locked' };
+
+/** Whether (jobId, epoch) may take `lock` now, and the write that takes it. */
+async function decideLock(stores: FleetStores, lock: FleetLock, args: LockClaimArgs): Promise<LockDecision> {
   const sameClaim = lock.holderJobId === args.jobId && lock.holderEpoch === args.epoch;
   let free = false;
   if (!sameClaim) {
@@ -78,9 +100,30 @@ export async function takeLock(
   // one of us can win the job's own conditional write, so sharing the lock
   // is safe; we only make sure it lasts as long as our lease would.
   const expiresAt = sameClaim ? Math.max(lock.expiresAt ?? 0, args.expiresAt) : args.expiresAt;
-  const written = await repo.revUpdateLock(lock, { holderJobId: args.jobId, holderEpoch: args.epoch, expiresAt });
-  if (!written.ok) return { ok: false, reason: 'conflict' };
-  return { ok: true, lock: written.doc, tookFree: free };
+  return { ok: true, patch: { holderJobId: args.jobId, holderEpoch: args.epoch, expiresAt }, tookFree: free };
+}
+
+export type PlannedLock = { ok: true; op: BatchOp<FleetLock> } | { ok: false; reason: 'conflict' | 'locked' };
+
+/**
+ * `takeLock` for a claim that is one batch (the single layout): reads the
+ * lock and decides as `takeLock` does, but writes nothing. The answer is
+ * the batch operation that takes the lock, conditional on the version read
+ * (or a create of the lock, held, when it never existed), so the lock is
+ * taken exactly when the rest of the claim lands.
+ */
+export async function planLock(stores: FleetStores, args: LockClaimArgs): Promise<PlannedLock> {
+  const id = lockId(args.name);
+  const lock = await stores.locks.get(id, args.fleetId);
+  if (lock === null) {
+    return {
+      ok: true,
+      op: { op: 'create', doc: { id, fleetId: args.fleetId, holderJobId: args.jobId, holderEpoch: args.epoch, expiresAt: args.expiresAt } },
+    };
+  }
+  const decided = await decideLock(stores, lock, args);
+  if (!decided.ok) return decided;
+  return { ok: true, op: { op: 'update', id, patch: decided.patch, expected: { etag: lock._etag, rev: lock.rev } } };
 }
 
 /** Extends the lock for a live holder; false when (jobId, epoch) no longer holds it. */

@@ -8,19 +8,22 @@
 
 import { randomUUID } from 'node:crypto';
 import { liveAccount, localServer } from '../../../../../../testing/backends.mjs';
-import { openFleetStores, type FleetStores } from '../stores.js';
+import { openFleetStores, type FleetLayout, type FleetStores } from '../stores.js';
 
 export interface FleetStoreFactory {
+  /** `memory`, `cosmos` (the split layout) or `memory/single`, `cosmos/single`. */
   name: string;
+  layout: FleetLayout;
   /** Why this leg is skipped, or null when it runs. */
   skip: string | null;
   open(): Promise<FleetStores>;
 }
 
-function cosmosFactory(): FleetStoreFactory {
+function cosmosFactory(layout: FleetLayout): FleetStoreFactory {
   const target = liveAccount() ?? localServer();
   return {
-    name: 'cosmos',
+    name: layout === 'split' ? 'cosmos' : `cosmos/${layout}`,
+    layout,
     skip: target ? null : 'no Cosmos backend: neither the test server nor COSMOS_ENDPOINT / COSMOS_KEY',
     open: () =>
       openFleetStores({
@@ -30,13 +33,17 @@ function cosmosFactory(): FleetStoreFactory {
         database: process.env['COSMOS_DATABASE'] ?? 'platform-service-tests',
         containerPrefix: 'fleet',
         emulator: target?.emulator ?? false,
+        layout,
       }),
   };
 }
 
+/** Every provider in both layouts: the split layout (four containers) and the single one. */
 export const fleetStoreFactories: readonly FleetStoreFactory[] = [
-  { name: 'memory', skip: null, open: () => openFleetStores({ provider: 'memory' }) },
-  cosmosFactory(),
+  { name: 'memory', layout: 'split', skip: null, open: () => openFleetStores({ provider: 'memory', layout: 'split' }) },
+  cosmosFactory('split'),
+  { name: 'memory/single', layout: 'single', skip: null, open: () => openFleetStores({ provider: 'memory', layout: 'single' }) },
+  cosmosFactory('single'),
 ];
 
 /** A fleet id of its own per test, so tests can share containers. */
