@@ -506,3 +506,49 @@ describe('CosmosProvider: deadlines (timeoutMs)', () => {
     }
   });
 });
+
+describe('CosmosProvider: a rev-only condition whose document was deleted and created again at that rev', () => {
+  const pair = proxiedPair('reborn');
+
+  /** Creates a document at rev 1 and has the proxied provider read it. */
+  async function fresh(): Promise<string> {
+    const id = `job-${randomUUID()}`;
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't');
+    return id;
+  }
+  const reborn = (id: string) => async (): Promise<void> => {
+    expect(await pair.direct.delete(id, 't')).toBe(true);
+    await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+  };
+
+  it('deleteIfMatch({ rev }) between whose read and delete the document came back at that rev: deletes it, not conflict', async () => {
+    const id = await fresh();
+    const fired = pair.proxy.fired.length;
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'hold', times: 1, meanwhile: reborn(id) });
+    const r = await pair.viaProxy.deleteIfMatch(id, 't', { rev: 1 });
+    expect(pair.proxy.fired.slice(fired)).toContain('hold');
+    // At every moment of the call the document was at rev 1 (or absent): `conflict` would be wrong.
+    expect(r).toEqual({ ok: true });
+    expect(await pair.direct.get(id, 't')).toBeNull();
+  });
+
+  it('updateIfMatch({ rev }) between whose read and write the document came back at that rev: writes it, not conflict', async () => {
+    const id = await fresh();
+    const fired = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'hold', times: 1, meanwhile: reborn(id) });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { rev: 1 }, { note: 'mine' });
+    expect(pair.proxy.fired.slice(fired)).toContain('hold');
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'reborn', note: 'mine', rev: 2 } });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', note: 'mine', rev: 2 });
+  });
+
+  it('with an etag, the same 412 is the truth: conflict, nothing written', async () => {
+    const id = await fresh();
+    const seen = await pair.viaProxy.get(id, 't');
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'hold', times: 1, meanwhile: reborn(id) });
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag: seen?._etag ?? '' }, { note: 'mine' });
+    expect(r).toEqual({ ok: false, reason: 'conflict' });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 1 });
+  });
+});

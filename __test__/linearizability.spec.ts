@@ -13,6 +13,7 @@
  * runs them larger (LIN_SCALE).
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, MemoryProvider } from '@bytelyst/datastore';
 import type { CosmosProviderOptions, DatastoreProvider } from '@bytelyst/datastore';
@@ -101,6 +102,13 @@ async function seedDocs(p: DatastoreProvider<Reg>): Promise<void> {
 
 function verdicts(history: HistoryOp[]): { linearizable: boolean; sizes: Record<string, number> } {
   const v = checkPerKey(history, () => ({ rev: 1, value: 'init' }));
+  // LIN_DUMP=<file>: a failing document's history, for reading.
+  const dump = process.env['LIN_DUMP'];
+  for (const [key, verdict] of v) {
+    if (!verdict.linearizable && dump !== undefined) {
+      writeFileSync(dump, JSON.stringify(history.filter((o) => o.key === key).sort((a, b) => a.call - b.call), null, 1));
+    }
+  }
   const sizes: Record<string, number> = {};
   for (const k of keys) sizes[k] = history.filter((o) => o.key === k).length;
   return { linearizable: [...v.values()].every((x) => x.linearizable), sizes };

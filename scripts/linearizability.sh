@@ -7,7 +7,9 @@
 #   LIN_SCALE=20 LIN_SEEDS="7 8" scripts/linearizability.sh
 #
 # Needs the addon built (datastore.*.node and dist/), as `npm test` leaves it.
-# A failure names its seed: rerun with LIN_SEEDS=<seed> to reproduce it.
+# A failure names its seed: rerun with LIN_SEEDS=<seed> to reproduce it
+# (histories of a concurrent run differ run to run: rerun a few times), and
+# LIN_DUMP=<file> writes the failing document's history as JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** `drop-response`: forward, let the server apply it, then reset instead of answering. `reset`: reset without forwarding. */
-export type Fault = 'drop-response' | 'reset' | 'respond' | 'delay';
+export type Fault = 'drop-response' | 'reset' | 'respond' | 'delay' | 'hold';
 
 /** A request as the proxy received it. */
 export interface ProxiedRequest {
@@ -45,6 +45,9 @@ export interface FaultRule {
    * For `drop-response`: runs after the server applied the request and
    * before the client's connection is reset, so another client's write
    * lands exactly between the lost response and the client's next step.
+   * For `hold`: runs before the request is forwarded (which then goes on
+   * as usual), so another client's write lands between the provider's read
+   * and its write.
    */
   meanwhile?: () => Promise<void>;
   /** For `respond`: the answer given instead of forwarding (the server never sees the request). */
@@ -143,6 +146,10 @@ export class FaultProxy {
       this.fired.push('reset');
       req.socket.destroy();
       return;
+    }
+    if (rule?.fault === 'hold') {
+      this.fired.push('hold');
+      await rule.meanwhile?.();
     }
     if (rule?.fault === 'respond' && rule.respond) {
       this.fired.push('respond');

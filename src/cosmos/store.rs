@@ -271,8 +271,9 @@ impl CosmosStore {
     /// version the patch is merged onto. When the version this process last
     /// saw matches `expected` (its etag, or given `rev` alone its rev), it is
     /// used without a read: one round trip, and the `If-Match` still decides
-    /// on the server. A rev-only write that meets a 412 there learns only that
-    /// its cache was stale, so it decides again on a fresh read.
+    /// on the server. A rev-only write that meets a 412 learns only that the
+    /// version it read (or remembered) is gone, so it decides again on a
+    /// fresh read.
     pub async fn update_if_match(
         &self,
         id: &str,
@@ -293,8 +294,7 @@ impl CosmosStore {
                 Some(e) => v.etag == *e,
                 None => expected.rev == Some(v.rev),
             });
-        loop {
-            let from_cache = cached.is_some();
+        for _ in 0..MAX_ROUNDS {
             let base = match cached.take() {
                 Some(v) => v,
                 None => match self.read(id, pk_json, pk.clone(), &what).await? {
@@ -313,11 +313,19 @@ impl CosmosStore {
                 WriteOutcome::Written(cur) => {
                     return Ok(WriteOutcome::Written(for_caller(&cur.doc)?))
                 }
-                WriteOutcome::Conflict if from_cache && expected.etag.is_none() => continue,
+                // Given `rev` alone, a 412 says only that the version read
+                // (or remembered) is gone; the document may have been
+                // deleted and created again at the expected `rev`. Decide
+                // again on what is there now.
+                WriteOutcome::Conflict if expected.etag.is_none() => continue,
                 WriteOutcome::Conflict => return Ok(WriteOutcome::Conflict),
                 WriteOutcome::NotFound => return Ok(WriteOutcome::NotFound),
             }
         }
+        Err(DsError::new(
+            Code::Unavailable,
+            format!("{what}: gave up after {MAX_ROUNDS} rounds of concurrent writes to the same document"),
+        ))
     }
 
     /// Unconditional delete. `true` only when this call removed the document,
@@ -345,23 +353,37 @@ impl CosmosStore {
         let pk = self.key(id, pk_json)?;
         let what = format!("deleteIfMatch of {id:?}");
         let _slot = self.admit().await?;
-        let etag = match (expected.etag.as_deref(), expected.rev) {
-            // One round trip: the server compares. Only for an etag that can
-            // travel as a header and name a version: a blank If-Match is
-            // ignored (an unconditional delete), a control character breaks
-            // the request; such an etag is compared after a read instead.
-            (Some(etag), None) if is_sendable_etag(etag) => etag.to_owned(),
-            _ => {
-                let Some(cur) = self.read(id, pk_json, pk.clone(), &what).await? else {
-                    return Ok(WriteOutcome::NotFound);
-                };
-                if !expected.matches(&cur.etag, cur.rev) {
-                    return Ok(WriteOutcome::Conflict);
+        for _ in 0..MAX_ROUNDS {
+            let etag = match (expected.etag.as_deref(), expected.rev) {
+                // One round trip: the server compares. Only for an etag that can
+                // travel as a header and name a version: a blank If-Match is
+                // ignored (an unconditional delete), a control character breaks
+                // the request; such an etag is compared after a read instead.
+                (Some(etag), None) if is_sendable_etag(etag) => etag.to_owned(),
+                _ => {
+                    let Some(cur) = self.read(id, pk_json, pk.clone(), &what).await? else {
+                        return Ok(WriteOutcome::NotFound);
+                    };
+                    if !expected.matches(&cur.etag, cur.rev) {
+                        return Ok(WriteOutcome::Conflict);
+                    }
+                    cur.etag
                 }
-                cur.etag
+            };
+            match self
+                .remove(&what, id, pk_json, pk.clone(), Some(etag))
+                .await?
+            {
+                // Given `rev` alone, a 412 says only that the version read is
+                // gone (it may be back at the same `rev`): decide again.
+                WriteOutcome::Conflict if expected.etag.is_none() => continue,
+                outcome => return Ok(outcome),
             }
-        };
-        self.remove(&what, id, pk_json, pk, Some(etag)).await
+        }
+        Err(DsError::new(
+            Code::Unavailable,
+            format!("{what}: gave up after {MAX_ROUNDS} rounds of concurrent writes to the same document"),
+        ))
     }
 
     /// Sends a delete (conditional on `etag` when given) and resolves an
