@@ -13,6 +13,7 @@
  * second time that could answer differently.
  */
 
+import { types } from 'node:util';
 import { MISS_CONFLICT, MISS_NOT_FOUND } from '../index.js';
 import { DatastoreError, invalidArgument } from './errors.js';
 import type { DeleteIfMatchResult, Expected, PartitionKey, QueryFilter, Stored, UpdateIfMatchResult } from './types.js';
@@ -108,6 +109,72 @@ export function encodeObject(value: unknown, what: string): string {
   if (!isPlainObject(value)) {
     throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
   }
+  // A proxy, or a root with a toJSON: the general path, exactly as JSON.stringify reads them.
+  if (types.isProxy(value) || 'toJSON' in value) return stringifyChecked(value, what, undefined);
+  return encodeFlat(value, what);
+}
+
+/**
+ * The fast path, for the common document or patch whose members are all
+ * JSON primitives: each member is read once, in `JSON.stringify`'s order,
+ * checked as the replacer would check it (same errors, same order), and
+ * copied to a fresh object that `JSON.stringify` then writes without a
+ * replacer (V8's fast serializer).
+ *
+ * At the first member that is an object, the rest is handed to the general
+ * path over the copy, whose members not yet read become getters reading the
+ * caller's object: every member is still read once, in order, and errors
+ * arise in the same order as before.
+ */
+function encodeFlat(value: Record<string, unknown>, what: string): string {
+  const keys = Object.keys(value);
+  const copy: Record<string, unknown> = {};
+  const n = keys.length;
+  let i = 0;
+  try {
+    for (; i < n; i++) {
+      const k = keys[i] as string;
+      if (k === '__proto__') break; // a plain object cannot hold it as a member: the general path
+      const v = value[k]; // read before the key is checked, as JSON.stringify calls its replacer
+      if (!isWellFormed(k)) {
+        throw invalidArgument(`${appendPath(what, k)} has a key with a lone surrogate (not well-formed UTF-16)`);
+      }
+      if (typeof v === 'string' ? isWellFormed(v) : typeof v === 'number' ? Number.isFinite(v) : typeof v === 'boolean' || v === null || v === undefined) {
+        copy[k] = v;
+      } else if (typeof v === 'object') {
+        copy[k] = v;
+        break;
+      } else {
+        copy[k] = checkValue(v, () => appendPath(what, k)); // throws: a value JSON cannot hold
+      }
+    }
+  } catch (e) {
+    throw readError(e, what);
+  }
+  // A getter may have given Object.prototype a toJSON meanwhile: the root's was looked up before any member was read.
+  if ('toJSON' in copy) Object.setPrototypeOf(copy, null);
+  if (i === n) return JSON.stringify(copy);
+  // From the first member not yet read (`__proto__`) or the one after the object that stopped the loop.
+  for (let j = keys[i] === '__proto__' ? i : i + 1; j < n; j++) {
+    const k = keys[j] as string;
+    Object.defineProperty(copy, k, { get: () => value[k], enumerable: true, configurable: true });
+  }
+  return stringifyChecked(copy, what, value);
+}
+
+/** A caller's value that threw while read (a getter, a toJSON, a revoked proxy), as the error to throw. */
+function readError(e: unknown, what: string): DatastoreError {
+  if (e instanceof DatastoreError) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new DatastoreError('invalid_argument', `${what} could not be read as JSON: ${why}`, undefined, { cause: e });
+}
+
+/**
+ * `value` as JSON text, every value checked by the replacer. `alias`, when
+ * given, is the caller's object `value` stands for (a copy of its root):
+ * meeting it again inside is a cycle.
+ */
+function stringifyChecked(value: object, what: string, alias: object | undefined): string {
   const frames = new WeakMap<object, Frame>();
   let atRoot = true;
   function replacer(this: unknown, key: string, v: unknown): unknown {
@@ -130,6 +197,7 @@ export function encodeObject(value: unknown, what: string): string {
     const out = checkValue(v, at);
     if (typeof out === 'object' && out !== null) {
       if (depth >= MAX_DEPTH) throw invalidArgument(`${at()} is nested deeper than ${MAX_DEPTH} levels`);
+      if (out === alias) throw invalidArgument(`${at()} refers back to an enclosing object (a cycle)`);
       for (let h = holder; h !== undefined; h = frames.get(h)?.parent) {
         if (h === out) throw invalidArgument(`${at()} refers back to an enclosing object (a cycle)`);
       }
@@ -141,10 +209,8 @@ export function encodeObject(value: unknown, what: string): string {
   try {
     json = JSON.stringify(value, replacer);
   } catch (e) {
-    if (e instanceof DatastoreError) throw e;
     // A getter or toJSON that threw, a revoked proxy: the caller's value could not be read.
-    const why = e instanceof Error ? e.message : String(e);
-    throw new DatastoreError('invalid_argument', `${what} could not be read as JSON: ${why}`, undefined, { cause: e });
+    throw readError(e, what);
   }
   if (typeof json !== 'string') throw invalidArgument(`${what} did not serialize to a JSON object`);
   return json;
@@ -174,9 +240,20 @@ export function checkId(id: unknown): string {
   return checkName(id, 'id');
 }
 
+/** The last string partition key `encodePartitionKey` encoded, and its JSON text. */
+let lastPk: string | undefined;
+let lastPkJson = '';
+
 /** A partition key argument, as JSON text (the native store keys by it). */
 export function encodePartitionKey(pk: unknown, what = 'partitionKey'): string {
-  if (typeof pk === 'string') return JSON.stringify(checkName(pk, what) satisfies PartitionKey);
+  if (typeof pk === 'string') {
+    // Callers use a handful of partition keys: the last one's text is kept (strings are immutable).
+    if (pk === lastPk) return lastPkJson;
+    const json = JSON.stringify(checkName(pk, what) satisfies PartitionKey);
+    lastPk = pk;
+    lastPkJson = json;
+    return json;
+  }
   if (typeof pk === 'boolean' || (typeof pk === 'number' && Number.isFinite(pk))) {
     return JSON.stringify(pk satisfies PartitionKey);
   }

@@ -1,0 +1,92 @@
+/**
+ * `encodeObject`'s fast path (a flat object copied and written by
+ * `JSON.stringify` without a replacer) must answer exactly as the general
+ * path: the same JSON, the same refusals in the same order, each member
+ * read once. Each case is checked against a proxy of the same object, which
+ * always takes the general path.
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeObject } from '../lib/codec.js';
+
+/** What `encodeObject` answers: its JSON text or its error's code and message. */
+function outcome(v: object): string {
+  try {
+    return `ok ${encodeObject(v, 'patch')}`;
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    return `err ${err.code} ${err.message}`;
+  }
+}
+
+/** The same object behind a proxy with no traps: the general path. */
+const general = (v: object): string => outcome(new Proxy(v, {}));
+
+describe('codec fast path', () => {
+  const cases: Array<[string, () => object]> = [
+    ['flat primitives', () => ({ a: 'x', b: 1, c: true, d: null, e: undefined, 1: 'n', é: -0 })],
+    ['empty', () => ({})],
+    ['nested object mid-way', () => ({ a: 1, b: { c: [1, { d: 'x' }] }, e: 'y' })],
+    ['NaN after an object', () => ({ a: { b: 1 }, c: Number.NaN })],
+    ['NaN before an object', () => ({ a: Number.NaN, b: { c: 1 } })],
+    ['bad value inside an object before a bad root value', () => ({ a: { b: 1n }, c: Number.POSITIVE_INFINITY })],
+    ['lone surrogate value', () => ({ a: 'ok', b: '\uD800' })],
+    ['lone surrogate key', () => ({ a: 1, '\uDC00': 2 })],
+    ['function', () => ({ a: () => 1 })],
+    ['symbol', () => ({ a: Symbol('s') })],
+    ['bigint', () => ({ a: 2n })],
+    ['boxed primitives', () => ({ a: new Number(1), b: new String('s'), c: new Boolean(false) })],
+    ['a Map', () => ({ a: 1, m: new Map() })],
+    ['a Date', () => ({ d: new Date(0), n: 1 })],
+    ['nested toJSON', () => ({ a: { toJSON: () => 'j' }, b: 2 })],
+    ['own __proto__ member', () => JSON.parse('{"a":1,"__proto__":{"x":1},"b":2}') as object],
+  ];
+  for (const [name, make] of cases) {
+    it(name, () => {
+      expect(outcome(make())).toBe(general(make()));
+    });
+  }
+
+  it('a cycle back to the root is refused at the same path as before', () => {
+    const a: Record<string, unknown> = { x: 1 };
+    a['self'] = { back: a };
+    // (Not compared with a proxy: there the root the caller passed is the proxy, not `a`.)
+    expect(outcome(a)).toBe('err invalid_argument patch.self.back refers back to an enclosing object (a cycle)');
+  });
+
+  it('every member is read once, in order, also after an object', () => {
+    const reads: string[] = [];
+    const obj = {};
+    for (const [k, v] of [['a', 1], ['b', { c: 2 }], ['d', 'x'], ['e', null]] as const) {
+      Object.defineProperty(obj, k, {
+        enumerable: true,
+        get: () => {
+          reads.push(k);
+          return v;
+        },
+      });
+    }
+    expect(outcome(obj)).toBe('ok {"a":1,"b":{"c":2},"d":"x","e":null}');
+    expect(reads).toEqual(['a', 'b', 'd', 'e']);
+  });
+
+  it('a throwing getter is invalid_argument, on either side of an object', () => {
+    for (const before of [true, false]) {
+      const obj: Record<string, unknown> = before ? {} : { o: {} };
+      Object.defineProperty(obj, 'g', { enumerable: true, get: () => { throw new Error('boom'); } });
+      expect(outcome(obj)).toBe('err invalid_argument patch could not be read as JSON: boom');
+    }
+  });
+
+  it('a root toJSON is still called once', () => {
+    let calls = 0;
+    const obj = {
+      a: 1,
+      toJSON: () => {
+        calls++;
+        return { b: 2 };
+      },
+    };
+    expect(outcome(obj)).toBe('ok {"b":2}');
+    expect(calls).toBe(1);
+  });
+});
