@@ -19,6 +19,8 @@ export interface DemoConfig {
   replicas: number;
   /** Real milliseconds to pause per simulated tick, so a person can watch. */
   delayMs: number;
+  /** Claims through the replaced read → check → write repository (a negative control). */
+  brokenClaims: boolean;
 }
 
 export const USAGE = `usage: pnpm demo [options]
@@ -40,6 +42,9 @@ ${LAYOUT_USAGE}
   --replicas N              service replicas the agents are spread over, each
                             picking jobs on its own (default 1)
   --delay-ms N              real ms to pause per simulated minute
+  --broken-claims           claim with the replaced read -> check -> write code
+                            instead of the atomic one (split layout): the
+                            invariants should break and the demo exit 1
   --help                    this text
 `;
 
@@ -56,6 +61,7 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, 
         jobs: { type: 'string' },
         replicas: { type: 'string' },
         'delay-ms': { type: 'string' },
+        'broken-claims': { type: 'boolean' },
       },
       strict: true,
     });
@@ -72,5 +78,6 @@ export function readDemoConfig(argv: readonly string[], env: NodeJS.ProcessEnv, 
     jobs: Math.max(1, wholeNumber('jobs', values.jobs, 36)),
     replicas: Math.max(1, wholeNumber('replicas', values.replicas, 1)),
     delayMs: wholeNumber('delay-ms', values['delay-ms'], interactive ? 15 : 0),
+    brokenClaims: values['broken-claims'] === true,
   };
 }

@@ -7,6 +7,7 @@
  *   pnpm --filter @lysnrai/platform-service demo [-- --agents N --jobs N --replicas N --seed N --provider cosmos --endpoint URL --key KEY --layout split|single]
  */
 
+import { createLegacyFleetRepository } from './modules/fleet/__fixtures__/legacy-repository.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatastoreError } from '@bytelyst/datastore';
 import { ConfigError, HelpRequested, readDemoConfig } from './config.js';
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
     agents: config.agents,
     replicas: config.replicas,
     random,
+    ...(config.brokenClaims ? { repository: createLegacyFleetRepository(stores) } : {}),
     onTick: async (stats, report) => {
       const line = progressLine(stats, report);
       if (interactive) {

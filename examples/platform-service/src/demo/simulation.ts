@@ -11,6 +11,7 @@
  * as over service replicas sharing one store.
  */
 
+import type { FleetRepository } from '../modules/fleet/repository.js';
 import type { Stored } from '@bytelyst/datastore';
 import { ManualClock } from '../modules/fleet/clock.js';
 import { FleetCoordinator } from '../modules/fleet/coordinator.js';
@@ -105,6 +106,8 @@ export interface SimulationOptions {
   random: Random;
   /** Pickers the agents are spread over, as over service replicas (default 1). */
   replicas?: number;
+  /** The claims' repository; the atomic one by default (the demo's --broken-claims swaps in the replaced one). */
+  repository?: FleetRepository;
   /** Called after every tick with the running totals. */
   onTick: (stats: Readonly<SimStats>, report: InvariantReport) => Promise<void> | void;
 }
@@ -121,7 +124,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const { stores, fleetId, random } = options;
   const clock = new ManualClock(Date.UTC(2025, 0, 6, 9, 0, 0));
   const start = clock.now();
-  const coordinator = new FleetCoordinator({ stores, fleetId, now: clock.now });
+  const coordinator = new FleetCoordinator({
+    stores,
+    fleetId,
+    now: clock.now,
+    ...(options.repository ? { repository: options.repository } : {}),
+  });
   const crashingClaims = new FleetCoordinator({
     stores,
     fleetId,
