@@ -92,6 +92,37 @@ mod tests {
         assert_eq!(turns.len(), 0);
     }
 
+    /// A writer arriving after the holder left, while another still waits,
+    /// must queue behind it: the entry stays while anyone waits.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_late_writer_queues_behind_one_still_waiting() {
+        let turns = Arc::new(Turns::default());
+        let busy = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let writer = |turns: Arc<Turns>, busy: Arc<AtomicUsize>, max: Arc<AtomicUsize>| async move {
+            let _t = turns.take("\"t\"", "a").await;
+            let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+            busy.fetch_sub(1, Ordering::SeqCst);
+        };
+        let first = turns.take("\"t\"", "a").await;
+        let waiting = tokio::spawn(writer(turns.clone(), busy.clone(), max.clone()));
+        tokio::task::yield_now().await; // it is now queued on the turn
+        drop(first);
+        let late = tokio::spawn(writer(turns.clone(), busy.clone(), max.clone()));
+        waiting.await.unwrap();
+        late.await.unwrap();
+        assert_eq!(
+            max.load(Ordering::SeqCst),
+            1,
+            "two writers held the turn at once"
+        );
+        assert_eq!(turns.len(), 0);
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn other_documents_do_not_wait() {
         let turns = Turns::default();
