@@ -164,6 +164,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn system_fields_on_an_empty_object_and_a_full_one() {
+        assert_eq!(
+            with_system_fields("{}", 1, "\"e\"", 5),
+            r#"{"rev":1,"_etag":"\"e\"","_ts":5}"#
+        );
+        assert_eq!(
+            with_system_fields(r#"{"id":"a"}"#, 2, "\"f\"", 6),
+            r#"{"id":"a","rev":2,"_etag":"\"f\"","_ts":6}"#
+        );
+    }
+
+    #[test]
+    fn a_non_object_is_refused_saying_what_was_expected() {
+        let e = Members::parse("[1]", "patch").unwrap_err();
+        assert!(
+            e.message.contains("expected a JSON object"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn parses_members_in_order_with_raw_values() {
         let m = Members::parse(r#"{"id":"a","n":{"x":[1,2]},"s":"q\"uote"}"#, "document").unwrap();
         let keys: Vec<&str> = m.0.iter().map(|(k, _)| k.as_ref()).collect();
