@@ -260,6 +260,13 @@ fn parse_op(
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_batch_size_limit_is_inclusive() {
+        assert!(check_batch_size(MAX_BATCH_BODY_BYTES).is_ok());
+        let e = check_batch_size(MAX_BATCH_BODY_BYTES + 1).unwrap_err();
+        assert_eq!(e.code, Code::TooLarge);
+    }
+
     fn pk() -> PartitionKeyPath {
         PartitionKeyPath::parse("/t").unwrap()
     }
