@@ -37,23 +37,31 @@ const outcome = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
 const isUnknown = (r: unknown): boolean =>
   r instanceof DatastoreError && ['unavailable', 'timeout'].includes(r.code) && /outcome is unknown/.test(r.message);
 
-/** A describe block's two providers on one fresh container: one direct, one behind a fault proxy of its own. */
-function proxiedPair(prefix: string): { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> } {
+/** Options of a provider on `container` of the fault suites' database, at `at` (the server or a proxy). */
+function faultOptions(at: string, container: string, extra: Partial<CosmosProviderOptions> = {}): CosmosProviderOptions {
+  return {
+    endpoint: at,
+    key: EMULATOR_KEY,
+    database: 'faults',
+    container,
+    partitionKeyPath: '/tenantId',
+    emulator: true,
+    createIfNotExists: true,
+    ...extra,
+  };
+}
+
+/** A describe block's two providers on one fresh container: one direct, one (with `extra` options) behind a fault proxy of its own. */
+function proxiedPair(
+  prefix: string,
+  extra: Partial<CosmosProviderOptions> = {},
+): { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> } {
   const pair = {} as { proxy: FaultProxy; direct: CosmosProvider<Job>; viaProxy: CosmosProvider<Job> };
   beforeAll(async () => {
     pair.proxy = await FaultProxy.start(upstreamPort);
     const container = `${prefix}-${randomUUID()}`;
-    const opts = (at: string): CosmosProviderOptions => ({
-      endpoint: at,
-      key: EMULATOR_KEY,
-      database: 'faults',
-      container,
-      partitionKeyPath: '/tenantId',
-      emulator: true,
-      createIfNotExists: true,
-    });
-    pair.direct = await CosmosProvider.connect<Job>(opts(endpoint));
-    pair.viaProxy = await CosmosProvider.connect<Job>(opts(pair.proxy.endpoint));
+    pair.direct = await CosmosProvider.connect<Job>(faultOptions(endpoint, container));
+    pair.viaProxy = await CosmosProvider.connect<Job>(faultOptions(pair.proxy.endpoint, container, extra));
   });
   afterAll(async () => {
     await pair.proxy.close();
@@ -449,50 +457,29 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
 });
 
 describe('CosmosProvider: deadlines (timeoutMs)', () => {
-  let proxy: FaultProxy;
-  let direct: CosmosProvider<Job>;
-  let late: CosmosProvider<Job>;
-  const container = `deadline-${randomUUID()}`;
-  const opts = (at: string, extra: Partial<CosmosProviderOptions> = {}): CosmosProviderOptions => ({
-    endpoint: at,
-    key: EMULATOR_KEY,
-    database: 'faults',
-    container,
-    partitionKeyPath: '/tenantId',
-    emulator: true,
-    createIfNotExists: true,
-    ...extra,
-  });
-  beforeAll(async () => {
-    proxy = await FaultProxy.start(upstreamPort);
-    direct = await CosmosProvider.connect<Job>(opts(endpoint));
-    late = await CosmosProvider.connect<Job>(opts(proxy.endpoint, { timeoutMs: 400 }));
-  });
-  afterAll(async () => {
-    await proxy.close();
-  });
+  const pair = proxiedPair('deadline', { timeoutMs: 400 });
 
   it('a write whose answer comes after the deadline is resolved by a re-read: ok, applied once', async () => {
     const id = `job-${randomUUID()}`;
-    const d = await direct.create({ id, tenantId: 't', owner: null });
-    await late.get(id, 't');
-    const fired = proxy.fired.length;
-    proxy.arm({ match: conditionalReplace(id), fault: 'delay', delayMs: 2_000, times: 1 });
+    const d = await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't');
+    const fired = pair.proxy.fired.length;
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'delay', delayMs: 2_000, times: 1 });
     const started = Date.now();
-    const r = await late.updateIfMatch(id, 't', { etag: d._etag }, { owner: 'me' });
-    expect(proxy.fired.slice(fired)).toContain('delay');
+    const r = await pair.viaProxy.updateIfMatch(id, 't', { etag: d._etag }, { owner: 'me' });
+    expect(pair.proxy.fired.slice(fired)).toContain('delay');
     expect(Date.now() - started, 'it did not wait for the late answer').toBeLessThan(1_900);
     expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
-    expect(await direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
   });
 
   it('a read that misses the deadline rejects with `timeout`, without waiting for the answer', async () => {
     const id = `job-${randomUUID()}`;
-    await direct.create({ id, tenantId: 't', owner: null });
-    proxy.arm({ match: documentRequest('GET', id), fault: 'delay', delayMs: 3_000, times: 100 });
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    pair.proxy.arm({ match: documentRequest('GET', id), fault: 'delay', delayMs: 3_000, times: 100 });
     const started = Date.now();
-    const err = await late.get(id, 't').catch((e: unknown) => e);
-    proxy.disarm();
+    const err = await pair.viaProxy.get(id, 't').catch((e: unknown) => e);
+    pair.proxy.disarm();
     expect(err).toBeInstanceOf(DatastoreError);
     expect((err as DatastoreError).code).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(2_900);
@@ -500,7 +487,7 @@ describe('CosmosProvider: deadlines (timeoutMs)', () => {
 
   it('timeoutMs must be a whole number of milliseconds ≥ 1', async () => {
     for (const timeoutMs of [0, -1, 1.5, Number.NaN, 2 ** 31, '100']) {
-      const err = await CosmosProvider.connect(opts(endpoint, { timeoutMs: timeoutMs as number })).catch((e: unknown) => e);
+      const err = await CosmosProvider.connect(faultOptions(endpoint, `deadline-${randomUUID()}`, { timeoutMs: timeoutMs as number })).catch((e: unknown) => e);
       expect((err as DatastoreError).code, String(timeoutMs)).toBe('invalid_argument');
       expect((err as DatastoreError).message).toMatch(/timeoutMs/);
     }
