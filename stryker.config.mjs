@@ -27,7 +27,7 @@ export default {
   buildCommand: 'tsc -p tsconfig.lib.json',
   coverageAnalysis: 'perTest',
   // Most important first (the scripts can narrow this with --mutate).
-  mutate: ['lib/codec.ts', 'lib/memory.ts', 'lib/errors.ts', 'lib/provider.ts', 'lib/cosmos.ts'],
+  mutate: ['lib/codec.ts', 'lib/operations.ts', 'lib/batch.ts', 'lib/memory.ts', 'lib/cosmos.ts', 'lib/errors.ts', 'lib/provider.ts'],
   ignorePatterns: ['/target', '/examples', '/bench', '/npm', '/docs', '/.ci', '/mutants.out*'],
   concurrency: 1,
   timeoutMS: 30_000,

@@ -88,12 +88,15 @@ run_lib() {
   echo "== StrykerJS over lib/" >&2
   mapfile -t extra < <(stryker_args)
   "${nice[@]}" "${pnpm[@]}" exec stryker run stryker.config.mjs "${extra[@]}"
+  # Fails when a test file never ran in Stryker's sandbox; prints the scores.
+  node scripts/stryker-report-check.mjs target/mutants-js/lib.json vitest.stryker.config.mts
 }
 
 run_fleet() {
   echo "== StrykerJS over the fleet module" >&2
   mapfile -t extra < <(stryker_args)
-  (cd examples/platform-service && "${nice[@]}" "${pnpm[@]}" exec stryker run stryker.config.mjs "${extra[@]}")
+  (cd examples/platform-service && "${nice[@]}" "${pnpm[@]}" exec stryker run stryker.config.mjs "${extra[@]}" &&
+    node ../../scripts/stryker-report-check.mjs ../../target/mutants-js/fleet.json vitest.stryker.config.ts)
 }
 
 targets=("$@")

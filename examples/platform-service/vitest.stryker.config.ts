@@ -16,6 +16,13 @@ const datastoreRoot = dirname(realpathSync(require.resolve('@bytelyst/datastore/
 const escaped = datastoreRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default defineConfig({
+  // The fixtures import the workspace's shared test helpers by a relative
+  // path (`../../../../../../testing/backends.mjs`), which points outside the
+  // sandbox copy; send it to the real one. Without this the fleet suites fail
+  // to load in the sandbox and Stryker's dry run passes on the few that remain.
+  resolve: {
+    alias: [{ find: /^(?:\.\.\/)+testing\/(.*)$/, replacement: `${datastoreRoot}/testing/$1` }],
+  },
   test: {
     include: ['src/modules/fleet/**/*.test.ts'],
     globalSetup: process.env['STRYKER_FLEET_COSMOS'] === '1' ? [resolve(datastoreRoot, 'testing/global-setup.mts')] : [],

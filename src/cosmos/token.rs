@@ -21,7 +21,8 @@ pub const FIELD: &str = "_dsw";
 /// Pairs kept: enough that a write is still recognisable after a few
 /// others have landed on top of it before the re-read.
 pub const RING: usize = 8;
-/// Upper bound on the ring's JSON size, for the 2 MB check.
+/// Upper bound on the ring's JSON size: it must fit, with `rev` and the
+/// server's fields, in the 1 KB that `MAX_BODY_BYTES` keeps of the 2 MB.
 pub const RING_BYTES: usize = RING * 40 + 16;
 
 /// A random id of one logical write (the same across its resends).
@@ -197,6 +198,29 @@ mod tests {
         assert_eq!(
             stamp("{}", 2, &Ring::default()).unwrap().get(),
             r#"{"rev":2,"_dsw":[]}"#
+        );
+    }
+
+    #[test]
+    fn a_full_ring_fits_the_room_kept_for_it() {
+        // The largest ring a write can store: RING pairs at the largest rev a
+        // caller can name (a JavaScript safe integer), with real tokens.
+        let top = (1u64 << 53) - 1;
+        let mut ring = Ring::default();
+        for rev in top - RING as u64 + 1..=top {
+            ring = ring.with(rev, &Token::fresh());
+        }
+        let json = ring.to_json();
+        assert_eq!(ring.0.len(), RING);
+        assert!(json.len() <= RING_BYTES, "{} > {RING_BYTES}", json.len());
+        // The caller's document may take all but 1 KB of Cosmos' 2 MB: the
+        // ring, its key, `rev` and what the server adds (`_rid`, `_self`,
+        // `_etag`, `_attachments`, `_ts`: about 200 bytes) must fit in it.
+        let reserve = crate::validate::MAX_DOCUMENT_BYTES - crate::validate::MAX_BODY_BYTES;
+        let stamped = stamp("{}", top, &ring).unwrap();
+        assert!(
+            RING_BYTES + stamped.get().len() - json.len() + 256 <= reserve,
+            "ring room {RING_BYTES} leaves too little of the {reserve} bytes kept"
         );
     }
 
