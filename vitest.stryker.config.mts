@@ -10,14 +10,17 @@
 //   checks the Rust compare-and-write's atomicity over long histories
 //   (minutes per run; lib/ only encodes and decodes those calls, which the
 //   conformance and hardening suites cover call by call).
-// The property suite runs with a smaller budget (DIFF_RUNS) so a surviving
-// mutant, which runs every test that reaches it, costs minutes, not tens.
+// The property suite runs with a smaller budget (DIFF_RUNS) and the load
+// tests smaller (DS_TEST_SCALE, see __test__/setup/scale.ts), so a surviving
+// mutant, which reruns every test that reaches it, costs a minute, not five.
 import { mergeConfig } from 'vitest/config';
 import base from './vitest.config.mts';
 
 export default mergeConfig(base, {
   test: {
     exclude: ['**/node_modules/**', '__test__/survival.spec.ts', '__test__/server-batch.spec.ts', '__test__/linearizability.spec.ts'],
-    env: { DIFF_RUNS: process.env['DIFF_RUNS'] ?? '10' },
+    // Instrumented code runs slower, and a run shares the machine: room for the load tests.
+    testTimeout: 240_000,
+    env: { DIFF_RUNS: process.env['DIFF_RUNS'] ?? '10', DS_TEST_SCALE: process.env['DS_TEST_SCALE'] ?? '0.1' },
   },
 });

@@ -4,6 +4,7 @@
  * contract in README.md means the same thing everywhere.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { scaled } from '../setup/scale.js';
 import { DatastoreError } from '@bytelyst/datastore';
 import type { BaseDocument, DatastoreProvider, Stored } from '@bytelyst/datastore';
 import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
@@ -73,7 +74,7 @@ export function threadLeg(threads: NonNullable<ConformanceOptions['threads']>): 
 
 export function conformance(name: string, makeProvider: ProviderFactory, options: ConformanceOptions = {}): void {
   const claimers = options.claimers ?? 1000;
-  const incrementers = options.incrementers ?? 500;
+  const incrementers = options.incrementers ?? scaled(500, 50);
 
   describe(`${name}: provider conformance`, () => {
     let p: DatastoreProvider<Job>;
