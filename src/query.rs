@@ -67,13 +67,7 @@ impl QueryFilter {
         if let Some(o) = &filter.order_by {
             check_field_name(&o.field, "orderBy.field")?;
         }
-        if let Some(l) = filter.limit {
-            if l == 0 || l > MAX_LIMIT {
-                return Err(DsError::invalid(format!(
-                    "query filter: limit must be between 1 and {MAX_LIMIT}"
-                )));
-            }
-        }
+        // `limit` was checked by `check_shape`, on the caller's JSON value.
         Ok(filter)
     }
 }
@@ -291,5 +285,182 @@ mod tests {
     fn numbers_equal_by_value() {
         assert!(values_equal(&json!(1), &json!(1.0)));
         assert!(!values_equal(&json!(1), &json!("1")));
+        assert!(!values_equal(&json!(1), &json!(2)));
+        assert!(values_equal(&json!("a"), &json!("a")));
+        assert!(!values_equal(&json!(null), &json!(false)));
+    }
+
+    fn message(filter: &str) -> String {
+        QueryFilter::parse(Some(filter)).unwrap_err().message
+    }
+
+    fn accepts(filter: &str) -> QueryFilter {
+        QueryFilter::parse(Some(filter)).unwrap_or_else(|e| panic!("{filter}: {}", e.message))
+    }
+
+    #[test]
+    fn limit_bounds_are_inclusive() {
+        assert_eq!(accepts(r#"{"limit":1}"#).limit, Some(1));
+        assert_eq!(
+            accepts(&format!(r#"{{"limit":{MAX_LIMIT}}}"#)).limit,
+            Some(MAX_LIMIT)
+        );
+        assert_eq!(MAX_LIMIT, 2_147_483_647);
+        for bad in ["0", "-1", "1.5", "\"3\"", "null"] {
+            let m = message(&format!(r#"{{"limit":{bad}}}"#));
+            assert!(
+                m.contains("limit must be a whole number between 1 and 2147483647"),
+                "{bad}: {m}"
+            );
+        }
+        assert!(QueryFilter::parse(Some(&format!(r#"{{"limit":{}}}"#, MAX_LIMIT + 1))).is_err());
+    }
+
+    #[test]
+    fn every_member_is_checked_and_named() {
+        assert!(QueryFilter::parse(None).unwrap().where_.is_none());
+        assert_eq!(message("[]"), "query filter must be an object");
+        assert_eq!(message("{"), "query filter must be an object");
+        for (filter, says) in [
+            (
+                r#"{"partitionKey":null}"#,
+                "partitionKey must be a string, number or boolean, got null",
+            ),
+            (r#"{"partitionKey":[1]}"#, "got an array"),
+            (r#"{"partitionKey":{}}"#, "got an object"),
+            (
+                r#"{"where":3}"#,
+                "where must be an object of field: value, got a number",
+            ),
+            (r#"{"where":"a"}"#, "got a string"),
+            (r#"{"where":true}"#, "got a boolean"),
+            (
+                r#"{"where":{"a":[1]}}"#,
+                "where.a must be a string, number, boolean or null",
+            ),
+            (r#"{"where":{"a":{"b":1}}}"#, "where.a must be"),
+            (
+                r#"{"orderBy":"x"}"#,
+                "orderBy must be an object like { field, direction }, got a string",
+            ),
+            (
+                r#"{"orderBy":{"field":"x","dir":"asc"}}"#,
+                "orderBy has an unknown member \"dir\"",
+            ),
+            (r#"{"orderBy":{}}"#, "orderBy.field must be a field name"),
+            (
+                r#"{"orderBy":{"field":1}}"#,
+                "orderBy.field must be a field name",
+            ),
+            (
+                r#"{"orderBy":{"field":"x","direction":"ASC"}}"#,
+                "'asc' or 'desc', got \"ASC\"",
+            ),
+            (
+                r#"{"orderBy":{"field":"x","direction":null}}"#,
+                "'asc' or 'desc', got null",
+            ),
+            (
+                r#"{"orderBy":{"field":"a-b"}}"#,
+                "orderBy.field \"a-b\" must be a top-level field name",
+            ),
+            (
+                r#"{"where":{"1a":1}}"#,
+                "where \"1a\" must be a top-level field name",
+            ),
+            (r#"{"where":{"":1}}"#, "where \"\" must be"),
+            (r#"{"where":{"é":1}}"#, "where \"é\" must be"),
+            (
+                r#"{"top":1}"#,
+                "unknown member \"top\" (known: partitionKey, where, orderBy, limit)",
+            ),
+        ] {
+            let m = message(filter);
+            assert!(m.contains(says), "{filter}: {m}");
+            assert!(m.starts_with("query filter"), "{filter}: {m}");
+        }
+    }
+
+    #[test]
+    fn what_is_valid_is_accepted() {
+        for pk in ["\"t\"", "1", "true"] {
+            let f = accepts(&format!(r#"{{"partitionKey":{pk}}}"#));
+            assert_eq!(
+                f.partition_key.map(|p| p.get().to_owned()),
+                Some(pk.to_owned())
+            );
+        }
+        let f = accepts(r#"{"where":{"_a":null,"$b":true,"c1":"x","D":2}}"#);
+        assert_eq!(f.where_.map(|w| w.len()), Some(4));
+        assert_eq!(
+            accepts(r#"{"orderBy":{"field":"n"}}"#)
+                .order_by
+                .map(|o| o.direction),
+            Some(Direction::Asc)
+        );
+        assert_eq!(
+            accepts(r#"{"orderBy":{"field":"n","direction":"asc"}}"#)
+                .order_by
+                .map(|o| o.direction),
+            Some(Direction::Asc)
+        );
+    }
+
+    fn ordered(filter: &str, keys: &[Value]) -> Vec<usize> {
+        let mut rows: Vec<(Option<Value>, usize)> = keys
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, k)| (Some(k), i))
+            .collect();
+        accepts(filter).order_and_limit(&mut rows);
+        rows.into_iter().map(|(_, i)| i).collect()
+    }
+
+    #[test]
+    fn orders_stably_both_ways_then_limits() {
+        let keys = [json!(2), json!(1), json!(2), json!(3)];
+        assert_eq!(ordered(r#"{"orderBy":{"field":"n"}}"#, &keys), [1, 0, 2, 3]);
+        assert_eq!(
+            ordered(r#"{"orderBy":{"field":"n","direction":"desc"}}"#, &keys),
+            [3, 0, 2, 1]
+        );
+        assert_eq!(
+            ordered(r#"{"orderBy":{"field":"n"},"limit":2}"#, &keys),
+            [1, 0]
+        );
+        assert_eq!(ordered(r#"{"limit":3}"#, &keys), [0, 1, 2]);
+        assert_eq!(ordered("{}", &keys), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn compares_within_a_type() {
+        use Ordering::*;
+        assert_eq!(compare_values(Some(&json!(2)), Some(&json!(10))), Less);
+        assert_eq!(compare_values(Some(&json!(1)), Some(&json!(1.0))), Equal);
+        assert_eq!(
+            compare_values(Some(&json!("b")), Some(&json!("a"))),
+            Greater
+        );
+        assert_eq!(
+            compare_values(Some(&json!(true)), Some(&json!(false))),
+            Greater
+        );
+        assert_eq!(
+            compare_values(Some(&json!([2])), Some(&json!([10]))),
+            Greater,
+            "arrays by their JSON text"
+        );
+        assert_eq!(
+            compare_values(Some(&json!({"a":1})), Some(&json!([1]))),
+            Greater,
+            "objects after arrays"
+        );
+        assert_eq!(
+            compare_values(Some(&json!([1])), Some(&json!("z"))),
+            Greater,
+            "arrays after strings"
+        );
+        assert_eq!(compare_values(None, None), Equal);
     }
 }
