@@ -265,6 +265,12 @@ export function checkExpected(expected: unknown): { etag: string | undefined; re
   if (!isPlainObject(expected)) {
     throw invalidArgument(`expected must be an object like { etag } or { rev }, got ${describe(expected)}`);
   }
+  for (const member in expected) {
+    // A misspelt `etag` beside a `rev` would silently weaken the compare to the rev alone.
+    if (member !== 'etag' && member !== 'rev') {
+      throw invalidArgument(`expected has an unknown member ${JSON.stringify(member)} (known: etag, rev)`);
+    }
+  }
   const { etag, rev } = expected as Partial<Record<keyof Expected, unknown>>;
   if (etag !== undefined && typeof etag !== 'string') {
     throw invalidArgument(`expected.etag must be a string, got ${describe(etag)}`);

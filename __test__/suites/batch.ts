@@ -212,6 +212,7 @@ export function batchConformance(makeProvider: ProviderFactory, options: Conform
         ['a patch moving the partition key', [{ op: 'update', id: 'x', patch: { tenantId: 't2' } }]],
         ['NaN in a document', [{ op: 'create', doc: { id: 'x', tenantId: 't1', n: NaN } }]],
         ['an empty expected', [{ op: 'delete', id: 'x', expected: {} }]],
+        ['a misspelt member in expected', [{ op: 'delete', id: 'x', expected: { rev: 1, eTag: '"x"' } }]],
         ['a field the operation does not take', [{ op: 'create', doc: { id: 'x', tenantId: 't1' }, expected: { rev: 1 } }]],
         ['an operation that is not an object', [null]],
       ])('%s', async (_what, ops) => {

@@ -282,6 +282,9 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         ['a non-string etag', { etag: 1 }],
         ['a fractional rev', { rev: 1.5 }],
         ['a negative rev', { rev: -1 }],
+        // A misspelt etag beside a matching rev would otherwise weaken the compare to rev alone.
+        ['a misspelt member beside a matching rev', { rev: 1, eTag: '"x"' }],
+        ['an unknown member beside a matching rev', { rev: 1, revision: 2 }],
       ])('expected with %s is invalid_argument', async (_what, expected) => {
         const a = await p.create(job('a'));
         await rejection(p.updateIfMatch('a', 't1', bad(expected), { n: 1 }), 'invalid_argument');
@@ -318,6 +321,7 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         const a = await p.create(job('a'));
         await rejection(p.deleteIfMatch('a', 't1', bad({})), 'invalid_argument');
         await rejection(p.deleteIfMatch('a', 't1', bad({ rev: -1 })), 'invalid_argument');
+        await rejection(p.deleteIfMatch('a', 't1', bad({ rev: a.rev, etagg: '"x"' })), 'invalid_argument');
         await rejection(p.deleteIfMatch('..', 't1', { rev: 1 }), 'invalid_argument');
         await rejection(p.deleteIfMatch('a', bad(null), { rev: 1 }), 'invalid_argument');
         expect(await p.get('a', 't1')).toEqual(a);
