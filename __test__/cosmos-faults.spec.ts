@@ -539,3 +539,178 @@ describe('CosmosProvider: a rev-only condition whose document was deleted and cr
     expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 1 });
   });
 });
+
+describe('CosmosProvider: a call stopped by its signal or its own timeoutMs', () => {
+  const pair = proxiedPair('abort');
+
+  /** A fresh job at rev 1 that the proxied provider has read. */
+  async function fresh(): Promise<{ id: string; etag: string }> {
+    const id = `job-${randomUUID()}`;
+    const d = await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't');
+    return { id, etag: d._etag };
+  }
+
+  /**
+   * Starts `run` and tells whether its promise settled while the proxy held
+   * an answer: `hold()` (a delay rule's `meanwhile`) keeps the answer until
+   * the call settles, or 5 s at most, so a call that waits for the answer
+   * (ignoring its signal or deadline) still ends, and is caught.
+   */
+  function heldCall<R>(): { start: (run: () => Promise<R>) => Promise<R>; hold: () => Promise<void>; settledWhileHeld: () => boolean } {
+    let call: Promise<R> | undefined;
+    let settled = false;
+    let whileHeld = false;
+    return {
+      start: (run) => {
+        call = run();
+        call.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        return call;
+      },
+      hold: async () => {
+        const end = Date.now() + 5_000;
+        while (!settled && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        whileHeld = settled;
+      },
+      settledWhileHeld: () => whileHeld,
+    };
+  }
+
+  /** Resolves once `ok` holds, polling, or after `ms` at most. */
+  async function until(ok: () => boolean, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it('aborted after the server applied the write, while its answer is held: ok (by the re-read), applied once, without waiting for the answer', async () => {
+    const { id, etag } = await fresh();
+    const c = new AbortController();
+    const h = heldCall<Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>>>();
+    pair.proxy.arm({
+      match: conditionalReplace(id),
+      fault: 'delay',
+      times: 1,
+      meanwhile: () => {
+        c.abort(new Error('caller gave up'));
+        return h.hold();
+      },
+    });
+    const r = await h.start(() => pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }, { signal: c.signal }));
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it answered while the server\'s answer was still held').toBe(true);
+    const held = await pair.direct.get(id, 't');
+    expect(held).toMatchObject({ owner: 'me', rev: 2 });
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2, _etag: held?._etag } });
+  });
+
+  it('aborted while the request is held before the server: the re-read cannot tell, so the outcome is unknown (timeout), and the late request does land', async () => {
+    const { id, etag } = await fresh();
+    const c = new AbortController();
+    const reason = new Error('caller gave up');
+    const from = pair.proxy.requests.length;
+    pair.proxy.arm({
+      match: conditionalReplace(id),
+      fault: 'hold',
+      times: 1,
+      meanwhile: async () => {
+        c.abort(reason);
+        // Forward the abandoned request only once the provider's re-read has been answered.
+        await until(() => pair.proxy.requests.slice(from).some((q) => q.method === 'GET') && pair.proxy.inFlight === 1, 5_000);
+      },
+    });
+    const r = await outcome(pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }, { signal: c.signal }));
+    await until(() => pair.proxy.inFlight === 0, 5_000);
+    expect(isUnknown(r), String(r)).toBe(true);
+    expect((r as DatastoreError).code).toBe('timeout');
+    expect((r as DatastoreError).message).toMatch(/aborted/);
+    expect((r as DatastoreError).cause).toBe(reason);
+    // "Not applied" would have been wrong: the abandoned request landed after the answer.
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('an update aborted while it waits for its turn is not sent and not applied', async () => {
+    const { id } = await fresh();
+    const c = new AbortController();
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'hold', times: 1, meanwhile: () => Promise.race([released, new Promise<void>((r) => setTimeout(r, 5_000))]) });
+    const from = pair.proxy.requests.length;
+    const first = pair.viaProxy.update(id, 't', { note: 'first' });
+    await until(() => pair.proxy.fired.includes('hold') && pair.proxy.requests.length > from, 5_000);
+    const second = outcome(pair.viaProxy.update(id, 't', { note: 'second' }, { signal: c.signal }));
+    c.abort();
+    const r = await second;
+    release();
+    expect(await first).toMatchObject({ note: 'first', rev: 2 });
+    expect(r).toBeInstanceOf(DatastoreError);
+    expect((r as DatastoreError).code).toBe('timeout');
+    expect((r as DatastoreError).message).toMatch(/aborted .*before it was sent; nothing was written/);
+    expect(await pair.direct.get(id, 't')).toMatchObject({ note: 'first', rev: 2 });
+    const puts = pair.proxy.requests.slice(from).filter((q) => q.method === 'PUT');
+    expect(puts, 'only the first update was sent').toHaveLength(1);
+  });
+
+  it('a read aborted in flight rejects with timeout ("aborted", the reason as cause) while the answer is held', async () => {
+    const { id } = await fresh();
+    const c = new AbortController();
+    const reason = new Error('caller gave up');
+    const h = heldCall<unknown>();
+    pair.proxy.arm({
+      match: documentRequest('GET', id),
+      fault: 'delay',
+      times: 1,
+      meanwhile: () => {
+        c.abort(reason);
+        return h.hold();
+      },
+    });
+    const err = await h.start(() => pair.viaProxy.get(id, 't', { signal: c.signal })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it rejected while the answer was still held').toBe(true);
+    expect(err).toBeInstanceOf(DatastoreError);
+    expect((err as DatastoreError).code).toBe('timeout');
+    expect((err as DatastoreError).message).toMatch(/aborted/);
+    expect((err as DatastoreError).cause).toBe(reason);
+  });
+
+  it('a call\'s own timeoutMs (the provider has none): a write whose answer is late is resolved by a re-read, ok and applied once', async () => {
+    const { id, etag } = await fresh();
+    const h = heldCall<Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>>>();
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'delay', times: 1, meanwhile: h.hold });
+    const r = await h.start(() => pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }, { timeoutMs: 300 }));
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it answered before the held answer came').toBe(true);
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('a query aborted in flight rejects with timeout', async () => {
+    await fresh();
+    const c = new AbortController();
+    const h = heldCall<unknown>();
+    pair.proxy.arm({
+      match: (q) => q.method === 'POST' && String(q.headers['x-ms-documentdb-isquery']).toLowerCase() === 'true',
+      fault: 'delay',
+      times: 1,
+      meanwhile: () => {
+        c.abort();
+        return h.hold();
+      },
+    });
+    const err = await h.start(() => pair.viaProxy.query({ partitionKey: 't' }, { signal: c.signal })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    pair.proxy.disarm();
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it rejected while the answer was still held').toBe(true);
+    expect((err as DatastoreError).code).toBe('timeout');
+    expect((err as DatastoreError).message).toMatch(/query: aborted/);
+  });
+});

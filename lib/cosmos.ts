@@ -5,7 +5,8 @@
  * was lost are resolved.
  */
 
-import { cosmosConnect, type NativeCosmosStore } from '../index.js';
+import { cosmosConnect, NativeCall, type NativeCosmosStore } from '../index.js';
+import { checkCallOptions, checkTimeoutMs, withAbortCause } from './call.js';
 import { checkName, checkOptionNames, closed, misuse } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -13,6 +14,7 @@ import type {
   BaseDocument,
   BatchOp,
   BatchResult,
+  CallOptions,
   CosmosProviderOptions,
   DatastoreProvider,
   DeleteIfMatchResult,
@@ -25,18 +27,24 @@ import type {
   UpdateIfMatchResult,
 } from './types.js';
 
+/** A native store and the call's own limits (none for a call without options). */
+interface Target {
+  n: NativeCosmosStore;
+  c: NativeCall | undefined;
+}
+
 /** The native store's methods, as `operations` takes them. */
-const ops = operations<NativeCosmosStore>({
-  get: (n, id, pk) => n.get(id, pk),
-  create: (n, doc) => n.create(doc),
-  upsert: (n, doc) => n.upsert(doc),
-  replace: (n, doc) => n.replace(doc),
-  update: (n, id, pk, patch) => n.update(id, pk, patch),
-  delete: (n, id, pk) => n.delete(id, pk),
-  query: (n, filter) => n.query(filter),
-  updateIfMatch: (n, id, pk, etag, rev, patch) => n.updateIfMatch(id, pk, etag, rev, patch),
-  deleteIfMatch: (n, id, pk, etag, rev) => n.deleteIfMatch(id, pk, etag, rev),
-  batch: (n, pk, opsJson) => n.batch(pk, opsJson),
+const ops = operations<Target>({
+  get: ({ n, c }, id, pk) => n.get(id, pk, c),
+  create: ({ n, c }, doc) => n.create(doc, c),
+  upsert: ({ n, c }, doc) => n.upsert(doc, c),
+  replace: ({ n, c }, doc) => n.replace(doc, c),
+  update: ({ n, c }, id, pk, patch) => n.update(id, pk, patch, c),
+  delete: ({ n, c }, id, pk) => n.delete(id, pk, c),
+  query: ({ n, c }, filter) => n.query(filter, c),
+  updateIfMatch: ({ n, c }, id, pk, etag, rev, patch) => n.updateIfMatch(id, pk, etag, rev, patch, c),
+  deleteIfMatch: ({ n, c }, id, pk, etag, rev) => n.deleteIfMatch(id, pk, etag, rev, c),
+  batch: ({ n, c }, pk, opsJson) => n.batch(pk, opsJson, c),
 });
 /** `ops.batch`, under a name the method's `ops` parameter does not shadow. */
 const runBatch = ops.batch;
@@ -93,12 +101,25 @@ function checkCredential(
   };
 }
 
-function optionalTimeout(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
-    throw invalidArgument(`timeoutMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${String(v)}`);
+/**
+ * Runs `f` with the native limits of `options` (already checked): the
+ * call's deadline, and an abort fired with its signal. A `timeout` after
+ * the signal fired carries `signal.reason` as its `cause`.
+ */
+async function limited<R>(options: CallOptions, f: (c: NativeCall) => Maybe<R>): Promise<R> {
+  const c = new NativeCall(options.timeoutMs);
+  const { signal } = options;
+  if (signal === undefined) return await f(c);
+  const onAbort = (): void => c.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await f(c);
+  } catch (e) {
+    const err = toDatastoreError(e);
+    throw signal.aborted && err.code === 'timeout' ? withAbortCause(err, signal) : err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
-  return v;
 }
 
 const COSMOS_OPTIONS = [
@@ -150,7 +171,7 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       partitionKeyPath: optionalString(options.partitionKeyPath, 'partitionKeyPath') ?? '',
       emulator: optionalBoolean(options.emulator, 'emulator'),
       createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
-      timeoutMs: optionalTimeout(options.timeoutMs),
+      timeoutMs: checkTimeoutMs(options.timeoutMs),
     };
     const credential = checkCredential(options.credential);
     const native = await call(() =>
@@ -175,10 +196,15 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
 
   /**
    * Runs `f` on the native store of `self` (which must be an open
-   * CosmosProvider), counted among the calls in flight until it settles.
+   * CosmosProvider) under the call's `options`, counted among the calls in
+   * flight until it settles.
    */
-  static #call<R>(self: unknown, method: string, f: (native: NativeCosmosStore) => Maybe<R>): Promise<R> {
-    const p = call(() => f(CosmosProvider.#nativeOf(self, method)));
+  static #call<R>(self: unknown, method: string, options: CallOptions | undefined, f: (target: Target) => Maybe<R>): Promise<R> {
+    const p = call(() => {
+      const n = CosmosProvider.#nativeOf(self, method);
+      if (options === undefined) return f({ n, c: undefined });
+      return limited(checkCallOptions(options, `CosmosProvider.${method}`), (c) => f({ n, c }));
+    });
     if (self instanceof CosmosProvider) {
       const pending = self.#pending;
       pending.add(p);
@@ -203,43 +229,43 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
     return this.close();
   }
 
-  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    return CosmosProvider.#call(this, 'get', (n) => ops.get<T>(n, id, partitionKey));
+  get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null> {
+    return CosmosProvider.#call(this, 'get', options, (n) => ops.get<T>(n, id, partitionKey));
   }
 
-  create(doc: T): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'create', (n) => ops.create(n, doc));
+  create(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'create', options, (n) => ops.create(n, doc));
   }
 
-  upsert(doc: T): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'upsert', (n) => ops.upsert(n, doc));
+  upsert(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'upsert', options, (n) => ops.upsert(n, doc));
   }
 
-  replace(doc: T): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'replace', (n) => ops.replace(n, doc));
+  replace(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'replace', options, (n) => ops.replace(n, doc));
   }
 
-  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'update', (n) => ops.update<T>(n, id, partitionKey, patch));
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'update', options, (n) => ops.update<T>(n, id, partitionKey, patch));
   }
 
-  delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return CosmosProvider.#call(this, 'delete', (n) => ops.delete(n, id, partitionKey));
+  delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean> {
+    return CosmosProvider.#call(this, 'delete', options, (n) => ops.delete(n, id, partitionKey));
   }
 
-  query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return CosmosProvider.#call(this, 'query', (n) => ops.query<T>(n, filter));
+  query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]> {
+    return CosmosProvider.#call(this, 'query', options, (n) => ops.query<T>(n, filter));
   }
 
-  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
-    return CosmosProvider.#call(this, 'updateIfMatch', (n) => ops.updateIfMatch<T>(n, id, partitionKey, expected, patch));
+  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>, options?: CallOptions): Promise<UpdateIfMatchResult<T>> {
+    return CosmosProvider.#call(this, 'updateIfMatch', options, (n) => ops.updateIfMatch<T>(n, id, partitionKey, expected, patch));
   }
 
-  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    return CosmosProvider.#call(this, 'deleteIfMatch', (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
+    return CosmosProvider.#call(this, 'deleteIfMatch', options, (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
   }
 
-  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>> {
-    return CosmosProvider.#call(this, 'batch', (n) => runBatch<T>(n, partitionKey, ops));
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {
+    return CosmosProvider.#call(this, 'batch', options, (n) => runBatch<T>(n, partitionKey, ops));
   }
 }

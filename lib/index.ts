@@ -12,6 +12,7 @@ export type {
   BaseDocument,
   BatchOp,
   BatchResult,
+  CallOptions,
   CosmosProviderOptions,
   DatastoreProvider,
   DeleteIfMatchResult,

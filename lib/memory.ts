@@ -18,6 +18,7 @@ import {
   memoryUpdateIfMatch,
   memoryUpsert,
 } from '../index.js';
+import { checkCallOptions } from './call.js';
 import { checkName, checkOptionNames, closed, misuse } from './codec.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -25,6 +26,7 @@ import type {
   BaseDocument,
   BatchOp,
   BatchResult,
+  CallOptions,
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
@@ -91,11 +93,17 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     this.shared = shared;
   }
 
-  /** The native store of `self`, when `self` is a MemoryProvider. */
-  static #storeOf(self: unknown, method: string): Store {
+  /**
+   * The native store of `self`, when `self` is a MemoryProvider. Call
+   * options are looked at only when given (the hot path passes none), and
+   * only checked: the call is synchronous, so a signal can only have fired
+   * before it.
+   */
+  static #storeOf(self: unknown, method: string, options?: CallOptions): Store {
     if (typeof self === 'object' && self !== null && #store in self) {
       const p = self as MemoryProvider;
       if (p.#closed) throw closed('MemoryProvider', method);
+      if (options !== undefined) checkCallOptions(options, `MemoryProvider.${method}`);
       return p.#store;
     }
     throw misuse('MemoryProvider', method, self);
@@ -130,43 +138,43 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     }
   }
 
-  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get'), id, partitionKey));
+  get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null> {
+    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get', options), id, partitionKey));
   }
 
-  create(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create'), doc));
+  create(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create', options), doc));
   }
 
-  upsert(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.upsert(MemoryProvider.#storeOf(this, 'upsert'), doc));
+  upsert(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.upsert(MemoryProvider.#storeOf(this, 'upsert', options), doc));
   }
 
-  replace(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.replace(MemoryProvider.#storeOf(this, 'replace'), doc));
+  replace(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.replace(MemoryProvider.#storeOf(this, 'replace', options), doc));
   }
 
-  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
-    return settle(() => ops.update<T>(MemoryProvider.#storeOf(this, 'update'), id, partitionKey, patch));
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.update<T>(MemoryProvider.#storeOf(this, 'update', options), id, partitionKey, patch));
   }
 
-  delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return settle(() => ops.delete(MemoryProvider.#storeOf(this, 'delete'), id, partitionKey));
+  delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean> {
+    return settle(() => ops.delete(MemoryProvider.#storeOf(this, 'delete', options), id, partitionKey));
   }
 
-  query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return settle(() => ops.query<T>(MemoryProvider.#storeOf(this, 'query'), filter));
+  query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]> {
+    return settle(() => ops.query<T>(MemoryProvider.#storeOf(this, 'query', options), filter));
   }
 
-  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
-    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch'), id, partitionKey, expected, patch));
+  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>, options?: CallOptions): Promise<UpdateIfMatchResult<T>> {
+    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch', options), id, partitionKey, expected, patch));
   }
 
-  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch'), id, partitionKey, expected));
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
+    return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch', options), id, partitionKey, expected));
   }
 
-  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>> {
-    return settle(() => runBatch<T>(MemoryProvider.#storeOf(this, 'batch'), partitionKey, ops));
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {
+    return settle(() => runBatch<T>(MemoryProvider.#storeOf(this, 'batch', options), partitionKey, ops));
   }
 }

@@ -94,24 +94,46 @@ export interface QueryFilter<T = BaseDocument> {
   limit?: number;
 }
 
+/**
+ * Per-call limits: the optional last argument of every provider method.
+ *
+ * - `signal`: stop waiting when it fires. A signal that has already fired
+ *   rejects the call at once with `code: 'timeout'` ("aborted"), nothing
+ *   sent or written. Cosmos: a read or query stopped in flight rejects
+ *   with `timeout`; a write stopped in flight is resolved like a lost
+ *   response (re-read: its answer when the outcome can be told, else
+ *   `timeout` saying the outcome is unknown). `signal.reason` is the
+ *   error's `cause`.
+ * - `timeoutMs`: this call's deadline, queueing included (a whole number
+ *   of milliseconds, 1 to 2^31 - 1); replaces the provider's `timeoutMs`
+ *   for this call, and is resolved like an abort when it passes.
+ *
+ * Memory answers synchronously, before any signal could fire: it checks
+ * the options and honours a signal that has already fired, nothing more.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 /** The operations every provider offers. */
 export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
   readonly kind: 'memory' | 'cosmos';
   /** The partition key path, e.g. `/tenantId`. */
   readonly partitionKeyPath: string;
   /** The document, or `null` when there is none. */
-  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null>;
+  get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null>;
   /** Rejects with `code: 'conflict'` when the id already exists in that partition. */
-  create(doc: T): Promise<Stored<T>>;
+  create(doc: T, options?: CallOptions): Promise<Stored<T>>;
   /** Creates or replaces. */
-  upsert(doc: T): Promise<Stored<T>>;
+  upsert(doc: T, options?: CallOptions): Promise<Stored<T>>;
   /** Unconditional replace; rejects with `code: 'not_found'` when missing. */
-  replace(doc: T): Promise<Stored<T>>;
+  replace(doc: T, options?: CallOptions): Promise<Stored<T>>;
   /** Unconditional shallow merge; rejects with `code: 'not_found'` when missing. */
-  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>>;
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>>;
   /** `false` when there was nothing to delete. */
-  delete(id: string, partitionKey: PartitionKey): Promise<boolean>;
-  query(filter?: QueryFilter<T>): Promise<Stored<T>[]>;
+  delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean>;
+  query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]>;
   /**
    * The atomic conditional write: when the document still matches `expected`,
    * shallow-merges `patch` in one step with the compare. A stale token
@@ -122,12 +144,13 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
     partitionKey: PartitionKey,
     expected: Expected,
     patch: Patch<T>,
+    options?: CallOptions,
   ): Promise<UpdateIfMatchResult<T>>;
   /**
    * `updateIfMatch`'s twin: deletes the document only when it still matches
    * `expected`, in one step with the compare.
    */
-  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult>;
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult>;
   /**
    * Applies `ops` (1 to 100, all in the partition `partitionKey`) all or
    * none, as one transaction: Memory in one critical section over every
@@ -136,7 +159,7 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
    * id or patch, documents over 2 MB together) rejects with
    * `invalid_argument` or `too_large` before anything is applied.
    */
-  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>>;
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>>;
   /** Closes the provider; later calls reject. Also `await using p = …`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -190,7 +213,7 @@ export interface CosmosProviderOptions {
   createIfNotExists?: boolean;
   /**
    * Every request's deadline in milliseconds, end to end (the SDK's retries
-   * included). A read that misses it rejects with `timeout`. A write that
+   * included); a call's own `timeoutMs` (`CallOptions`) replaces it. A read that misses it rejects with `timeout`. A write that
    * misses it is resolved like a lost response: the provider re-reads and
    * answers exactly when it can tell, else rejects with `timeout` saying the
    * outcome is unknown. None by default.

@@ -48,6 +48,8 @@ export interface FaultRule {
    * For `hold`: runs before the request is forwarded (which then goes on
    * as usual), so another client's write lands between the provider's read
    * and its write.
+   * For `delay`: runs after the server applied the request, and its answer
+   * is held until it resolves (instead of `delayMs`).
    */
   meanwhile?: () => Promise<void>;
   /** For `respond`: the answer given instead of forwarding (the server never sees the request). */
@@ -187,7 +189,8 @@ export class FaultProxy {
     }
     if (rule?.fault === 'delay') {
       this.fired.push('delay');
-      await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1_000));
+      if (rule.meanwhile) await rule.meanwhile();
+      else await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1_000));
     }
     if (rule?.fault === 'drop-response') {
       // The server has applied the request; the client never hears so.

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { scaled } from '../setup/scale.js';
 import { DatastoreError } from '@bytelyst/datastore';
-import type { BaseDocument, DatastoreProvider, Stored } from '@bytelyst/datastore';
+import type { BaseDocument, CallOptions, DatastoreProvider, Stored } from '@bytelyst/datastore';
 import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
 import { batchConformance } from './batch.js';
 
@@ -604,6 +604,83 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
           expect(end?.rev).toBe(4 * attempts + 1);
         });
       }
+    });
+
+    describe('call options ({ signal, timeoutMs } as the last argument)', () => {
+      /** Every method once, with `o` as its call options; the document `a` exists at rev 1. */
+      const everyMethod = (o: unknown): Array<[string, () => Promise<unknown>]> => {
+        const opts = bad<CallOptions>(o);
+        return [
+          ['get', () => p.get('a', 't1', opts)],
+          ['create', () => p.create(job('new'), opts)],
+          ['upsert', () => p.upsert(job('a', { n: 9 }), opts)],
+          ['replace', () => p.replace(job('a', { n: 9 }), opts)],
+          ['update', () => p.update('a', 't1', { n: 9 }, opts)],
+          ['delete', () => p.delete('a', 't1', opts)],
+          ['query', () => p.query({ partitionKey: 't1' }, opts)],
+          ['updateIfMatch', () => p.updateIfMatch('a', 't1', { rev: 1 }, { n: 9 }, opts)],
+          ['deleteIfMatch', () => p.deleteIfMatch('a', 't1', { rev: 1 }, opts)],
+          ['batch', () => p.batch('t1', [{ op: 'update', id: 'a', patch: { n: 9 } }], opts)],
+        ];
+      };
+
+      it('every method takes them, and an unfired signal or a roomy deadline changes nothing', async () => {
+        const a = await p.create(job('a', { n: 1 }));
+        const live = { signal: new AbortController().signal, timeoutMs: 60_000 };
+        expect(await p.get('a', 't1', live)).toEqual(a);
+        expect(await p.get('a', 't1', {})).toEqual(a);
+        expect(await p.query({ where: { n: 1 } }, live)).toEqual([a]);
+        const u = await p.updateIfMatch('a', 't1', { etag: a._etag }, { owner: 'me' }, live);
+        expect(u).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
+        expect(await p.update('a', 't1', { n: 2 }, { timeoutMs: 60_000 })).toMatchObject({ n: 2, rev: 3 });
+        expect((await p.batch('t1', [{ op: 'read', id: 'a' }], live)).ok).toBe(true);
+        expect(await p.deleteIfMatch('a', 't1', { rev: 3 }, live)).toEqual({ ok: true });
+        expect((await p.create(job('b'), live)).rev).toBe(1);
+        expect((await p.upsert(job('b', { n: 5 }), live)).rev).toBe(2);
+        expect((await p.replace(job('b', { n: 6 }), live)).rev).toBe(3);
+        expect(await p.delete('b', 't1', live)).toBe(true);
+      });
+
+      it('a signal that has already fired rejects every method at once with timeout, its reason as cause, nothing written', async () => {
+        const a = await p.create(job('a', { n: 1 }));
+        const reason = new Error('the caller gave up');
+        const c = new AbortController();
+        c.abort(reason);
+        for (const [method, run] of everyMethod({ signal: c.signal })) {
+          const err = await rejection(run(), 'timeout');
+          expect(err.message, method).toMatch(/aborted/);
+          expect(err.cause, method).toBe(reason);
+        }
+        // AbortSignal.abort() too, whose reason is a DOMException.
+        const err = await rejection(p.update('a', 't1', { n: 2 }, { signal: AbortSignal.abort() }), 'timeout');
+        expect((err.cause as Error).name).toBe('AbortError');
+        expect(await p.get('a', 't1')).toEqual(a);
+        expect(await p.get('new', 't1')).toBeNull();
+      });
+
+      it.each([
+        ['timeoutMs 0', { timeoutMs: 0 }],
+        ['a negative timeoutMs', { timeoutMs: -1 }],
+        ['a fractional timeoutMs', { timeoutMs: 1.5 }],
+        ['timeoutMs NaN', { timeoutMs: Number.NaN }],
+        ['timeoutMs Infinity', { timeoutMs: Number.POSITIVE_INFINITY }],
+        ['timeoutMs over 2^31 - 1', { timeoutMs: 2 ** 31 }],
+        ['a string timeoutMs', { timeoutMs: '100' }],
+        ['a signal that is not an AbortSignal', { signal: { aborted: true } }],
+        ['an AbortController as the signal', { signal: new AbortController() }],
+        ['an unknown key', { timeout: 100 }],
+        ['null', null],
+        ['a number', 100],
+        ['an array', []],
+      ])('%s is invalid_argument on every method, and nothing is written', async (_what, o) => {
+        const a = await p.create(job('a', { n: 1 }));
+        for (const [method, run] of everyMethod(o)) {
+          const err = await rejection(run(), 'invalid_argument');
+          expect(err.message, method).toContain(method);
+        }
+        expect(await p.get('a', 't1')).toEqual(a);
+        expect(await p.get('new', 't1')).toBeNull();
+      });
     });
 
     batchConformance(makeProvider, options);
