@@ -18,11 +18,14 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * One call's own limits (`CallOptions` in `lib/types.ts`): its deadline,
- * and an abort the TypeScript layer fires when the caller's signal does.
+ * and an abort the TypeScript layer fires when the caller's signal does;
+ * and what the call heard, for `onDiagnostics`.
  */
 export declare class NativeCall {
   /** `timeoutMs` is checked by the TypeScript layer (a whole number ≥ 1). */
   constructor(timeoutMs?: number | undefined | null)
+  /** What the call heard so far (read it once the call has settled). */
+  diagnostics(): NativeMetered
   /**
    * Stops the call: what it has not sent is not sent; a write in flight
    * is resolved by a re-read.
@@ -124,4 +127,13 @@ export interface NativeCosmosOptions {
   /** Names the credential object passed as `getToken` (see `lib/cosmos.ts`). */
   credentialId?: number
   timeoutMs?: number
+}
+
+/** What a call heard from the server (`CallDiagnostics` in `lib/types.ts`). */
+export interface NativeMetered {
+  requests: number
+  requestCharge: number
+  activityId?: string
+  status?: number
+  subStatus?: number
 }

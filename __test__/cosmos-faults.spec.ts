@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
-import type { BatchOp, CosmosProviderOptions } from '@bytelyst/datastore';
+import type { BatchOp, CallDiagnostics, CosmosProviderOptions } from '@bytelyst/datastore';
 import type { IncomingHttpHeaders } from 'node:http';
 import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { conditionalReplace, documentRequest, FaultProxy } from './setup/fault-proxy.js';
@@ -22,6 +22,9 @@ interface Job {
 
 const endpoint = inject('cosmosEndpoint');
 const upstreamPort = Number(new URL(endpoint).port);
+
+/** Passes a deliberately ill-typed value through the public types. */
+const bad = <T>(v: unknown): T => v as T;
 
 /** Settles to the result, or to the DatastoreError it rejected with. */
 const outcome = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
@@ -712,5 +715,92 @@ describe('CosmosProvider: a call stopped by its signal or its own timeoutMs', ()
     expect(h.settledWhileHeld(), 'it rejected while the answer was still held').toBe(true);
     expect((err as DatastoreError).code).toBe('timeout');
     expect((err as DatastoreError).message).toMatch(/query: aborted/);
+  });
+});
+
+describe('CosmosProvider: onDiagnostics, once per call, with the request units of every request summed', () => {
+  const seen: CallDiagnostics[] = [];
+  const pair = proxiedPair('ru', { onDiagnostics: (d) => void seen.push(d) });
+  const charge: Record<string, string> = { GET: '2.5', PUT: '10.25', DELETE: '5', POST: '7' };
+  let n = 0;
+  beforeAll(() => {
+    // The test server reports no request charge: the proxy adds one per method, and an activity id per answer.
+    pair.proxy.injectHeaders = (req) =>
+      req.url.includes('/docs') ? { 'x-ms-request-charge': charge[req.method] ?? '0', 'x-ms-activity-id': `00000000-0000-0000-0000-${String(++n).padStart(12, '0')}` } : undefined;
+  });
+
+  /** The diagnostics `run` reported (it must report exactly once). */
+  async function reported(run: () => Promise<unknown>): Promise<CallDiagnostics> {
+    const from = seen.length;
+    await run().catch(() => undefined);
+    expect(seen.length - from, 'one report per call').toBe(1);
+    return seen[from] as CallDiagnostics;
+  }
+
+  it('a claim that reads and then replaces: both requests\' charges summed, the replace\'s status and activity id', async () => {
+    const id = `job-${randomUUID()}`;
+    await pair.direct.create({ id, tenantId: 't', owner: null }); // not seen by viaProxy: the claim reads first
+    const d = await reported(() => pair.viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' }));
+    expect(d).toMatchObject({ operation: 'updateIfMatch', requests: 2, requestCharge: 12.75, status: 200, ok: true });
+    expect(d.activityId).toBe(`00000000-0000-0000-0000-${String(n).padStart(12, '0')}`);
+    expect(d.durationMs).toBeGreaterThanOrEqual(0);
+    // The same claim on the version this provider just wrote is one request.
+    expect(await reported(() => pair.viaProxy.updateIfMatch(id, 't', { rev: 2 }, { owner: 'me2' }))).toMatchObject({ requests: 1, requestCharge: 10.25 });
+  });
+
+  it('answers that are not 2xx count too: a missing document, a conflict, a rejected call', async () => {
+    const id = `job-${randomUUID()}`;
+    expect(await reported(() => pair.viaProxy.get(id, 't'))).toMatchObject({ operation: 'get', requests: 1, requestCharge: 2.5, status: 404, ok: true });
+    const made = await pair.viaProxy.create({ id, tenantId: 't', owner: null });
+    const conflict = await reported(() => pair.viaProxy.create({ id, tenantId: 't', owner: null }));
+    expect(conflict).toMatchObject({ operation: 'create', requests: 1, requestCharge: 7, status: 409, ok: false });
+    // A stale etag this provider has not seen is decided on its read; one it last saw, by the server's 412.
+    expect(await reported(() => pair.viaProxy.updateIfMatch(id, 't', { etag: '"stale"' }, { owner: 'x' }))).toMatchObject({ requests: 1, requestCharge: 2.5, status: 200 });
+    await pair.direct.update(id, 't', { note: 'moved on' });
+    expect(await reported(() => pair.viaProxy.updateIfMatch(id, 't', { etag: made._etag }, { owner: 'x' }))).toMatchObject({ requests: 1, requestCharge: 10.25, status: 412, ok: true });
+    const now = await pair.viaProxy.get(id, 't');
+    expect(await reported(() => pair.viaProxy.deleteIfMatch(id, 't', { etag: now?._etag ?? '' }))).toMatchObject({ operation: 'deleteIfMatch', requests: 1, requestCharge: 5, status: 204 });
+    // Refused before anything is sent: reported, with nothing heard.
+    expect(await reported(() => pair.viaProxy.get('', 't'))).toEqual(expect.objectContaining({ operation: 'get', requests: 0, requestCharge: 0, ok: false }));
+  });
+
+  it('a query\'s pages and a batch\'s request are metered', async () => {
+    const id = `job-${randomUUID()}`;
+    await pair.viaProxy.create({ id, tenantId: 'q', owner: null });
+    const q = await reported(() => pair.viaProxy.query({ partitionKey: 'q' }));
+    expect(q).toMatchObject({ operation: 'query', ok: true, status: 200 });
+    expect(q.requests).toBeGreaterThanOrEqual(1);
+    const b = await reported(() => pair.viaProxy.batch('q', [{ op: 'read', id }]));
+    // The read of the document the batch pins, then the batch request.
+    expect(b).toMatchObject({ operation: 'batch', requests: 2, requestCharge: 9.5, ok: true });
+  });
+
+  it('a hook that throws does not change the call\'s answer', async () => {
+    const container = `ru-throw-${randomUUID()}`;
+    const p = await CosmosProvider.connect<Job>(
+      faultOptions(endpoint, container, {
+        onDiagnostics: () => {
+          throw new Error('hook bug');
+        },
+      }),
+    );
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const d = await p.create({ id: 'a', tenantId: 't', owner: null });
+      expect(d.rev).toBe(1);
+      expect(await p.get('a', 't')).toMatchObject({ rev: 1 });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => w.includes('hook bug'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('onDiagnostics must be a function', async () => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, `ru-${randomUUID()}`, { onDiagnostics: bad('yes') })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(/onDiagnostics/);
   });
 });

@@ -14,11 +14,13 @@ import type {
   BaseDocument,
   BatchOp,
   BatchResult,
+  CallDiagnostics,
   CallOptions,
   CosmosProviderOptions,
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
+  OperationName,
   PartitionKey,
   Patch,
   QueryFilter,
@@ -102,13 +104,10 @@ function checkCredential(
 }
 
 /**
- * Runs `f` with the native limits of `options` (already checked): the
- * call's deadline, and an abort fired with its signal. A `timeout` after
- * the signal fired carries `signal.reason` as its `cause`.
+ * Runs `f` on native call limits `c`: an abort fired with `signal`. A
+ * `timeout` after the signal fired carries `signal.reason` as its `cause`.
  */
-async function limited<R>(options: CallOptions, f: (c: NativeCall) => Maybe<R>): Promise<R> {
-  const c = new NativeCall(options.timeoutMs);
-  const { signal } = options;
+async function abortable<R>(c: NativeCall, signal: AbortSignal | undefined, f: (c: NativeCall) => Maybe<R>): Promise<R> {
   if (signal === undefined) return await f(c);
   const onAbort = (): void => c.abort();
   signal.addEventListener('abort', onAbort, { once: true });
@@ -119,6 +118,54 @@ async function limited<R>(options: CallOptions, f: (c: NativeCall) => Maybe<R>):
     throw signal.aborted && err.code === 'timeout' ? withAbortCause(err, signal) : err;
   } finally {
     signal.removeEventListener('abort', onAbort);
+  }
+}
+
+type DiagnosticsHook = (d: CallDiagnostics) => void;
+
+/** Gives `d` to the hook; a hook that throws does not change the call's answer. */
+function report(hook: DiagnosticsHook, d: CallDiagnostics): void {
+  try {
+    hook(d);
+  } catch (e) {
+    process.emitWarning(`CosmosProvider onDiagnostics threw (the call's answer stands): ${e instanceof Error ? e.message : String(e)}`, 'DatastoreWarning');
+  }
+}
+
+/** What the native call heard, as `CallDiagnostics` fields. */
+function heard(c: NativeCall | undefined): Pick<CallDiagnostics, 'requests' | 'requestCharge' | 'activityId' | 'status' | 'subStatus'> {
+  const m = c?.diagnostics();
+  if (m === undefined) return { requests: 0, requestCharge: 0 };
+  return {
+    requests: m.requests,
+    requestCharge: m.requestCharge,
+    ...(m.activityId == null ? {} : { activityId: m.activityId }),
+    ...(m.status == null ? {} : { status: m.status }),
+    ...(m.subStatus == null ? {} : { subStatus: m.subStatus }),
+  };
+}
+
+/**
+ * Runs `f` under the call's `options` (checked here) and, given a hook,
+ * reports what the call heard once it settles.
+ */
+async function limited<R>(
+  operation: OperationName,
+  options: CallOptions | undefined,
+  hook: DiagnosticsHook | undefined,
+  f: (c: NativeCall) => Maybe<R>,
+): Promise<R> {
+  const started = performance.now();
+  let c: NativeCall | undefined;
+  let ok = false;
+  try {
+    const checked = options === undefined ? {} : checkCallOptions(options, `CosmosProvider.${operation}`);
+    c = new NativeCall(checked.timeoutMs);
+    const r = await abortable(c, checked.signal, f);
+    ok = true;
+    return r;
+  } finally {
+    if (hook !== undefined) report(hook, { operation, ...heard(c), durationMs: performance.now() - started, ok });
   }
 }
 
@@ -133,6 +180,7 @@ const COSMOS_OPTIONS = [
   'emulator',
   'createIfNotExists',
   'timeoutMs',
+  'onDiagnostics',
 ] as const satisfies readonly (keyof CosmosProviderOptions)[];
 
 export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
@@ -141,9 +189,11 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
   readonly database: string;
   readonly container: string;
   readonly #native: NativeCosmosStore;
+  readonly #onDiagnostics: DiagnosticsHook | undefined;
 
-  private constructor(native: NativeCosmosStore, options: CosmosProviderOptions) {
+  private constructor(native: NativeCosmosStore, options: { partitionKeyPath: string; database: string; container: string }, onDiagnostics: DiagnosticsHook | undefined) {
     this.#native = native;
+    this.#onDiagnostics = onDiagnostics;
     this.partitionKeyPath = options.partitionKeyPath;
     this.database = options.database;
     this.container = options.container;
@@ -173,19 +223,23 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
       timeoutMs: checkTimeoutMs(options.timeoutMs),
     };
+    const { onDiagnostics } = options;
+    if (onDiagnostics !== undefined && typeof onDiagnostics !== 'function') {
+      throw invalidArgument('onDiagnostics must be a function (d: CallDiagnostics) => void');
+    }
     const credential = checkCredential(options.credential);
     const native = await call(() =>
       cosmosConnect({ ...checked, credentialId: credential?.id }, credential?.getToken),
     );
-    return new CosmosProvider<T>(native, checked);
+    return new CosmosProvider<T>(native, checked, onDiagnostics);
   }
 
-  /** The native store of `self`, when `self` is a CosmosProvider. */
-  static #nativeOf(self: unknown, method: string): NativeCosmosStore {
+  /** `self`, when it is an open CosmosProvider. */
+  static #open(self: unknown, method: string): CosmosProvider {
     if (typeof self === 'object' && self !== null && #native in self) {
       const p = self as CosmosProvider;
       if (p.#closed) throw closed('CosmosProvider', method);
-      return p.#native;
+      return p;
     }
     throw misuse('CosmosProvider', method, self);
   }
@@ -199,11 +253,13 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
    * CosmosProvider) under the call's `options`, counted among the calls in
    * flight until it settles.
    */
-  static #call<R>(self: unknown, method: string, options: CallOptions | undefined, f: (target: Target) => Maybe<R>): Promise<R> {
+  static #call<R>(self: unknown, method: OperationName, options: CallOptions | undefined, f: (target: Target) => Maybe<R>): Promise<R> {
     const p = call(() => {
-      const n = CosmosProvider.#nativeOf(self, method);
-      if (options === undefined) return f({ n, c: undefined });
-      return limited(checkCallOptions(options, `CosmosProvider.${method}`), (c) => f({ n, c }));
+      const provider = CosmosProvider.#open(self, method);
+      const n = provider.#native;
+      const hook = provider.#onDiagnostics;
+      if (options === undefined && hook === undefined) return f({ n, c: undefined });
+      return limited(method, options, hook, (c) => f({ n, c }));
     });
     if (self instanceof CosmosProvider) {
       const pending = self.#pending;

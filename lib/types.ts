@@ -186,6 +186,44 @@ export interface TokenCredential {
   getToken(scopes: string | string[], options?: object): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
 
+/** A provider method's name. */
+export type OperationName =
+  | 'get'
+  | 'create'
+  | 'upsert'
+  | 'replace'
+  | 'update'
+  | 'delete'
+  | 'query'
+  | 'updateIfMatch'
+  | 'deleteIfMatch'
+  | 'batch';
+
+/**
+ * What one Cosmos provider call cost and heard, given to `onDiagnostics`
+ * once the call has settled (resolved or rejected).
+ */
+export interface CallDiagnostics {
+  operation: OperationName;
+  /**
+   * Request units charged (`x-ms-request-charge`), summed over every answer
+   * the call heard: the read before a conditional write, the write, any
+   * re-read or resend. 0 when the server reported none.
+   */
+  requestCharge: number;
+  /** Answers heard (the SDK's own retries inside one request count once). */
+  requests: number;
+  /** The last answer's activity id (`x-ms-activity-id`), for Azure support. */
+  activityId?: string;
+  /** The last answer's HTTP status and Cosmos sub-status. */
+  status?: number;
+  subStatus?: number;
+  /** From the call to its settling, in milliseconds. */
+  durationMs: number;
+  /** `false` when the call rejected. */
+  ok: boolean;
+}
+
 export interface CosmosProviderOptions {
   /** `https://<account>.documents.azure.com:443/`. Give it with `key` or `credential`, or give `connectionString`. */
   endpoint?: string;
@@ -219,6 +257,13 @@ export interface CosmosProviderOptions {
    * outcome is unknown. None by default.
    */
   timeoutMs?: number;
+  /**
+   * Called once per call, after it settles, with the request units it was
+   * charged (summed over its requests) and what the server last said.
+   * Synchronous; a hook that throws does not change the call's answer (a
+   * process warning says so).
+   */
+  onDiagnostics?: (d: CallDiagnostics) => void;
 }
 
 /** Chooses a provider by configuration. */

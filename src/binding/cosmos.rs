@@ -15,7 +15,7 @@ use napi_derive::napi;
 
 use super::credential::{GetToken, JsCredential};
 use super::outcome::{doc_or_miss, miss_code};
-use crate::cosmos::call::Call;
+use crate::cosmos::call::{Call, Meter};
 use crate::cosmos::options::RawOptions;
 use crate::cosmos::{ConnectOptions, CosmosStore};
 use crate::error::{DsError, DsResult};
@@ -55,11 +55,23 @@ pub struct NativeCosmosStore {
 }
 
 /// One call's own limits (`CallOptions` in `lib/types.ts`): its deadline,
-/// and an abort the TypeScript layer fires when the caller's signal does.
+/// and an abort the TypeScript layer fires when the caller's signal does;
+/// and what the call heard, for `onDiagnostics`.
 #[napi]
 pub struct NativeCall {
     timeout: Option<Duration>,
     abort: tokio_util::sync::CancellationToken,
+    meter: Arc<Meter>,
+}
+
+/// What a call heard from the server (`CallDiagnostics` in `lib/types.ts`).
+#[napi(object)]
+pub struct NativeMetered {
+    pub requests: u32,
+    pub request_charge: f64,
+    pub activity_id: Option<String>,
+    pub status: Option<u32>,
+    pub sub_status: Option<u32>,
 }
 
 #[napi]
@@ -70,6 +82,20 @@ impl NativeCall {
         NativeCall {
             timeout: timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
             abort: tokio_util::sync::CancellationToken::new(),
+            meter: Arc::default(),
+        }
+    }
+
+    /// What the call heard so far (read it once the call has settled).
+    #[napi]
+    pub fn diagnostics(&self) -> NativeMetered {
+        let m = self.meter.read();
+        NativeMetered {
+            requests: m.requests,
+            request_charge: m.request_charge,
+            activity_id: m.activity_id,
+            status: m.status.map(u32::from),
+            sub_status: m.sub_status.map(u32::from),
         }
     }
 
@@ -84,7 +110,9 @@ impl NativeCall {
 /// The limits of a call on `store`: its own, or the provider's alone.
 fn limits(store: &CosmosStore, call: Option<&NativeCall>) -> Call {
     match call {
-        Some(c) => store.call(c.timeout, Some(c.abort.clone())),
+        Some(c) => store
+            .call(c.timeout, Some(c.abort.clone()))
+            .metered(Arc::clone(&c.meter)),
         None => store.call(None, None),
     }
 }

@@ -350,6 +350,7 @@ impl CosmosStore {
             let failure = match sent {
                 Err(stop) => Some(Failure::Stopped(stop)),
                 Ok(Ok(resp)) => {
+                    call.heard(resp.status(), resp.headers());
                     let status = u16::from(resp.status().status_code());
                     let results = resp.into_model().map_err(|e| {
                         DsError::internal(format!("batch: unreadable response ({e})"))
@@ -377,6 +378,7 @@ impl CosmosStore {
                     }
                 }
                 Ok(Err(e)) => {
+                    call.heard_error(&e);
                     let (status, sub_status) = status_of(&e);
                     if is_definite_rejection(status, sub_status) || (!ambiguous && status == 429) {
                         return Err(from_cosmos(&e, "batch", &self.redactor));

@@ -4,10 +4,19 @@
 //! interrupted in flight is resolved by a re-read (`store::write`), which
 //! runs under `resolving()` so the abort that interrupted it cannot
 //! interrupt the resolution too.
+//!
+//! A call also meters the answers it hears (`Meter`): how many, their
+//! request charge summed, and the last one's status and activity id, for
+//! the provider's `onDiagnostics` hook.
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use azure_data_cosmos::models::ResponseHeaders;
+use azure_data_cosmos::{CosmosError, CosmosStatus};
+use parking_lot::Mutex;
 
 use futures::future::{self, Either};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +70,48 @@ impl Stop {
     }
 }
 
+/// What one call heard from the server, over all its requests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metered {
+    /// Answers heard (reads before a write, re-reads and resends included;
+    /// the SDK's own retries inside one request are not seen apart).
+    pub requests: u32,
+    /// `x-ms-request-charge` summed over them.
+    pub request_charge: f64,
+    /// The last answer's.
+    pub activity_id: Option<String>,
+    pub status: Option<u16>,
+    pub sub_status: Option<u16>,
+}
+
+/// Where a call's answers are metered; shared with the JavaScript object
+/// that reads it when the call has settled.
+#[derive(Debug, Default)]
+pub struct Meter(Mutex<Metered>);
+
+impl Meter {
+    pub fn read(&self) -> Metered {
+        self.0.lock().clone()
+    }
+
+    fn record(
+        &self,
+        status: u16,
+        sub_status: Option<u16>,
+        charge: Option<f64>,
+        activity: Option<String>,
+    ) {
+        let mut m = self.0.lock();
+        m.requests += 1;
+        m.request_charge += charge.unwrap_or(0.0);
+        m.status = Some(status);
+        m.sub_status = sub_status;
+        if activity.is_some() {
+            m.activity_id = activity;
+        }
+    }
+}
+
 /// The limits of one call.
 #[derive(Clone, Default)]
 pub struct Call {
@@ -71,9 +122,52 @@ pub struct Call {
     /// Each request's deadline (the provider's `timeoutMs`) otherwise.
     per_request: Option<Duration>,
     abort: Option<CancellationToken>,
+    meter: Option<Arc<Meter>>,
 }
 
 impl Call {
+    /// The same call, metered into `meter`.
+    pub fn metered(mut self, meter: Arc<Meter>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    /// Meters a successful answer.
+    pub fn heard(&self, status: CosmosStatus, headers: &ResponseHeaders) {
+        if let Some(m) = &self.meter {
+            m.record(
+                u16::from(status.status_code()),
+                status.sub_status().map(|s| s.value()),
+                headers.request_charge().map(|c| f64::from(*c)),
+                headers.activity_id().map(|a| a.as_str().to_owned()),
+            );
+        }
+    }
+
+    /// Meters a page of a query's answer.
+    pub fn heard_page(&self, headers: &ResponseHeaders) {
+        if let Some(m) = &self.meter {
+            m.record(
+                200,
+                headers.substatus().map(|s| s.value()),
+                headers.request_charge().map(|c| f64::from(*c)),
+                headers.activity_id().map(|a| a.as_str().to_owned()),
+            );
+        }
+    }
+
+    /// Meters a failed answer, when the server gave one (a request lost or
+    /// abandoned has none).
+    pub fn heard_error(&self, e: &CosmosError) {
+        let Some(m) = &self.meter else { return };
+        if !e.is_from_wire() {
+            return;
+        }
+        let d = super::errors::diagnostics_of(e);
+        let (status, sub_status) = super::errors::status_of(e);
+        m.record(status, sub_status, d.request_charge, d.activity_id);
+    }
+
     /// A call under the provider's per-request deadline, with its own
     /// `timeout` (which replaces it) and abort token when given.
     pub fn new(
@@ -86,6 +180,7 @@ impl Call {
             timeout,
             per_request,
             abort,
+            meter: None,
         }
     }
 
@@ -154,6 +249,7 @@ impl Call {
             timeout: None,
             per_request: self.timeout.or(self.per_request),
             abort: None,
+            meter: self.meter.clone(),
         }
     }
 }

@@ -16,7 +16,7 @@ use azure_data_cosmos::options::{
     QueryOptions,
 };
 use azure_data_cosmos::{CosmosError, FeedScope, PartitionKey, Query};
-use futures::TryStreamExt;
+use futures::StreamExt;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -461,8 +461,14 @@ impl CosmosStore {
                 .run(self.container.delete_item(pk.clone(), id, Some(opts)))
                 .await
             {
-                Ok(Ok(_)) => return Ok(WriteOutcome::Written(())),
-                Ok(Err(e)) => Failure::Sdk(e),
+                Ok(Ok(resp)) => {
+                    call.heard(resp.status(), resp.headers());
+                    return Ok(WriteOutcome::Written(()));
+                }
+                Ok(Err(e)) => {
+                    call.heard_error(&e);
+                    Failure::Sdk(e)
+                }
                 Err(stop) => Failure::Stopped(stop),
             };
             if let Failure::Sdk(err) = &failure {
@@ -530,24 +536,34 @@ impl CosmosStore {
             Some(pk) => FeedScope::partition(partition_key(pk.get())?),
             None => FeedScope::full_container(),
         };
-        let collect = async {
-            self.container
-                .query_items::<Box<RawValue>>(
-                    query,
-                    scope,
-                    Some(
-                        QueryOptions::default().with_operation_options(operation_options(
-                            call.request_deadline(),
-                            false,
-                        )),
-                    ),
-                )
-                .await
-                .map_err(|e| from_cosmos(&e, "query", &self.redactor))?
-                .try_collect::<Vec<Box<RawValue>>>()
-                .await
-                .map_err(|e| from_cosmos(&e, "query", &self.redactor))
-        };
+        let collect =
+            async {
+                let mut pages =
+                    self.container
+                        .query_items::<Box<RawValue>>(
+                            query,
+                            scope,
+                            Some(QueryOptions::default().with_operation_options(
+                                operation_options(call.request_deadline(), false),
+                            )),
+                        )
+                        .await
+                        .map_err(|e| {
+                            call.heard_error(&e);
+                            from_cosmos(&e, "query", &self.redactor)
+                        })?
+                        .into_pages();
+                let mut items: Vec<Box<RawValue>> = Vec::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        call.heard_error(&e);
+                        from_cosmos(&e, "query", &self.redactor)
+                    })?;
+                    call.heard_page(page.headers());
+                    items.extend(page.into_items());
+                }
+                Ok::<_, DsError>(items)
+            };
         let items = call.run(collect).await.map_err(|s| s.read("query"))??;
         let docs = items
             .iter()
@@ -677,6 +693,7 @@ impl CosmosStore {
             };
             let failure = match call.run(send).await {
                 Ok(Ok(resp)) => {
+                    call.heard(resp.status(), resp.headers());
                     let cur = Current::parse(body_text(resp, what)?)?;
                     self.cache.put(pk_json, id, cur.version());
                     return Ok(Written::by(
@@ -684,7 +701,10 @@ impl CosmosStore {
                         Diagnostics::default(),
                     ));
                 }
-                Ok(Err(e)) => Failure::Sdk(e),
+                Ok(Err(e)) => {
+                    call.heard_error(&e);
+                    Failure::Sdk(e)
+                }
                 // Abandoned in flight: it may or may not reach the server.
                 Err(stop) => Failure::Stopped(stop),
             };
@@ -790,15 +810,20 @@ impl CosmosStore {
             .map_err(|s| s.read(what))?;
         match read {
             Ok(resp) => {
+                call.heard(resp.status(), resp.headers());
                 let cur = Current::parse(body_text(resp, what)?)?;
                 self.cache.put(pk_json, id, cur.version());
                 Ok(Some(cur))
             }
             Err(e) if is_missing_document(&e) => {
+                call.heard_error(&e);
                 self.cache.forget(pk_json, id);
                 Ok(None)
             }
-            Err(e) => Err(from_cosmos(&e, what, &self.redactor)),
+            Err(e) => {
+                call.heard_error(&e);
+                Err(from_cosmos(&e, what, &self.redactor))
+            }
         }
     }
 
