@@ -127,6 +127,8 @@ export interface NativeCosmosOptions {
   /** Names the credential object passed as `getToken` (see `lib/cosmos.ts`). */
   credentialId?: number
   timeoutMs?: number
+  preferredRegions?: Array<string>
+  consistencyLevel?: string
 }
 
 /** What a call heard from the server (`CallDiagnostics` in `lib/types.ts`). */

@@ -804,3 +804,90 @@ describe('CosmosProvider: onDiagnostics, once per call, with the request units o
     expect((err as DatastoreError).message).toMatch(/onDiagnostics/);
   });
 });
+
+describe('CosmosProvider: consistencyLevel and preferredRegions', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+  const container = `consistency-${randomUUID()}`;
+
+  /** The read-consistency header of each document request `run` sends, by method. */
+  async function consistencySent(p: CosmosProvider<Job>, run: (p: CosmosProvider<Job>) => Promise<unknown>): Promise<Array<[string, unknown, unknown]>> {
+    const from = proxy.requests.length;
+    await run(p);
+    return proxy.requests
+      .slice(from)
+      .filter((q) => q.url.includes('/docs'))
+      .map((q) => [q.method, q.headers['x-ms-cosmos-read-consistency-strategy'], q.headers['x-ms-consistency-level']]);
+  }
+
+  it('Eventual: every read asks for it (the pinned SDK\'s read-consistency header), writes do not', async () => {
+    const p = await CosmosProvider.connect<Job>(faultOptions(proxy.endpoint, container, { consistencyLevel: 'Eventual' }));
+    const id = `job-${randomUUID()}`;
+    expect(await consistencySent(p, (q) => q.create({ id, tenantId: 't', owner: null }))).toEqual([['POST', undefined, undefined]]);
+    expect(await consistencySent(p, (q) => q.get(id, 't'))).toEqual([['GET', 'Eventual', undefined]]);
+    const sent = await consistencySent(p, (q) => q.query({ partitionKey: 't' }));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const [, rcs] of sent) expect(rcs).toBe('Eventual');
+  });
+
+  it('unset: reads carry no consistency header (the account default)', async () => {
+    const p = await CosmosProvider.connect<Job>(faultOptions(proxy.endpoint, container));
+    expect(await consistencySent(p, (q) => q.get('nope', 't'))).toEqual([['GET', undefined, undefined]]);
+  });
+
+  it('Session is sent as Session', async () => {
+    const p = await CosmosProvider.connect<Job>(faultOptions(proxy.endpoint, container, { consistencyLevel: 'Session' }));
+    expect(await consistencySent(p, (q) => q.get('nope', 't'))).toEqual([['GET', 'Session', undefined]]);
+  });
+
+  it('Strong on an account whose default is weaker is refused when connecting, saying why (as the service refuses it to @azure/cosmos)', async () => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, container, { consistencyLevel: 'Strong' })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(/only valid against accounts whose default consistency level is Strong/);
+  });
+
+  it.each([
+    ['BoundedStaleness', /pinned azure_data_cosmos SDK/],
+    ['ConsistentPrefix', /pinned azure_data_cosmos SDK/],
+    ['strong', /must be one of/],
+    [7, /consistencyLevel must be a string/],
+  ])('consistencyLevel %s is invalid_argument', async (level, message) => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, container, { consistencyLevel: bad(level) })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(message);
+  });
+
+  it.each([
+    ['a string', 'eastus'],
+    ['an empty name', ['']],
+    ['a name with punctuation', ['east-us;']],
+    ['a name given twice', ['East US', 'eastus']],
+    ['a number', [1]],
+  ])('preferredRegions as %s is invalid_argument', async (_what, regions) => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, container, { preferredRegions: bad(regions) })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(/preferredRegions/);
+  });
+
+  it('preferredRegions connect and work (routing needs a live multi-region account), on a client of their own', async () => {
+    const own = await FaultProxy.start(upstreamPort);
+    try {
+      const at = (extra: Partial<CosmosProviderOptions>): CosmosProviderOptions => faultOptions(own.endpoint, container, extra);
+      await (await CosmosProvider.connect<Job>(at({}))).get('x', 't');
+      const before = own.requests.length;
+      const p = await CosmosProvider.connect<Job>(at({ preferredRegions: ['West US 2', 'East US'] }));
+      const id = `job-${randomUUID()}`;
+      expect((await p.create({ id, tenantId: 't', owner: null })).rev).toBe(1);
+      expect(await p.get(id, 't')).toMatchObject({ rev: 1 });
+      const accountReads = own.requests.slice(before).filter((r) => r.method === 'GET' && r.url === '/');
+      expect(accountReads.length, 'other preferred regions: another client, which reads the account').toBeGreaterThan(0);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -66,6 +66,12 @@ function optionalString(v: unknown, name: string): string | undefined {
   return v;
 }
 
+function optionalStrings(v: unknown, name: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalidArgument(`${name} must be an array of strings`);
+  return [...v];
+}
+
 function optionalBoolean(v: unknown, name: string): boolean | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'boolean') throw invalidArgument(`${name} must be a boolean`);
@@ -181,6 +187,8 @@ const COSMOS_OPTIONS = [
   'createIfNotExists',
   'timeoutMs',
   'onDiagnostics',
+  'preferredRegions',
+  'consistencyLevel',
 ] as const satisfies readonly (keyof CosmosProviderOptions)[];
 
 export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
@@ -222,6 +230,8 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       emulator: optionalBoolean(options.emulator, 'emulator'),
       createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
       timeoutMs: checkTimeoutMs(options.timeoutMs),
+      preferredRegions: optionalStrings(options.preferredRegions, 'preferredRegions'),
+      consistencyLevel: optionalString(options.consistencyLevel, 'consistencyLevel'),
     };
     const { onDiagnostics } = options;
     if (onDiagnostics !== undefined && typeof onDiagnostics !== 'function') {

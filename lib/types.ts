@@ -264,6 +264,20 @@ export interface CosmosProviderOptions {
    * process warning says so).
    */
   onDiagnostics?: (d: CallDiagnostics) => void;
+  /**
+   * Regions to route to first, in this order (`['West US 2', 'East US']`),
+   * as `@azure/cosmos`'s `connectionPolicy.preferredLocations`. Not a
+   * restriction: after them the SDK may fail over to any region.
+   */
+  preferredRegions?: string[];
+  /**
+   * The consistency reads ask for, as `@azure/cosmos`'s `consistencyLevel`
+   * names it; unset, the account's default. The pinned SDK can ask for
+   * `Strong` (only on accounts whose default is Strong), `Session` and
+   * `Eventual`; `BoundedStaleness` and `ConsistentPrefix` are refused with
+   * `invalid_argument`. Writes are always at the account's level.
+   */
+  consistencyLevel?: 'Strong' | 'BoundedStaleness' | 'Session' | 'Eventual' | 'ConsistentPrefix';
 }
 
 /** Chooses a provider by configuration. */

@@ -47,6 +47,8 @@ pub struct NativeCosmosOptions {
     /// Names the credential object passed as `getToken` (see `lib/cosmos.ts`).
     pub credential_id: Option<u32>,
     pub timeout_ms: Option<u32>,
+    pub preferred_regions: Option<Vec<String>>,
+    pub consistency_level: Option<String>,
 }
 
 #[napi]
@@ -138,6 +140,8 @@ pub async fn cosmos_connect(
         emulator: options.emulator.unwrap_or(false),
         create_if_not_exists: options.create_if_not_exists.unwrap_or(false),
         timeout_ms: options.timeout_ms,
+        preferred_regions: options.preferred_regions,
+        consistency_level: options.consistency_level,
     })
     .map_err(reject)?;
     let store = CosmosStore::connect(opts, get_token.map(JsCredential::shared))
