@@ -47,6 +47,8 @@ export declare class NativeCosmosStore {
   delete(id: string, pkJson: string, call?: NativeCall | undefined | null): Promise<boolean>
   /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
   query(filterJson?: string | undefined | null, call?: NativeCall | undefined | null): Promise<string>
+  /** One page of the query (`queryPage`): `{"items":[…],"continuation":…}` as JSON. */
+  queryPage(filterJson: string | undefined | null, maxItems: number, continuation?: string | undefined | null, call?: NativeCall | undefined | null): Promise<string>
   /**
    * `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
    * resolves to the `BatchResult` as JSON text. One transactional batch.

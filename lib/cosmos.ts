@@ -7,7 +7,8 @@
 
 import { cosmosConnect, NativeCall, type NativeCosmosStore } from '../index.js';
 import { checkCallOptions, checkTimeoutMs, withAbortCause } from './call.js';
-import { checkName, checkOptionNames, closed, misuse } from './codec.js';
+import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
+import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
@@ -20,10 +21,14 @@ import type {
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
+  IterOptions,
   OperationName,
+  PagedQueries,
+  PageOptions,
   PartitionKey,
   Patch,
   QueryFilter,
+  QueryPage,
   Stored,
   TokenCredential,
   UpdateIfMatchResult,
@@ -191,7 +196,7 @@ const COSMOS_OPTIONS = [
   'consistencyLevel',
 ] as const satisfies readonly (keyof CosmosProviderOptions)[];
 
-export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
+export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T>, PagedQueries<T> {
   readonly kind = 'cosmos' as const;
   readonly partitionKeyPath: string;
   readonly database: string;
@@ -329,6 +334,35 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
     return CosmosProvider.#call(this, 'deleteIfMatch', options, (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
+  }
+
+  /**
+   * One page of the query, as one request to Cosmos DB, resuming at the
+   * SDK's continuation token (wrapped in this provider's opaque token).
+   * A filter's `limit` caps the documents over all pages.
+   */
+  queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>> {
+    return CosmosProvider.#call(this, 'queryPage', options, async ({ n, c }) => {
+      const what = 'CosmosProvider.queryPage';
+      refuseOrderBy(filter, what);
+      const filterJson = encodeFilter(filter);
+      const { maxItems, from } = checkPageOptions(page, 'cosmos', filterJson, what);
+      const limit = filter?.limit;
+      const remaining = from !== null ? from.remaining : typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 ? limit : null;
+      if (remaining === 0) return { items: [], continuation: null };
+      const take = remaining === null ? maxItems : Math.min(maxItems, remaining);
+      const out = decode<{ items: Stored<T>[]; continuation: string | null }>(
+        await n.queryPage(filterJson, take, from === null ? undefined : String(from.at), c),
+      );
+      const left = remaining === null ? null : remaining - out.items.length;
+      const more = out.continuation !== null && (left === null || left > 0);
+      return { items: out.items, continuation: more ? token('cosmos', filterJson, { at: out.continuation as string, remaining: left }) : null };
+    });
+  }
+
+  queryIter(filter?: QueryFilter<T>, iter?: IterOptions, options?: CallOptions): AsyncIterableIterator<Stored<T>> {
+    const pageSize = checkIterOptions(iter, 'CosmosProvider.queryIter');
+    return walk((page) => this.queryPage(filter, page, options), pageSize);
   }
 
   batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {

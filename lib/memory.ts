@@ -19,7 +19,8 @@ import {
   memoryUpsert,
 } from '../index.js';
 import { checkCallOptions } from './call.js';
-import { checkName, checkOptionNames, closed, misuse } from './codec.js';
+import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
+import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
@@ -30,10 +31,14 @@ import type {
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
+  IterOptions,
   MemoryProviderOptions,
+  PagedQueries,
+  PageOptions,
   PartitionKey,
   Patch,
   QueryFilter,
+  QueryPage,
   Stored,
   UpdateIfMatchResult,
 } from './types.js';
@@ -65,7 +70,7 @@ function settle<R>(call: () => Maybe<R>): Promise<R> {
   }
 }
 
-export class MemoryProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
+export class MemoryProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T>, PagedQueries<T> {
   readonly kind = 'memory' as const;
   readonly partitionKeyPath: string;
   /** The shared store's name, when opened with `shared`. */
@@ -172,6 +177,31 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
     return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch', options), id, partitionKey, expected));
+  }
+
+  /**
+   * One page of the query. The token is an offset into the query's
+   * result: documents written between pages can shift it (a page may then
+   * skip or repeat one), as the store has no snapshot to page through.
+   */
+  queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>> {
+    return settle(() => {
+      const what = 'MemoryProvider.queryPage';
+      const store = MemoryProvider.#storeOf(this, 'queryPage', options);
+      refuseOrderBy(filter, what);
+      const filterJson = encodeFilter(filter);
+      const { maxItems, from } = checkPageOptions(page, 'memory', filterJson, what);
+      const all = decode<Stored<T>[]>(memoryQuery(store, filterJson));
+      const start = from === null ? 0 : (from.at as number);
+      const items = all.slice(start, start + maxItems);
+      const end = start + items.length;
+      return { items, continuation: end < all.length ? token('memory', filterJson, { at: end, remaining: null }) : null };
+    });
+  }
+
+  queryIter(filter?: QueryFilter<T>, iter?: IterOptions, options?: CallOptions): AsyncIterableIterator<Stored<T>> {
+    const pageSize = checkIterOptions(iter, 'MemoryProvider.queryIter');
+    return walk((page) => this.queryPage(filter, page, options), pageSize);
   }
 
   batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {

@@ -116,6 +116,38 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Where `queryPage` starts: after the page that gave `continuation` (or at the start). */
+export interface PageOptions {
+  /** At most this many documents in the page (1 to 1000, 100 by default). A page may hold fewer, even none, and still have a next one. */
+  maxItems?: number;
+  /** The `continuation` of the previous page; `null` or absent for the first. */
+  continuation?: string | null;
+}
+
+/** One page of a query, and where the next starts (`null`: this was the last). */
+export interface QueryPage<T> {
+  items: Stored<T>[];
+  continuation: string | null;
+}
+
+/** How `queryIter` fetches: `pageSize` documents a request (1 to 1000, 100 by default). */
+export interface IterOptions {
+  pageSize?: number;
+}
+
+/**
+ * Query paging, on `MemoryProvider`, `CosmosProvider` and what
+ * `createProvider` returns. The filter is the portable one without
+ * `orderBy` (refused with `invalid_argument`: the Cosmos provider orders
+ * in process). A continuation token is opaque, and only continues the
+ * query (same filter, same provider kind) that gave it.
+ */
+export interface PagedQueries<T extends BaseDocument = BaseDocument> {
+  queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>>;
+  /** Every matching document, a page at a time: `for await (const d of p.queryIter(filter)) …`. */
+  queryIter(filter?: QueryFilter<T>, iter?: IterOptions, options?: CallOptions): AsyncIterableIterator<Stored<T>>;
+}
+
 /** The operations every provider offers. */
 export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
   readonly kind: 'memory' | 'cosmos';
@@ -197,7 +229,8 @@ export type OperationName =
   | 'query'
   | 'updateIfMatch'
   | 'deleteIfMatch'
-  | 'batch';
+  | 'batch'
+  | 'queryPage';
 
 /**
  * What one Cosmos provider call cost and heard, given to `onDiagnostics`

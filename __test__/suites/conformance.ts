@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { scaled } from '../setup/scale.js';
 import { DatastoreError } from '@bytelyst/datastore';
-import type { BaseDocument, CallOptions, DatastoreProvider, Stored } from '@bytelyst/datastore';
+import type { BaseDocument, CallOptions, DatastoreProvider, PagedQueries, QueryFilter, QueryPage, Stored } from '@bytelyst/datastore';
 import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
 import { batchConformance } from './batch.js';
 
@@ -680,6 +680,77 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         }
         expect(await p.get('a', 't1')).toEqual(a);
         expect(await p.get('new', 't1')).toBeNull();
+      });
+    });
+
+    describe('query pages (queryPage, queryIter)', () => {
+      /** The provider under test, with its paging methods (not part of DatastoreProvider). */
+      const paged = (): DatastoreProvider<Job> & PagedQueries<Job> => p as DatastoreProvider<Job> & PagedQueries<Job>;
+      beforeEach(async () => {
+        for (let i = 0; i < 7; i++) await p.create(job(`a${i}`, { n: i, status: i % 2 === 0 ? 'even' : 'odd' }));
+        for (let i = 0; i < 3; i++) await p.create(job(`b${i}`, { tenantId: 't2', n: i, status: 'even' }));
+      });
+
+      /** Every page of `filter`, `maxItems` at a time. */
+      async function pages(filter: QueryFilter<Job> | undefined, maxItems: number): Promise<string[][]> {
+        const out: string[][] = [];
+        let continuation: string | null = null;
+        do {
+          const page: QueryPage<Job> = await paged().queryPage(filter, { maxItems, continuation });
+          expect(page.items.length).toBeLessThanOrEqual(maxItems);
+          out.push(page.items.map((d) => d.id));
+          continuation = page.continuation;
+          expect(out.length, 'it ends').toBeLessThan(50);
+        } while (continuation !== null);
+        return out;
+      }
+      const sorted = (xs: string[][]): string[] => xs.flat().sort();
+
+      it('pages through a partition: every document once, then a null continuation', async () => {
+        const got = await pages({ partitionKey: 't1' }, 3);
+        expect(sorted(got)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
+        expect(got.filter((pg) => pg.length > 0).length).toBeGreaterThanOrEqual(3);
+        const one = await paged().queryPage({ partitionKey: 't1' }, { maxItems: 1000 });
+        expect(one.items).toHaveLength(7);
+        expect(one.continuation).toBeNull();
+        expect(one.items[0]).toHaveProperty('_etag');
+      });
+
+      it('across partitions, with where', async () => {
+        expect(sorted(await pages({ where: { status: 'even' } }, 2))).toEqual(['a0', 'a2', 'a4', 'a6', 'b0', 'b1', 'b2']);
+        expect(sorted(await pages(undefined, 4))).toHaveLength(10);
+      });
+
+      it('limit caps the documents over all pages', async () => {
+        expect(sorted(await pages({ partitionKey: 't1', limit: 5 }, 2))).toHaveLength(5);
+        expect(sorted(await pages({ limit: 4 }, 3))).toHaveLength(4);
+      });
+
+      it('queryIter yields every document once, a page at a time', async () => {
+        const ids: string[] = [];
+        for await (const d of paged().queryIter({ where: { status: 'odd' } }, { pageSize: 2 })) if (ids.push(d.id) > 50) break; // it must end
+        expect(ids.sort()).toEqual(['a1', 'a3', 'a5']);
+        const all: string[] = [];
+        for await (const d of paged().queryIter()) if (all.push(d.id) > 50) break;
+        expect(all).toHaveLength(10);
+      });
+
+      it('refuses orderBy, a token of another query or forged, and bad sizes, with invalid_argument', async () => {
+        const first = await paged().queryPage({ partitionKey: 't1' }, { maxItems: 2 });
+        expect(first.continuation).not.toBeNull();
+        const err = await rejection(paged().queryPage({ orderBy: { field: 'n' } }), 'invalid_argument');
+        expect(err.message).toMatch(/orderBy cannot be paged/);
+        await rejection(paged().queryIter({ orderBy: { field: 'n' } }).next(), 'invalid_argument');
+        const other = await rejection(paged().queryPage({ partitionKey: 't2' }, { continuation: first.continuation }), 'invalid_argument');
+        expect(other.message).toMatch(/another query/);
+        for (const continuation of ['nonsense', 'eyJ2IjoxfQ', bad<string>(7)]) {
+          await rejection(paged().queryPage({ partitionKey: 't1' }, { continuation }), 'invalid_argument');
+        }
+        for (const maxItems of [0, 1001, 1.5, bad<number>('2')]) {
+          await rejection(paged().queryPage(undefined, { maxItems }), 'invalid_argument');
+        }
+        await rejection(paged().queryPage(undefined, bad({ max: 2 })), 'invalid_argument');
+        expect(() => paged().queryIter(undefined, { pageSize: 0 })).toThrow(/pageSize/);
       });
     });
 

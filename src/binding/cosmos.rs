@@ -308,6 +308,22 @@ impl NativeCosmosStore {
         })
     }
 
+    /// One page of the query (`queryPage`): `{"items":[…],"continuation":…}` as JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn query_page(
+        &self,
+        env: &Env,
+        filter_json: Option<String>,
+        max_items: u32,
+        continuation: Option<String>,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, call, |s, c| async move {
+            let filter = QueryFilter::parse(filter_json.as_deref())?;
+            s.query_page(&c, &filter, max_items, continuation).await
+        })
+    }
+
     /// `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
     /// resolves to the `BatchResult` as JSON text. One transactional batch.
     #[napi(ts_return_type = "Promise<string>")]

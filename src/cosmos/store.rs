@@ -10,10 +10,11 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
 use azure_data_cosmos::clients::ContainerClient;
+use azure_data_cosmos::feed::ContinuationToken;
 use azure_data_cosmos::models::ItemResponse;
 use azure_data_cosmos::options::{
-    ItemReadOptions, ItemWriteOptions, OperationOptions, OperationOptionsBuilder, Precondition,
-    QueryOptions,
+    ItemReadOptions, ItemWriteOptions, MaxItemCountHint, OperationOptions, OperationOptionsBuilder,
+    Precondition, QueryOptions,
 };
 use azure_data_cosmos::{CosmosError, FeedScope, PartitionKey, Query};
 use futures::StreamExt;
@@ -570,6 +571,96 @@ impl CosmosStore {
             .map(|item| for_caller(item.get()))
             .collect::<DsResult<Vec<String>>>()?;
         Ok(json_array(sql::order_and_limit(filter, docs)))
+    }
+
+    /// One page of the portable query, at most `max_items` documents,
+    /// resuming at the SDK's `continuation` token: a JSON object
+    /// `{"items":[…],"continuation":"…"|null}`. Without `orderBy` only: the
+    /// provider orders in process (Memory's order, and the test server has
+    /// no query plan for a cross-partition ORDER BY), which cannot be paged.
+    pub async fn query_page(
+        &self,
+        call: &Call,
+        filter: &QueryFilter,
+        max_items: u32,
+        continuation: Option<String>,
+    ) -> DsResult<String> {
+        if filter.order_by.is_some() {
+            return Err(DsError::invalid(
+                "queryPage: orderBy cannot be paged (the provider orders in process, as Memory does); use query() for an ordered result",
+            ));
+        }
+        let max = std::num::NonZeroU32::new(max_items)
+            .ok_or_else(|| DsError::invalid("queryPage: maxItems must be at least 1"))?;
+        let q = sql::build(filter, self.pk.field())?;
+        let _slot = self.admit(call, "queryPage").await?;
+        let mut query = Query::from(q.text);
+        for (name, value) in q.params {
+            query = query
+                .with_parameter(name, value)
+                .map_err(|e| from_cosmos(&e, "queryPage", &self.redactor))?;
+        }
+        let scope = match &filter.partition_key {
+            Some(pk) => FeedScope::partition(partition_key(pk.get())?),
+            None => FeedScope::full_container(),
+        };
+        let mut opts = QueryOptions::default()
+            .with_operation_options(operation_options(call.request_deadline(), false))
+            .with_max_item_count(MaxItemCountHint::Limit(max));
+        if let Some(t) = continuation {
+            opts = opts.with_continuation_token(ContinuationToken::from_string(t));
+        }
+        let single_partition = filter.partition_key.is_some();
+        let fetch = async {
+            let fail = |e: CosmosError| {
+                call.heard_error(&e);
+                let mut err = from_cosmos(&e, "queryPage", &self.redactor);
+                if err.code == Code::InvalidArgument {
+                    err.message
+                        .push_str(" (was the continuation token made by this query?)");
+                }
+                err
+            };
+            let mut pages = self
+                .container
+                .query_items::<Box<RawValue>>(query, scope, Some(opts))
+                .await
+                .map_err(fail)?
+                .into_pages();
+            let Some(page) = pages.next().await else {
+                return Ok::<_, DsError>((Vec::new(), None));
+            };
+            let page = page.map_err(fail)?;
+            call.heard_page(page.headers());
+            // One partition's query is done when the server sends no continuation.
+            let done = single_partition && page.headers().continuation().is_none();
+            let next = if done {
+                None
+            } else {
+                Some(
+                    pages
+                        .to_continuation_token()
+                        .map_err(fail)?
+                        .as_str()
+                        .to_owned(),
+                )
+            };
+            Ok((page.into_items(), next))
+        };
+        let (items, next) = call.run(fetch).await.map_err(|s| s.read("queryPage"))??;
+        let docs = items
+            .iter()
+            .map(|item| for_caller(item.get()))
+            .collect::<DsResult<Vec<String>>>()?;
+        let next = match next {
+            Some(t) => serde_json::to_string(&t)
+                .map_err(|e| DsError::internal(format!("queryPage: token ({e})")))?,
+            None => "null".to_owned(),
+        };
+        Ok(format!(
+            "{{\"items\":{},\"continuation\":{next}}}",
+            json_array(docs)
+        ))
     }
 
     /// A write that must land whatever else is written meanwhile (replace,
