@@ -16,25 +16,44 @@ export declare class ExternalObject<T> {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * One call's own limits (`CallOptions` in `lib/types.ts`): its deadline,
+ * and an abort the TypeScript layer fires when the caller's signal does;
+ * and what the call heard, for `onDiagnostics`.
+ */
+export declare class NativeCall {
+  /** `timeoutMs` is checked by the TypeScript layer (a whole number ≥ 1). */
+  constructor(timeoutMs?: number | undefined | null)
+  /** What the call heard so far (read it once the call has settled). */
+  diagnostics(): NativeMetered
+  /**
+   * Stops the call: what it has not sent is not sent; a write in flight
+   * is resolved by a re-read.
+   */
+  abort(): void
+}
+
 export declare class NativeCosmosStore {
   /** `pkJson` is `JSON.stringify(partitionKey)`. */
-  get(id: string, pkJson: string): Promise<string | null>
-  create(docJson: string): Promise<string>
-  upsert(docJson: string): Promise<string>
-  replace(docJson: string): Promise<string>
-  update(id: string, pkJson: string, patchJson: string): Promise<string>
+  get(id: string, pkJson: string, call?: NativeCall | undefined | null): Promise<string | null>
+  create(docJson: string, call?: NativeCall | undefined | null): Promise<string>
+  upsert(docJson: string, call?: NativeCall | undefined | null): Promise<string>
+  replace(docJson: string, call?: NativeCall | undefined | null): Promise<string>
+  update(id: string, pkJson: string, patchJson: string, call?: NativeCall | undefined | null): Promise<string>
   /** The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise. */
-  updateIfMatch(id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string): Promise<string | number>
+  updateIfMatch(id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, call?: NativeCall | undefined | null): Promise<string | number>
   /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */
-  deleteIfMatch(id: string, pkJson: string, etag?: string | undefined | null, rev?: number | undefined | null): Promise<number>
-  delete(id: string, pkJson: string): Promise<boolean>
+  deleteIfMatch(id: string, pkJson: string, etag?: string | undefined | null, rev?: number | undefined | null, call?: NativeCall | undefined | null): Promise<number>
+  delete(id: string, pkJson: string, call?: NativeCall | undefined | null): Promise<boolean>
   /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
-  query(filterJson?: string | undefined | null): Promise<string>
+  query(filterJson?: string | undefined | null, call?: NativeCall | undefined | null): Promise<string>
+  /** One page of the query (`queryPage`): `{"items":[…],"continuation":…}` as JSON. */
+  queryPage(filterJson: string | undefined | null, maxItems: number, continuation?: string | undefined | null, call?: NativeCall | undefined | null): Promise<string>
   /**
    * `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;
    * resolves to the `BatchResult` as JSON text. One transactional batch.
    */
-  batch(pkJson: string, opsJson: string): Promise<string>
+  batch(pkJson: string, opsJson: string, call?: NativeCall | undefined | null): Promise<string>
 }
 
 /**
@@ -110,4 +129,15 @@ export interface NativeCosmosOptions {
   /** Names the credential object passed as `getToken` (see `lib/cosmos.ts`). */
   credentialId?: number
   timeoutMs?: number
+  preferredRegions?: Array<string>
+  consistencyLevel?: string
+}
+
+/** What a call heard from the server (`CallDiagnostics` in `lib/types.ts`). */
+export interface NativeMetered {
+  requests: number
+  requestCharge: number
+  activityId?: string
+  status?: number
+  subStatus?: number
 }

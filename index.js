@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeCall = nativeBinding.NativeCall
 module.exports.NativeCosmosStore = nativeBinding.NativeCosmosStore
 module.exports.cosmosConnect = nativeBinding.cosmosConnect
 module.exports.memoryBatch = nativeBinding.memoryBatch

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
-import type { BatchOp, CosmosProviderOptions } from '@bytelyst/datastore';
+import type { BatchOp, CallDiagnostics, CosmosProviderOptions } from '@bytelyst/datastore';
 import type { IncomingHttpHeaders } from 'node:http';
 import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { conditionalReplace, documentRequest, FaultProxy } from './setup/fault-proxy.js';
@@ -22,6 +22,9 @@ interface Job {
 
 const endpoint = inject('cosmosEndpoint');
 const upstreamPort = Number(new URL(endpoint).port);
+
+/** Passes a deliberately ill-typed value through the public types. */
+const bad = <T>(v: unknown): T => v as T;
 
 /** Settles to the result, or to the DatastoreError it rejected with. */
 const outcome = <R>(p: Promise<R>): Promise<R | DatastoreError> =>
@@ -537,5 +540,354 @@ describe('CosmosProvider: a rev-only condition whose document was deleted and cr
     const r = await pair.viaProxy.updateIfMatch(id, 't', { etag: seen?._etag ?? '' }, { note: 'mine' });
     expect(r).toEqual({ ok: false, reason: 'conflict' });
     expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 1 });
+  });
+});
+
+describe('CosmosProvider: a call stopped by its signal or its own timeoutMs', () => {
+  const pair = proxiedPair('abort');
+
+  /** A fresh job at rev 1 that the proxied provider has read. */
+  async function fresh(): Promise<{ id: string; etag: string }> {
+    const id = `job-${randomUUID()}`;
+    const d = await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't');
+    return { id, etag: d._etag };
+  }
+
+  /**
+   * Starts `run` and tells whether its promise settled while the proxy held
+   * an answer: `hold()` (a delay rule's `meanwhile`) keeps the answer until
+   * the call settles, or 5 s at most, so a call that waits for the answer
+   * (ignoring its signal or deadline) still ends, and is caught.
+   */
+  function heldCall<R>(): { start: (run: () => Promise<R>) => Promise<R>; hold: () => Promise<void>; settledWhileHeld: () => boolean } {
+    let call: Promise<R> | undefined;
+    let settled = false;
+    let whileHeld = false;
+    return {
+      start: (run) => {
+        call = run();
+        call.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        return call;
+      },
+      hold: async () => {
+        const end = Date.now() + 5_000;
+        while (!settled && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        whileHeld = settled;
+      },
+      settledWhileHeld: () => whileHeld,
+    };
+  }
+
+  /** Resolves once `ok` holds, polling, or after `ms` at most. */
+  async function until(ok: () => boolean, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it('aborted after the server applied the write, while its answer is held: ok (by the re-read), applied once, without waiting for the answer', async () => {
+    const { id, etag } = await fresh();
+    const c = new AbortController();
+    const h = heldCall<Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>>>();
+    pair.proxy.arm({
+      match: conditionalReplace(id),
+      fault: 'delay',
+      times: 1,
+      meanwhile: () => {
+        c.abort(new Error('caller gave up'));
+        return h.hold();
+      },
+    });
+    const r = await h.start(() => pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }, { signal: c.signal }));
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it answered while the server\'s answer was still held').toBe(true);
+    const held = await pair.direct.get(id, 't');
+    expect(held).toMatchObject({ owner: 'me', rev: 2 });
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2, _etag: held?._etag } });
+  });
+
+  it('aborted while the request is held before the server: the re-read cannot tell, so the outcome is unknown (timeout), and the late request does land', async () => {
+    const { id, etag } = await fresh();
+    const c = new AbortController();
+    const reason = new Error('caller gave up');
+    const from = pair.proxy.requests.length;
+    pair.proxy.arm({
+      match: conditionalReplace(id),
+      fault: 'hold',
+      times: 1,
+      meanwhile: async () => {
+        c.abort(reason);
+        // Forward the abandoned request only once the provider's re-read has been answered.
+        await until(() => pair.proxy.requests.slice(from).some((q) => q.method === 'GET') && pair.proxy.inFlight === 1, 5_000);
+      },
+    });
+    const r = await outcome(pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }, { signal: c.signal }));
+    await until(() => pair.proxy.inFlight === 0, 5_000);
+    expect(isUnknown(r), String(r)).toBe(true);
+    expect((r as DatastoreError).code).toBe('timeout');
+    expect((r as DatastoreError).message).toMatch(/aborted/);
+    expect((r as DatastoreError).cause).toBe(reason);
+    // "Not applied" would have been wrong: the abandoned request landed after the answer.
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('an update aborted while it waits for its turn is not sent and not applied', async () => {
+    const { id } = await fresh();
+    const c = new AbortController();
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'hold', times: 1, meanwhile: () => Promise.race([released, new Promise<void>((r) => setTimeout(r, 5_000))]) });
+    const from = pair.proxy.requests.length;
+    const first = pair.viaProxy.update(id, 't', { note: 'first' });
+    await until(() => pair.proxy.fired.includes('hold') && pair.proxy.requests.length > from, 5_000);
+    const second = outcome(pair.viaProxy.update(id, 't', { note: 'second' }, { signal: c.signal }));
+    c.abort();
+    const r = await second;
+    release();
+    expect(await first).toMatchObject({ note: 'first', rev: 2 });
+    expect(r).toBeInstanceOf(DatastoreError);
+    expect((r as DatastoreError).code).toBe('timeout');
+    expect((r as DatastoreError).message).toMatch(/aborted .*before it was sent; nothing was written/);
+    expect(await pair.direct.get(id, 't')).toMatchObject({ note: 'first', rev: 2 });
+    const puts = pair.proxy.requests.slice(from).filter((q) => q.method === 'PUT');
+    expect(puts, 'only the first update was sent').toHaveLength(1);
+  });
+
+  it('a read aborted in flight rejects with timeout ("aborted", the reason as cause) while the answer is held', async () => {
+    const { id } = await fresh();
+    const c = new AbortController();
+    const reason = new Error('caller gave up');
+    const h = heldCall<unknown>();
+    pair.proxy.arm({
+      match: documentRequest('GET', id),
+      fault: 'delay',
+      times: 1,
+      meanwhile: () => {
+        c.abort(reason);
+        return h.hold();
+      },
+    });
+    const err = await h.start(() => pair.viaProxy.get(id, 't', { signal: c.signal })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it rejected while the answer was still held').toBe(true);
+    expect(err).toBeInstanceOf(DatastoreError);
+    expect((err as DatastoreError).code).toBe('timeout');
+    expect((err as DatastoreError).message).toMatch(/aborted/);
+    expect((err as DatastoreError).cause).toBe(reason);
+  });
+
+  it('a call\'s own timeoutMs (the provider has none): a write whose answer is late is resolved by a re-read, ok and applied once', async () => {
+    const { id, etag } = await fresh();
+    const h = heldCall<Awaited<ReturnType<typeof pair.viaProxy.updateIfMatch>>>();
+    pair.proxy.arm({ match: conditionalReplace(id), fault: 'delay', times: 1, meanwhile: h.hold });
+    const r = await h.start(() => pair.viaProxy.updateIfMatch(id, 't', { etag }, { owner: 'me' }, { timeoutMs: 300 }));
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it answered before the held answer came').toBe(true);
+    expect(r).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 2 });
+  });
+
+  it('a query aborted in flight rejects with timeout', async () => {
+    await fresh();
+    const c = new AbortController();
+    const h = heldCall<unknown>();
+    pair.proxy.arm({
+      match: (q) => q.method === 'POST' && String(q.headers['x-ms-documentdb-isquery']).toLowerCase() === 'true',
+      fault: 'delay',
+      times: 1,
+      meanwhile: () => {
+        c.abort();
+        return h.hold();
+      },
+    });
+    const err = await h.start(() => pair.viaProxy.query({ partitionKey: 't' }, { signal: c.signal })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    pair.proxy.disarm();
+    await until(() => pair.proxy.inFlight === 0, 6_000);
+    expect(h.settledWhileHeld(), 'it rejected while the answer was still held').toBe(true);
+    expect((err as DatastoreError).code).toBe('timeout');
+    expect((err as DatastoreError).message).toMatch(/query: aborted/);
+  });
+});
+
+describe('CosmosProvider: onDiagnostics, once per call, with the request units of every request summed', () => {
+  const seen: CallDiagnostics[] = [];
+  const pair = proxiedPair('ru', { onDiagnostics: (d) => void seen.push(d) });
+  const charge: Record<string, string> = { GET: '2.5', PUT: '10.25', DELETE: '5', POST: '7' };
+  let n = 0;
+  beforeAll(() => {
+    // The test server reports no request charge: the proxy adds one per method, and an activity id per answer.
+    pair.proxy.injectHeaders = (req) =>
+      req.url.includes('/docs') ? { 'x-ms-request-charge': charge[req.method] ?? '0', 'x-ms-activity-id': `00000000-0000-0000-0000-${String(++n).padStart(12, '0')}` } : undefined;
+  });
+
+  /** The diagnostics `run` reported (it must report exactly once). */
+  async function reported(run: () => Promise<unknown>): Promise<CallDiagnostics> {
+    const from = seen.length;
+    await run().catch(() => undefined);
+    expect(seen.length - from, 'one report per call').toBe(1);
+    return seen[from] as CallDiagnostics;
+  }
+
+  it('a claim that reads and then replaces: both requests\' charges summed, the replace\'s status and activity id', async () => {
+    const id = `job-${randomUUID()}`;
+    await pair.direct.create({ id, tenantId: 't', owner: null }); // not seen by viaProxy: the claim reads first
+    const d = await reported(() => pair.viaProxy.updateIfMatch(id, 't', { rev: 1 }, { owner: 'me' }));
+    expect(d).toMatchObject({ operation: 'updateIfMatch', requests: 2, requestCharge: 12.75, status: 200, ok: true });
+    expect(d.activityId).toBe(`00000000-0000-0000-0000-${String(n).padStart(12, '0')}`);
+    expect(d.durationMs).toBeGreaterThanOrEqual(0);
+    // The same claim on the version this provider just wrote is one request.
+    expect(await reported(() => pair.viaProxy.updateIfMatch(id, 't', { rev: 2 }, { owner: 'me2' }))).toMatchObject({ requests: 1, requestCharge: 10.25 });
+  });
+
+  it('answers that are not 2xx count too: a missing document, a conflict, a rejected call', async () => {
+    const id = `job-${randomUUID()}`;
+    expect(await reported(() => pair.viaProxy.get(id, 't'))).toMatchObject({ operation: 'get', requests: 1, requestCharge: 2.5, status: 404, ok: true });
+    const made = await pair.viaProxy.create({ id, tenantId: 't', owner: null });
+    const conflict = await reported(() => pair.viaProxy.create({ id, tenantId: 't', owner: null }));
+    expect(conflict).toMatchObject({ operation: 'create', requests: 1, requestCharge: 7, status: 409, ok: false });
+    // A stale etag this provider has not seen is decided on its read; one it last saw, by the server's 412.
+    expect(await reported(() => pair.viaProxy.updateIfMatch(id, 't', { etag: '"stale"' }, { owner: 'x' }))).toMatchObject({ requests: 1, requestCharge: 2.5, status: 200 });
+    await pair.direct.update(id, 't', { note: 'moved on' });
+    expect(await reported(() => pair.viaProxy.updateIfMatch(id, 't', { etag: made._etag }, { owner: 'x' }))).toMatchObject({ requests: 1, requestCharge: 10.25, status: 412, ok: true });
+    const now = await pair.viaProxy.get(id, 't');
+    expect(await reported(() => pair.viaProxy.deleteIfMatch(id, 't', { etag: now?._etag ?? '' }))).toMatchObject({ operation: 'deleteIfMatch', requests: 1, requestCharge: 5, status: 204 });
+    // Refused before anything is sent: reported, with nothing heard.
+    expect(await reported(() => pair.viaProxy.get('', 't'))).toEqual(expect.objectContaining({ operation: 'get', requests: 0, requestCharge: 0, ok: false }));
+  });
+
+  it('a query\'s pages and a batch\'s request are metered', async () => {
+    const id = `job-${randomUUID()}`;
+    await pair.viaProxy.create({ id, tenantId: 'q', owner: null });
+    const q = await reported(() => pair.viaProxy.query({ partitionKey: 'q' }));
+    expect(q).toMatchObject({ operation: 'query', ok: true, status: 200 });
+    expect(q.requests).toBeGreaterThanOrEqual(1);
+    const b = await reported(() => pair.viaProxy.batch('q', [{ op: 'read', id }]));
+    // The read of the document the batch pins, then the batch request.
+    expect(b).toMatchObject({ operation: 'batch', requests: 2, requestCharge: 9.5, ok: true });
+  });
+
+  it('a hook that throws does not change the call\'s answer', async () => {
+    const container = `ru-throw-${randomUUID()}`;
+    const p = await CosmosProvider.connect<Job>(
+      faultOptions(endpoint, container, {
+        onDiagnostics: () => {
+          throw new Error('hook bug');
+        },
+      }),
+    );
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const d = await p.create({ id: 'a', tenantId: 't', owner: null });
+      expect(d.rev).toBe(1);
+      expect(await p.get('a', 't')).toMatchObject({ rev: 1 });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => w.includes('hook bug'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('onDiagnostics must be a function', async () => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, `ru-${randomUUID()}`, { onDiagnostics: bad('yes') })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(/onDiagnostics/);
+  });
+});
+
+describe('CosmosProvider: consistencyLevel and preferredRegions', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(upstreamPort);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+  const container = `consistency-${randomUUID()}`;
+
+  /** The read-consistency header of each document request `run` sends, by method. */
+  async function consistencySent(p: CosmosProvider<Job>, run: (p: CosmosProvider<Job>) => Promise<unknown>): Promise<Array<[string, unknown, unknown]>> {
+    const from = proxy.requests.length;
+    await run(p);
+    return proxy.requests
+      .slice(from)
+      .filter((q) => q.url.includes('/docs'))
+      .map((q) => [q.method, q.headers['x-ms-cosmos-read-consistency-strategy'], q.headers['x-ms-consistency-level']]);
+  }
+
+  it('Eventual: every read asks for it (the pinned SDK\'s read-consistency header), writes do not', async () => {
+    const p = await CosmosProvider.connect<Job>(faultOptions(proxy.endpoint, container, { consistencyLevel: 'Eventual' }));
+    const id = `job-${randomUUID()}`;
+    expect(await consistencySent(p, (q) => q.create({ id, tenantId: 't', owner: null }))).toEqual([['POST', undefined, undefined]]);
+    expect(await consistencySent(p, (q) => q.get(id, 't'))).toEqual([['GET', 'Eventual', undefined]]);
+    const sent = await consistencySent(p, (q) => q.query({ partitionKey: 't' }));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const [, rcs] of sent) expect(rcs).toBe('Eventual');
+  });
+
+  it('unset: reads carry no consistency header (the account default)', async () => {
+    const p = await CosmosProvider.connect<Job>(faultOptions(proxy.endpoint, container));
+    expect(await consistencySent(p, (q) => q.get('nope', 't'))).toEqual([['GET', undefined, undefined]]);
+  });
+
+  it('Session is sent as Session', async () => {
+    const p = await CosmosProvider.connect<Job>(faultOptions(proxy.endpoint, container, { consistencyLevel: 'Session' }));
+    expect(await consistencySent(p, (q) => q.get('nope', 't'))).toEqual([['GET', 'Session', undefined]]);
+  });
+
+  it('Strong on an account whose default is weaker is refused when connecting, saying why (as the service refuses it to @azure/cosmos)', async () => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, container, { consistencyLevel: 'Strong' })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(/only valid against accounts whose default consistency level is Strong/);
+  });
+
+  it.each([
+    ['BoundedStaleness', /pinned azure_data_cosmos SDK/],
+    ['ConsistentPrefix', /pinned azure_data_cosmos SDK/],
+    ['strong', /must be one of/],
+    [7, /consistencyLevel must be a string/],
+  ])('consistencyLevel %s is invalid_argument', async (level, message) => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, container, { consistencyLevel: bad(level) })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(message);
+  });
+
+  it.each([
+    ['a string', 'eastus'],
+    ['an empty name', ['']],
+    ['a name with punctuation', ['east-us;']],
+    ['a name given twice', ['East US', 'eastus']],
+    ['a number', [1]],
+  ])('preferredRegions as %s is invalid_argument', async (_what, regions) => {
+    const err = await CosmosProvider.connect(faultOptions(endpoint, container, { preferredRegions: bad(regions) })).catch((e: unknown) => e);
+    expect((err as DatastoreError).code).toBe('invalid_argument');
+    expect((err as DatastoreError).message).toMatch(/preferredRegions/);
+  });
+
+  it('preferredRegions connect and work (routing needs a live multi-region account), on a client of their own', async () => {
+    const own = await FaultProxy.start(upstreamPort);
+    try {
+      const at = (extra: Partial<CosmosProviderOptions>): CosmosProviderOptions => faultOptions(own.endpoint, container, extra);
+      await (await CosmosProvider.connect<Job>(at({}))).get('x', 't');
+      const before = own.requests.length;
+      const p = await CosmosProvider.connect<Job>(at({ preferredRegions: ['West US 2', 'East US'] }));
+      const id = `job-${randomUUID()}`;
+      expect((await p.create({ id, tenantId: 't', owner: null })).rev).toBe(1);
+      expect(await p.get(id, 't')).toMatchObject({ rev: 1 });
+      const accountReads = own.requests.slice(before).filter((r) => r.method === 'GET' && r.url === '/');
+      expect(accountReads.length, 'other preferred regions: another client, which reads the account').toBeGreaterThan(0);
+    } finally {
+      await own.close();
+    }
   });
 });

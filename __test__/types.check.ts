@@ -4,7 +4,7 @@
  * the types refuse what the runtime would refuse.
  */
 import { MemoryProvider, createProvider } from '@bytelyst/datastore';
-import type { DatastoreProvider, Stored, UpdateIfMatchResult } from '@bytelyst/datastore';
+import type { CallDiagnostics, CallOptions, CosmosProviderOptions, DatastoreProvider, QueryPage, Stored, UpdateIfMatchResult } from '@bytelyst/datastore';
 
 interface FleetJob {
   id: string;
@@ -63,4 +63,30 @@ export async function typeChecks(): Promise<void> {
   void found;
   // @ts-expect-error cosmos needs database, container and partitionKeyPath
   await createProvider<FleetJob>({ kind: 'cosmos', endpoint: 'https://localhost:8081/' });
+
+  // Call options, paging and the Cosmos production options.
+  const opts: CallOptions = { signal: new AbortController().signal, timeoutMs: 500 };
+  await jobs.get('job-1', 'tenant-1', opts);
+  // @ts-expect-error signal must be an AbortSignal
+  await jobs.get('job-1', 'tenant-1', { signal: 'abort' });
+  const paged = await createProvider<FleetJob>({ kind: 'memory', partitionKeyPath: '/tenantId' });
+  const page: QueryPage<FleetJob> = await paged.queryPage({ where: { status: 'queued' } }, { maxItems: 10, continuation: null });
+  for await (const d of paged.queryIter({ partitionKey: 'tenant-1' }, { pageSize: 50 })) {
+    const epoch: number = d.leaseEpoch;
+    void epoch;
+  }
+  void page.continuation;
+  const cosmos: CosmosProviderOptions = {
+    endpoint: 'https://localhost:8081/',
+    key: 'k',
+    database: 'd',
+    container: 'c',
+    partitionKeyPath: '/tenantId',
+    preferredRegions: ['West US 2'],
+    consistencyLevel: 'Session',
+    onDiagnostics: (d: CallDiagnostics) => void d.requestCharge,
+  };
+  // @ts-expect-error consistency levels are @azure/cosmos's names
+  const badLevel: CosmosProviderOptions = { ...cosmos, consistencyLevel: 'session' };
+  void [cosmos, badLevel];
 }

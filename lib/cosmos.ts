@@ -5,38 +5,53 @@
  * was lost are resolved.
  */
 
-import { cosmosConnect, type NativeCosmosStore } from '../index.js';
-import { checkName, checkOptionNames, closed, misuse } from './codec.js';
+import { cosmosConnect, NativeCall, type NativeCosmosStore } from '../index.js';
+import { checkCallOptions, checkTimeoutMs, withAbortCause } from './call.js';
+import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
+import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
   BaseDocument,
   BatchOp,
   BatchResult,
+  CallDiagnostics,
+  CallOptions,
   CosmosProviderOptions,
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
+  IterOptions,
+  OperationName,
+  PagedQueries,
+  PageOptions,
   PartitionKey,
   Patch,
   QueryFilter,
+  QueryPage,
   Stored,
   TokenCredential,
   UpdateIfMatchResult,
 } from './types.js';
 
+/** A native store and the call's own limits (none for a call without options). */
+interface Target {
+  n: NativeCosmosStore;
+  c: NativeCall | undefined;
+}
+
 /** The native store's methods, as `operations` takes them. */
-const ops = operations<NativeCosmosStore>({
-  get: (n, id, pk) => n.get(id, pk),
-  create: (n, doc) => n.create(doc),
-  upsert: (n, doc) => n.upsert(doc),
-  replace: (n, doc) => n.replace(doc),
-  update: (n, id, pk, patch) => n.update(id, pk, patch),
-  delete: (n, id, pk) => n.delete(id, pk),
-  query: (n, filter) => n.query(filter),
-  updateIfMatch: (n, id, pk, etag, rev, patch) => n.updateIfMatch(id, pk, etag, rev, patch),
-  deleteIfMatch: (n, id, pk, etag, rev) => n.deleteIfMatch(id, pk, etag, rev),
-  batch: (n, pk, opsJson) => n.batch(pk, opsJson),
+const ops = operations<Target>({
+  get: ({ n, c }, id, pk) => n.get(id, pk, c),
+  create: ({ n, c }, doc) => n.create(doc, c),
+  upsert: ({ n, c }, doc) => n.upsert(doc, c),
+  replace: ({ n, c }, doc) => n.replace(doc, c),
+  update: ({ n, c }, id, pk, patch) => n.update(id, pk, patch, c),
+  delete: ({ n, c }, id, pk) => n.delete(id, pk, c),
+  query: ({ n, c }, filter) => n.query(filter, c),
+  updateIfMatch: ({ n, c }, id, pk, etag, rev, patch) => n.updateIfMatch(id, pk, etag, rev, patch, c),
+  deleteIfMatch: ({ n, c }, id, pk, etag, rev) => n.deleteIfMatch(id, pk, etag, rev, c),
+  batch: ({ n, c }, pk, opsJson) => n.batch(pk, opsJson, c),
 });
 /** `ops.batch`, under a name the method's `ops` parameter does not shadow. */
 const runBatch = ops.batch;
@@ -54,6 +69,12 @@ function optionalString(v: unknown, name: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw invalidArgument(`${name} must be a string`);
   return v;
+}
+
+function optionalStrings(v: unknown, name: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalidArgument(`${name} must be an array of strings`);
+  return [...v];
 }
 
 function optionalBoolean(v: unknown, name: string): boolean | undefined {
@@ -93,12 +114,70 @@ function checkCredential(
   };
 }
 
-function optionalTimeout(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
-    throw invalidArgument(`timeoutMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${String(v)}`);
+/**
+ * Runs `f` on native call limits `c`: an abort fired with `signal`. A
+ * `timeout` after the signal fired carries `signal.reason` as its `cause`.
+ */
+async function abortable<R>(c: NativeCall, signal: AbortSignal | undefined, f: (c: NativeCall) => Maybe<R>): Promise<R> {
+  if (signal === undefined) return await f(c);
+  const onAbort = (): void => c.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await f(c);
+  } catch (e) {
+    const err = toDatastoreError(e);
+    throw signal.aborted && err.code === 'timeout' ? withAbortCause(err, signal) : err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
-  return v;
+}
+
+type DiagnosticsHook = (d: CallDiagnostics) => void;
+
+/** Gives `d` to the hook; a hook that throws does not change the call's answer. */
+function report(hook: DiagnosticsHook, d: CallDiagnostics): void {
+  try {
+    hook(d);
+  } catch (e) {
+    process.emitWarning(`CosmosProvider onDiagnostics threw (the call's answer stands): ${e instanceof Error ? e.message : String(e)}`, 'DatastoreWarning');
+  }
+}
+
+/** What the native call heard, as `CallDiagnostics` fields. */
+function heard(c: NativeCall | undefined): Pick<CallDiagnostics, 'requests' | 'requestCharge' | 'activityId' | 'status' | 'subStatus'> {
+  const m = c?.diagnostics();
+  if (m === undefined) return { requests: 0, requestCharge: 0 };
+  return {
+    requests: m.requests,
+    requestCharge: m.requestCharge,
+    ...(m.activityId == null ? {} : { activityId: m.activityId }),
+    ...(m.status == null ? {} : { status: m.status }),
+    ...(m.subStatus == null ? {} : { subStatus: m.subStatus }),
+  };
+}
+
+/**
+ * Runs `f` under the call's `options` (checked here) and, given a hook,
+ * reports what the call heard once it settles.
+ */
+async function limited<R>(
+  operation: OperationName,
+  options: CallOptions | undefined,
+  hook: DiagnosticsHook | undefined,
+  f: (c: NativeCall) => Maybe<R>,
+): Promise<R> {
+  const started = performance.now();
+  let c: NativeCall | undefined;
+  let ok = false;
+  try {
+    const checked = options === undefined ? {} : checkCallOptions(options, `CosmosProvider.${operation}`);
+    c = new NativeCall(checked.timeoutMs);
+    const r = await abortable(c, checked.signal, f);
+    ok = true;
+    return r;
+  } finally {
+    if (hook !== undefined) report(hook, { operation, ...heard(c), durationMs: performance.now() - started, ok });
+  }
 }
 
 const COSMOS_OPTIONS = [
@@ -112,17 +191,22 @@ const COSMOS_OPTIONS = [
   'emulator',
   'createIfNotExists',
   'timeoutMs',
+  'onDiagnostics',
+  'preferredRegions',
+  'consistencyLevel',
 ] as const satisfies readonly (keyof CosmosProviderOptions)[];
 
-export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
+export class CosmosProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T>, PagedQueries<T> {
   readonly kind = 'cosmos' as const;
   readonly partitionKeyPath: string;
   readonly database: string;
   readonly container: string;
   readonly #native: NativeCosmosStore;
+  readonly #onDiagnostics: DiagnosticsHook | undefined;
 
-  private constructor(native: NativeCosmosStore, options: CosmosProviderOptions) {
+  private constructor(native: NativeCosmosStore, options: { partitionKeyPath: string; database: string; container: string }, onDiagnostics: DiagnosticsHook | undefined) {
     this.#native = native;
+    this.#onDiagnostics = onDiagnostics;
     this.partitionKeyPath = options.partitionKeyPath;
     this.database = options.database;
     this.container = options.container;
@@ -150,21 +234,27 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       partitionKeyPath: optionalString(options.partitionKeyPath, 'partitionKeyPath') ?? '',
       emulator: optionalBoolean(options.emulator, 'emulator'),
       createIfNotExists: optionalBoolean(options.createIfNotExists, 'createIfNotExists'),
-      timeoutMs: optionalTimeout(options.timeoutMs),
+      timeoutMs: checkTimeoutMs(options.timeoutMs),
+      preferredRegions: optionalStrings(options.preferredRegions, 'preferredRegions'),
+      consistencyLevel: optionalString(options.consistencyLevel, 'consistencyLevel'),
     };
+    const { onDiagnostics } = options;
+    if (onDiagnostics !== undefined && typeof onDiagnostics !== 'function') {
+      throw invalidArgument('onDiagnostics must be a function (d: CallDiagnostics) => void');
+    }
     const credential = checkCredential(options.credential);
     const native = await call(() =>
       cosmosConnect({ ...checked, credentialId: credential?.id }, credential?.getToken),
     );
-    return new CosmosProvider<T>(native, checked);
+    return new CosmosProvider<T>(native, checked, onDiagnostics);
   }
 
-  /** The native store of `self`, when `self` is a CosmosProvider. */
-  static #nativeOf(self: unknown, method: string): NativeCosmosStore {
+  /** `self`, when it is an open CosmosProvider. */
+  static #open(self: unknown, method: string): CosmosProvider {
     if (typeof self === 'object' && self !== null && #native in self) {
       const p = self as CosmosProvider;
       if (p.#closed) throw closed('CosmosProvider', method);
-      return p.#native;
+      return p;
     }
     throw misuse('CosmosProvider', method, self);
   }
@@ -175,10 +265,17 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
 
   /**
    * Runs `f` on the native store of `self` (which must be an open
-   * CosmosProvider), counted among the calls in flight until it settles.
+   * CosmosProvider) under the call's `options`, counted among the calls in
+   * flight until it settles.
    */
-  static #call<R>(self: unknown, method: string, f: (native: NativeCosmosStore) => Maybe<R>): Promise<R> {
-    const p = call(() => f(CosmosProvider.#nativeOf(self, method)));
+  static #call<R>(self: unknown, method: OperationName, options: CallOptions | undefined, f: (target: Target) => Maybe<R>): Promise<R> {
+    const p = call(() => {
+      const provider = CosmosProvider.#open(self, method);
+      const n = provider.#native;
+      const hook = provider.#onDiagnostics;
+      if (options === undefined && hook === undefined) return f({ n, c: undefined });
+      return limited(method, options, hook, (c) => f({ n, c }));
+    });
     if (self instanceof CosmosProvider) {
       const pending = self.#pending;
       pending.add(p);
@@ -203,43 +300,72 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
     return this.close();
   }
 
-  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    return CosmosProvider.#call(this, 'get', (n) => ops.get<T>(n, id, partitionKey));
+  get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null> {
+    return CosmosProvider.#call(this, 'get', options, (n) => ops.get<T>(n, id, partitionKey));
   }
 
-  create(doc: T): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'create', (n) => ops.create(n, doc));
+  create(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'create', options, (n) => ops.create(n, doc));
   }
 
-  upsert(doc: T): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'upsert', (n) => ops.upsert(n, doc));
+  upsert(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'upsert', options, (n) => ops.upsert(n, doc));
   }
 
-  replace(doc: T): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'replace', (n) => ops.replace(n, doc));
+  replace(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'replace', options, (n) => ops.replace(n, doc));
   }
 
-  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
-    return CosmosProvider.#call(this, 'update', (n) => ops.update<T>(n, id, partitionKey, patch));
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>> {
+    return CosmosProvider.#call(this, 'update', options, (n) => ops.update<T>(n, id, partitionKey, patch));
   }
 
-  delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return CosmosProvider.#call(this, 'delete', (n) => ops.delete(n, id, partitionKey));
+  delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean> {
+    return CosmosProvider.#call(this, 'delete', options, (n) => ops.delete(n, id, partitionKey));
   }
 
-  query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return CosmosProvider.#call(this, 'query', (n) => ops.query<T>(n, filter));
+  query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]> {
+    return CosmosProvider.#call(this, 'query', options, (n) => ops.query<T>(n, filter));
   }
 
-  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
-    return CosmosProvider.#call(this, 'updateIfMatch', (n) => ops.updateIfMatch<T>(n, id, partitionKey, expected, patch));
+  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>, options?: CallOptions): Promise<UpdateIfMatchResult<T>> {
+    return CosmosProvider.#call(this, 'updateIfMatch', options, (n) => ops.updateIfMatch<T>(n, id, partitionKey, expected, patch));
   }
 
-  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    return CosmosProvider.#call(this, 'deleteIfMatch', (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
+    return CosmosProvider.#call(this, 'deleteIfMatch', options, (n) => ops.deleteIfMatch(n, id, partitionKey, expected));
   }
 
-  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>> {
-    return CosmosProvider.#call(this, 'batch', (n) => runBatch<T>(n, partitionKey, ops));
+  /**
+   * One page of the query, as one request to Cosmos DB, resuming at the
+   * SDK's continuation token (wrapped in this provider's opaque token).
+   * A filter's `limit` caps the documents over all pages.
+   */
+  queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>> {
+    return CosmosProvider.#call(this, 'queryPage', options, async ({ n, c }) => {
+      const what = 'CosmosProvider.queryPage';
+      refuseOrderBy(filter, what);
+      const filterJson = encodeFilter(filter);
+      const { maxItems, from } = checkPageOptions(page, 'cosmos', filterJson, what);
+      const limit = filter?.limit;
+      const remaining = from !== null ? from.remaining : typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 ? limit : null;
+      if (remaining === 0) return { items: [], continuation: null };
+      const take = remaining === null ? maxItems : Math.min(maxItems, remaining);
+      const out = decode<{ items: Stored<T>[]; continuation: string | null }>(
+        await n.queryPage(filterJson, take, from === null ? undefined : String(from.at), c),
+      );
+      const left = remaining === null ? null : remaining - out.items.length;
+      const more = out.continuation !== null && (left === null || left > 0);
+      return { items: out.items, continuation: more ? token('cosmos', filterJson, { at: out.continuation as string, remaining: left }) : null };
+    });
+  }
+
+  queryIter(filter?: QueryFilter<T>, iter?: IterOptions, options?: CallOptions): AsyncIterableIterator<Stored<T>> {
+    const pageSize = checkIterOptions(iter, 'CosmosProvider.queryIter');
+    return walk((page) => this.queryPage(filter, page, options), pageSize);
+  }
+
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {
+    return CosmosProvider.#call(this, 'batch', options, (n) => runBatch<T>(n, partitionKey, ops));
   }
 }

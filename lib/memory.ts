@@ -18,20 +18,27 @@ import {
   memoryUpdateIfMatch,
   memoryUpsert,
 } from '../index.js';
-import { checkName, checkOptionNames, closed, misuse } from './codec.js';
+import { checkCallOptions } from './call.js';
+import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
+import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
   BaseDocument,
   BatchOp,
   BatchResult,
+  CallOptions,
   DatastoreProvider,
   DeleteIfMatchResult,
   Expected,
+  IterOptions,
   MemoryProviderOptions,
+  PagedQueries,
+  PageOptions,
   PartitionKey,
   Patch,
   QueryFilter,
+  QueryPage,
   Stored,
   UpdateIfMatchResult,
 } from './types.js';
@@ -63,7 +70,7 @@ function settle<R>(call: () => Maybe<R>): Promise<R> {
   }
 }
 
-export class MemoryProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T> {
+export class MemoryProvider<T extends BaseDocument = BaseDocument> implements DatastoreProvider<T>, PagedQueries<T> {
   readonly kind = 'memory' as const;
   readonly partitionKeyPath: string;
   /** The shared store's name, when opened with `shared`. */
@@ -91,11 +98,17 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     this.shared = shared;
   }
 
-  /** The native store of `self`, when `self` is a MemoryProvider. */
-  static #storeOf(self: unknown, method: string): Store {
+  /**
+   * The native store of `self`, when `self` is a MemoryProvider. Call
+   * options are looked at only when given (the hot path passes none), and
+   * only checked: the call is synchronous, so a signal can only have fired
+   * before it.
+   */
+  static #storeOf(self: unknown, method: string, options?: CallOptions): Store {
     if (typeof self === 'object' && self !== null && #store in self) {
       const p = self as MemoryProvider;
       if (p.#closed) throw closed('MemoryProvider', method);
+      if (options !== undefined) checkCallOptions(options, `MemoryProvider.${method}`);
       return p.#store;
     }
     throw misuse('MemoryProvider', method, self);
@@ -130,43 +143,68 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     }
   }
 
-  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get'), id, partitionKey));
+  get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null> {
+    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get', options), id, partitionKey));
   }
 
-  create(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create'), doc));
+  create(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create', options), doc));
   }
 
-  upsert(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.upsert(MemoryProvider.#storeOf(this, 'upsert'), doc));
+  upsert(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.upsert(MemoryProvider.#storeOf(this, 'upsert', options), doc));
   }
 
-  replace(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.replace(MemoryProvider.#storeOf(this, 'replace'), doc));
+  replace(doc: T, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.replace(MemoryProvider.#storeOf(this, 'replace', options), doc));
   }
 
-  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>> {
-    return settle(() => ops.update<T>(MemoryProvider.#storeOf(this, 'update'), id, partitionKey, patch));
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>> {
+    return settle(() => ops.update<T>(MemoryProvider.#storeOf(this, 'update', options), id, partitionKey, patch));
   }
 
-  delete(id: string, partitionKey: PartitionKey): Promise<boolean> {
-    return settle(() => ops.delete(MemoryProvider.#storeOf(this, 'delete'), id, partitionKey));
+  delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean> {
+    return settle(() => ops.delete(MemoryProvider.#storeOf(this, 'delete', options), id, partitionKey));
   }
 
-  query(filter?: QueryFilter<T>): Promise<Stored<T>[]> {
-    return settle(() => ops.query<T>(MemoryProvider.#storeOf(this, 'query'), filter));
+  query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]> {
+    return settle(() => ops.query<T>(MemoryProvider.#storeOf(this, 'query', options), filter));
   }
 
-  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
-    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch'), id, partitionKey, expected, patch));
+  updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>, options?: CallOptions): Promise<UpdateIfMatchResult<T>> {
+    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch', options), id, partitionKey, expected, patch));
   }
 
-  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
-    return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch'), id, partitionKey, expected));
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
+    return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch', options), id, partitionKey, expected));
   }
 
-  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>> {
-    return settle(() => runBatch<T>(MemoryProvider.#storeOf(this, 'batch'), partitionKey, ops));
+  /**
+   * One page of the query. The token is an offset into the query's
+   * result: documents written between pages can shift it (a page may then
+   * skip or repeat one), as the store has no snapshot to page through.
+   */
+  queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>> {
+    return settle(() => {
+      const what = 'MemoryProvider.queryPage';
+      const store = MemoryProvider.#storeOf(this, 'queryPage', options);
+      refuseOrderBy(filter, what);
+      const filterJson = encodeFilter(filter);
+      const { maxItems, from } = checkPageOptions(page, 'memory', filterJson, what);
+      const all = decode<Stored<T>[]>(memoryQuery(store, filterJson));
+      const start = from === null ? 0 : (from.at as number);
+      const items = all.slice(start, start + maxItems);
+      const end = start + items.length;
+      return { items, continuation: end < all.length ? token('memory', filterJson, { at: end, remaining: null }) : null };
+    });
+  }
+
+  queryIter(filter?: QueryFilter<T>, iter?: IterOptions, options?: CallOptions): AsyncIterableIterator<Stored<T>> {
+    const pageSize = checkIterOptions(iter, 'MemoryProvider.queryIter');
+    return walk((page) => this.queryPage(filter, page, options), pageSize);
+  }
+
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {
+    return settle(() => runBatch<T>(MemoryProvider.#storeOf(this, 'batch', options), partitionKey, ops));
   }
 }

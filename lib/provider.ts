@@ -3,11 +3,11 @@
 import { CosmosProvider } from './cosmos.js';
 import { invalidArgument } from './errors.js';
 import { MemoryProvider } from './memory.js';
-import type { BaseDocument, DatastoreProvider, ProviderConfig } from './types.js';
+import type { BaseDocument, DatastoreProvider, PagedQueries, ProviderConfig } from './types.js';
 
 export async function createProvider<T extends BaseDocument = BaseDocument>(
   config: ProviderConfig,
-): Promise<DatastoreProvider<T>> {
+): Promise<DatastoreProvider<T> & PagedQueries<T>> {
   if (typeof config !== 'object' || config === null) {
     throw invalidArgument("createProvider needs a config like { kind: 'memory', partitionKeyPath: '/tenantId' }");
   }

@@ -94,24 +94,78 @@ export interface QueryFilter<T = BaseDocument> {
   limit?: number;
 }
 
+/**
+ * Per-call limits: the optional last argument of every provider method.
+ *
+ * - `signal`: stop waiting when it fires. A signal that has already fired
+ *   rejects the call at once with `code: 'timeout'` ("aborted"), nothing
+ *   sent or written. Cosmos: a read or query stopped in flight rejects
+ *   with `timeout`; a write stopped in flight is resolved like a lost
+ *   response (re-read: its answer when the outcome can be told, else
+ *   `timeout` saying the outcome is unknown). `signal.reason` is the
+ *   error's `cause`.
+ * - `timeoutMs`: this call's deadline, queueing included (a whole number
+ *   of milliseconds, 1 to 2^31 - 1); replaces the provider's `timeoutMs`
+ *   for this call, and is resolved like an abort when it passes.
+ *
+ * Memory answers synchronously, before any signal could fire: it checks
+ * the options and honours a signal that has already fired, nothing more.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Where `queryPage` starts: after the page that gave `continuation` (or at the start). */
+export interface PageOptions {
+  /** At most this many documents in the page (1 to 1000, 100 by default). A page may hold fewer, even none, and still have a next one. */
+  maxItems?: number;
+  /** The `continuation` of the previous page; `null` or absent for the first. */
+  continuation?: string | null;
+}
+
+/** One page of a query, and where the next starts (`null`: this was the last). */
+export interface QueryPage<T> {
+  items: Stored<T>[];
+  continuation: string | null;
+}
+
+/** How `queryIter` fetches: `pageSize` documents a request (1 to 1000, 100 by default). */
+export interface IterOptions {
+  pageSize?: number;
+}
+
+/**
+ * Query paging, on `MemoryProvider`, `CosmosProvider` and what
+ * `createProvider` returns. The filter is the portable one without
+ * `orderBy` (refused with `invalid_argument`: the Cosmos provider orders
+ * in process). A continuation token is opaque, and only continues the
+ * query (same filter, same provider kind) that gave it.
+ */
+export interface PagedQueries<T extends BaseDocument = BaseDocument> {
+  queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>>;
+  /** Every matching document, a page at a time: `for await (const d of p.queryIter(filter)) …`. */
+  queryIter(filter?: QueryFilter<T>, iter?: IterOptions, options?: CallOptions): AsyncIterableIterator<Stored<T>>;
+}
+
 /** The operations every provider offers. */
 export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
   readonly kind: 'memory' | 'cosmos';
   /** The partition key path, e.g. `/tenantId`. */
   readonly partitionKeyPath: string;
   /** The document, or `null` when there is none. */
-  get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null>;
+  get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null>;
   /** Rejects with `code: 'conflict'` when the id already exists in that partition. */
-  create(doc: T): Promise<Stored<T>>;
+  create(doc: T, options?: CallOptions): Promise<Stored<T>>;
   /** Creates or replaces. */
-  upsert(doc: T): Promise<Stored<T>>;
+  upsert(doc: T, options?: CallOptions): Promise<Stored<T>>;
   /** Unconditional replace; rejects with `code: 'not_found'` when missing. */
-  replace(doc: T): Promise<Stored<T>>;
+  replace(doc: T, options?: CallOptions): Promise<Stored<T>>;
   /** Unconditional shallow merge; rejects with `code: 'not_found'` when missing. */
-  update(id: string, partitionKey: PartitionKey, patch: Patch<T>): Promise<Stored<T>>;
+  update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>>;
   /** `false` when there was nothing to delete. */
-  delete(id: string, partitionKey: PartitionKey): Promise<boolean>;
-  query(filter?: QueryFilter<T>): Promise<Stored<T>[]>;
+  delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean>;
+  query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]>;
   /**
    * The atomic conditional write: when the document still matches `expected`,
    * shallow-merges `patch` in one step with the compare. A stale token
@@ -122,12 +176,13 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
     partitionKey: PartitionKey,
     expected: Expected,
     patch: Patch<T>,
+    options?: CallOptions,
   ): Promise<UpdateIfMatchResult<T>>;
   /**
    * `updateIfMatch`'s twin: deletes the document only when it still matches
    * `expected`, in one step with the compare.
    */
-  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult>;
+  deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult>;
   /**
    * Applies `ops` (1 to 100, all in the partition `partitionKey`) all or
    * none, as one transaction: Memory in one critical section over every
@@ -136,7 +191,7 @@ export interface DatastoreProvider<T extends BaseDocument = BaseDocument> {
    * id or patch, documents over 2 MB together) rejects with
    * `invalid_argument` or `too_large` before anything is applied.
    */
-  batch(partitionKey: PartitionKey, ops: BatchOp<T>[]): Promise<BatchResult<T>>;
+  batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>>;
   /** Closes the provider; later calls reject. Also `await using p = …`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -161,6 +216,45 @@ export interface MemoryProviderOptions {
  */
 export interface TokenCredential {
   getToken(scopes: string | string[], options?: object): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+}
+
+/** A provider method's name. */
+export type OperationName =
+  | 'get'
+  | 'create'
+  | 'upsert'
+  | 'replace'
+  | 'update'
+  | 'delete'
+  | 'query'
+  | 'updateIfMatch'
+  | 'deleteIfMatch'
+  | 'batch'
+  | 'queryPage';
+
+/**
+ * What one Cosmos provider call cost and heard, given to `onDiagnostics`
+ * once the call has settled (resolved or rejected).
+ */
+export interface CallDiagnostics {
+  operation: OperationName;
+  /**
+   * Request units charged (`x-ms-request-charge`), summed over every answer
+   * the call heard: the read before a conditional write, the write, any
+   * re-read or resend. 0 when the server reported none.
+   */
+  requestCharge: number;
+  /** Answers heard (the SDK's own retries inside one request count once). */
+  requests: number;
+  /** The last answer's activity id (`x-ms-activity-id`), for Azure support. */
+  activityId?: string;
+  /** The last answer's HTTP status and Cosmos sub-status. */
+  status?: number;
+  subStatus?: number;
+  /** From the call to its settling, in milliseconds. */
+  durationMs: number;
+  /** `false` when the call rejected. */
+  ok: boolean;
 }
 
 export interface CosmosProviderOptions {
@@ -190,12 +284,33 @@ export interface CosmosProviderOptions {
   createIfNotExists?: boolean;
   /**
    * Every request's deadline in milliseconds, end to end (the SDK's retries
-   * included). A read that misses it rejects with `timeout`. A write that
+   * included); a call's own `timeoutMs` (`CallOptions`) replaces it. A read that misses it rejects with `timeout`. A write that
    * misses it is resolved like a lost response: the provider re-reads and
    * answers exactly when it can tell, else rejects with `timeout` saying the
    * outcome is unknown. None by default.
    */
   timeoutMs?: number;
+  /**
+   * Called once per call, after it settles, with the request units it was
+   * charged (summed over its requests) and what the server last said.
+   * Synchronous; a hook that throws does not change the call's answer (a
+   * process warning says so).
+   */
+  onDiagnostics?: (d: CallDiagnostics) => void;
+  /**
+   * Regions to route to first, in this order (`['West US 2', 'East US']`),
+   * as `@azure/cosmos`'s `connectionPolicy.preferredLocations`. Not a
+   * restriction: after them the SDK may fail over to any region.
+   */
+  preferredRegions?: string[];
+  /**
+   * The consistency reads ask for, as `@azure/cosmos`'s `consistencyLevel`
+   * names it; unset, the account's default. The pinned SDK can ask for
+   * `Strong` (only on accounts whose default is Strong), `Session` and
+   * `Eventual`; `BoundedStaleness` and `ConsistentPrefix` are refused with
+   * `invalid_argument`. Writes are always at the account's level.
+   */
+  consistencyLevel?: 'Strong' | 'BoundedStaleness' | 'Session' | 'Eventual' | 'ConsistentPrefix';
 }
 
 /** Chooses a provider by configuration. */

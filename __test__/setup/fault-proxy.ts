@@ -48,6 +48,8 @@ export interface FaultRule {
    * For `hold`: runs before the request is forwarded (which then goes on
    * as usual), so another client's write lands between the provider's read
    * and its write.
+   * For `delay`: runs after the server applied the request, and its answer
+   * is held until it resolves (instead of `delayMs`).
    */
   meanwhile?: () => Promise<void>;
   /** For `respond`: the answer given instead of forwarding (the server never sees the request). */
@@ -85,7 +87,9 @@ export class FaultProxy {
   inFlight = 0;
   maxInFlight = 0;
   /** Every request forwarded or faulted, in arrival order. */
-  readonly requests: { method: string; url: string; authorization?: string }[] = [];
+  readonly requests: { method: string; url: string; authorization?: string; headers: IncomingHttpHeaders }[] = [];
+  /** Headers added to (or replacing those of) each forwarded answer: what the test server does not send, such as `x-ms-request-charge`. */
+  injectHeaders: ((req: ProxiedRequest) => Record<string, string> | undefined) | undefined;
   #rules: FaultRule[] = [];
   readonly #server: Server;
   readonly #agent: Agent;
@@ -139,7 +143,7 @@ export class FaultProxy {
     const body = await readBody(req);
     const info: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
     const authorization = req.headers.authorization;
-    this.requests.push({ method: info.method, url: info.url, ...(typeof authorization === 'string' ? { authorization } : {}) });
+    this.requests.push({ method: info.method, url: info.url, headers: req.headers, ...(typeof authorization === 'string' ? { authorization } : {}) });
     const rule = this.#rules.find((r) => r.times > 0 && r.match(info));
     if (rule) rule.times--;
     if (rule?.fault === 'reset') {
@@ -187,7 +191,8 @@ export class FaultProxy {
     }
     if (rule?.fault === 'delay') {
       this.fired.push('delay');
-      await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1_000));
+      if (rule.meanwhile) await rule.meanwhile();
+      else await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1_000));
     }
     if (rule?.fault === 'drop-response') {
       // The server has applied the request; the client never hears so.
@@ -205,6 +210,7 @@ export class FaultProxy {
     for (const [k, v] of Object.entries(upstream.headers)) {
       if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') headers[k] = v;
     }
+    Object.assign(headers, this.injectHeaders?.(info));
     headers['content-length'] = String(payload.length);
     res.writeHead(upstream.status, headers);
     res.end(payload);

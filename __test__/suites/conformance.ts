@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { scaled } from '../setup/scale.js';
 import { DatastoreError } from '@bytelyst/datastore';
-import type { BaseDocument, DatastoreProvider, Stored } from '@bytelyst/datastore';
+import type { BaseDocument, CallOptions, DatastoreProvider, PagedQueries, QueryFilter, QueryPage, Stored } from '@bytelyst/datastore';
 import { runWorkers, type WorkerStore } from '../fixtures/workers.mjs';
 import { batchConformance } from './batch.js';
 
@@ -608,6 +608,154 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
           expect(end?.rev).toBe(4 * attempts + 1);
         });
       }
+    });
+
+    describe('call options ({ signal, timeoutMs } as the last argument)', () => {
+      /** Every method once, with `o` as its call options; the document `a` exists at rev 1. */
+      const everyMethod = (o: unknown): Array<[string, () => Promise<unknown>]> => {
+        const opts = bad<CallOptions>(o);
+        return [
+          ['get', () => p.get('a', 't1', opts)],
+          ['create', () => p.create(job('new'), opts)],
+          ['upsert', () => p.upsert(job('a', { n: 9 }), opts)],
+          ['replace', () => p.replace(job('a', { n: 9 }), opts)],
+          ['update', () => p.update('a', 't1', { n: 9 }, opts)],
+          ['delete', () => p.delete('a', 't1', opts)],
+          ['query', () => p.query({ partitionKey: 't1' }, opts)],
+          ['updateIfMatch', () => p.updateIfMatch('a', 't1', { rev: 1 }, { n: 9 }, opts)],
+          ['deleteIfMatch', () => p.deleteIfMatch('a', 't1', { rev: 1 }, opts)],
+          ['batch', () => p.batch('t1', [{ op: 'update', id: 'a', patch: { n: 9 } }], opts)],
+        ];
+      };
+
+      it('every method takes them, and an unfired signal or a roomy deadline changes nothing', async () => {
+        const a = await p.create(job('a', { n: 1 }));
+        const live = { signal: new AbortController().signal, timeoutMs: 60_000 };
+        expect(await p.get('a', 't1', live)).toEqual(a);
+        expect(await p.get('a', 't1', {})).toEqual(a);
+        expect(await p.query({ where: { n: 1 } }, live)).toEqual([a]);
+        const u = await p.updateIfMatch('a', 't1', { etag: a._etag }, { owner: 'me' }, live);
+        expect(u).toMatchObject({ ok: true, doc: { owner: 'me', rev: 2 } });
+        expect(await p.update('a', 't1', { n: 2 }, { timeoutMs: 60_000 })).toMatchObject({ n: 2, rev: 3 });
+        expect((await p.batch('t1', [{ op: 'read', id: 'a' }], live)).ok).toBe(true);
+        expect(await p.deleteIfMatch('a', 't1', { rev: 3 }, live)).toEqual({ ok: true });
+        expect((await p.create(job('b'), live)).rev).toBe(1);
+        expect((await p.upsert(job('b', { n: 5 }), live)).rev).toBe(2);
+        expect((await p.replace(job('b', { n: 6 }), live)).rev).toBe(3);
+        expect(await p.delete('b', 't1', live)).toBe(true);
+      });
+
+      it('a signal that has already fired rejects every method at once with timeout, its reason as cause, nothing written', async () => {
+        const a = await p.create(job('a', { n: 1 }));
+        const reason = new Error('the caller gave up');
+        const c = new AbortController();
+        c.abort(reason);
+        for (const [method, run] of everyMethod({ signal: c.signal })) {
+          const err = await rejection(run(), 'timeout');
+          expect(err.message, method).toMatch(/aborted/);
+          expect(err.cause, method).toBe(reason);
+        }
+        // AbortSignal.abort() too, whose reason is a DOMException.
+        const err = await rejection(p.update('a', 't1', { n: 2 }, { signal: AbortSignal.abort() }), 'timeout');
+        expect((err.cause as Error).name).toBe('AbortError');
+        expect(await p.get('a', 't1')).toEqual(a);
+        expect(await p.get('new', 't1')).toBeNull();
+      });
+
+      it.each([
+        ['timeoutMs 0', { timeoutMs: 0 }],
+        ['a negative timeoutMs', { timeoutMs: -1 }],
+        ['a fractional timeoutMs', { timeoutMs: 1.5 }],
+        ['timeoutMs NaN', { timeoutMs: Number.NaN }],
+        ['timeoutMs Infinity', { timeoutMs: Number.POSITIVE_INFINITY }],
+        ['timeoutMs over 2^31 - 1', { timeoutMs: 2 ** 31 }],
+        ['a string timeoutMs', { timeoutMs: '100' }],
+        ['a signal that is not an AbortSignal', { signal: { aborted: true } }],
+        ['an AbortController as the signal', { signal: new AbortController() }],
+        ['an unknown key', { timeout: 100 }],
+        ['null', null],
+        ['a number', 100],
+        ['an array', []],
+      ])('%s is invalid_argument on every method, and nothing is written', async (_what, o) => {
+        const a = await p.create(job('a', { n: 1 }));
+        for (const [method, run] of everyMethod(o)) {
+          const err = await rejection(run(), 'invalid_argument');
+          expect(err.message, method).toContain(method);
+        }
+        expect(await p.get('a', 't1')).toEqual(a);
+        expect(await p.get('new', 't1')).toBeNull();
+      });
+    });
+
+    describe('query pages (queryPage, queryIter)', () => {
+      /** The provider under test, with its paging methods (not part of DatastoreProvider). */
+      const paged = (): DatastoreProvider<Job> & PagedQueries<Job> => p as DatastoreProvider<Job> & PagedQueries<Job>;
+      beforeEach(async () => {
+        for (let i = 0; i < 7; i++) await p.create(job(`a${i}`, { n: i, status: i % 2 === 0 ? 'even' : 'odd' }));
+        for (let i = 0; i < 3; i++) await p.create(job(`b${i}`, { tenantId: 't2', n: i, status: 'even' }));
+      });
+
+      /** Every page of `filter`, `maxItems` at a time. */
+      async function pages(filter: QueryFilter<Job> | undefined, maxItems: number): Promise<string[][]> {
+        const out: string[][] = [];
+        let continuation: string | null = null;
+        do {
+          const page: QueryPage<Job> = await paged().queryPage(filter, { maxItems, continuation });
+          expect(page.items.length).toBeLessThanOrEqual(maxItems);
+          out.push(page.items.map((d) => d.id));
+          continuation = page.continuation;
+          expect(out.length, 'it ends').toBeLessThan(50);
+        } while (continuation !== null);
+        return out;
+      }
+      const sorted = (xs: string[][]): string[] => xs.flat().sort();
+
+      it('pages through a partition: every document once, then a null continuation', async () => {
+        const got = await pages({ partitionKey: 't1' }, 3);
+        expect(sorted(got)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
+        expect(got.filter((pg) => pg.length > 0).length).toBeGreaterThanOrEqual(3);
+        const one = await paged().queryPage({ partitionKey: 't1' }, { maxItems: 1000 });
+        expect(one.items).toHaveLength(7);
+        expect(one.continuation).toBeNull();
+        expect(one.items[0]).toHaveProperty('_etag');
+      });
+
+      it('across partitions, with where', async () => {
+        expect(sorted(await pages({ where: { status: 'even' } }, 2))).toEqual(['a0', 'a2', 'a4', 'a6', 'b0', 'b1', 'b2']);
+        expect(sorted(await pages(undefined, 4))).toHaveLength(10);
+      });
+
+      it('limit caps the documents over all pages', async () => {
+        expect(sorted(await pages({ partitionKey: 't1', limit: 5 }, 2))).toHaveLength(5);
+        expect(sorted(await pages({ limit: 4 }, 3))).toHaveLength(4);
+      });
+
+      it('queryIter yields every document once, a page at a time', async () => {
+        const ids: string[] = [];
+        for await (const d of paged().queryIter({ where: { status: 'odd' } }, { pageSize: 2 })) if (ids.push(d.id) > 50) break; // it must end
+        expect(ids.sort()).toEqual(['a1', 'a3', 'a5']);
+        const all: string[] = [];
+        for await (const d of paged().queryIter()) if (all.push(d.id) > 50) break;
+        expect(all).toHaveLength(10);
+      });
+
+      it('refuses orderBy, a token of another query or forged, and bad sizes, with invalid_argument', async () => {
+        const first = await paged().queryPage({ partitionKey: 't1' }, { maxItems: 2 });
+        expect(first.continuation).not.toBeNull();
+        const err = await rejection(paged().queryPage({ orderBy: { field: 'n' } }), 'invalid_argument');
+        expect(err.message).toMatch(/orderBy cannot be paged/);
+        await rejection(paged().queryIter({ orderBy: { field: 'n' } }).next(), 'invalid_argument');
+        const other = await rejection(paged().queryPage({ partitionKey: 't2' }, { continuation: first.continuation }), 'invalid_argument');
+        expect(other.message).toMatch(/another query/);
+        for (const continuation of ['nonsense', 'eyJ2IjoxfQ', bad<string>(7)]) {
+          await rejection(paged().queryPage({ partitionKey: 't1' }, { continuation }), 'invalid_argument');
+        }
+        for (const maxItems of [0, 1001, 1.5, bad<number>('2')]) {
+          await rejection(paged().queryPage(undefined, { maxItems }), 'invalid_argument');
+        }
+        await rejection(paged().queryPage(undefined, bad({ max: 2 })), 'invalid_argument');
+        expect(() => paged().queryIter(undefined, { pageSize: 0 })).toThrow(/pageSize/);
+      });
     });
 
     batchConformance(makeProvider, options);

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, ToNapiValue};
 use napi::Env;
@@ -14,6 +15,7 @@ use napi_derive::napi;
 
 use super::credential::{GetToken, JsCredential};
 use super::outcome::{doc_or_miss, miss_code};
+use crate::cosmos::call::{Call, Meter};
 use crate::cosmos::options::RawOptions;
 use crate::cosmos::{ConnectOptions, CosmosStore};
 use crate::error::{DsError, DsResult};
@@ -45,11 +47,76 @@ pub struct NativeCosmosOptions {
     /// Names the credential object passed as `getToken` (see `lib/cosmos.ts`).
     pub credential_id: Option<u32>,
     pub timeout_ms: Option<u32>,
+    pub preferred_regions: Option<Vec<String>>,
+    pub consistency_level: Option<String>,
 }
 
 #[napi]
 pub struct NativeCosmosStore {
     store: Arc<CosmosStore>,
+}
+
+/// One call's own limits (`CallOptions` in `lib/types.ts`): its deadline,
+/// and an abort the TypeScript layer fires when the caller's signal does;
+/// and what the call heard, for `onDiagnostics`.
+#[napi]
+pub struct NativeCall {
+    timeout: Option<Duration>,
+    abort: tokio_util::sync::CancellationToken,
+    meter: Arc<Meter>,
+}
+
+/// What a call heard from the server (`CallDiagnostics` in `lib/types.ts`).
+#[napi(object)]
+pub struct NativeMetered {
+    pub requests: u32,
+    pub request_charge: f64,
+    pub activity_id: Option<String>,
+    pub status: Option<u32>,
+    pub sub_status: Option<u32>,
+}
+
+#[napi]
+impl NativeCall {
+    /// `timeoutMs` is checked by the TypeScript layer (a whole number ≥ 1).
+    #[napi(constructor)]
+    pub fn new(timeout_ms: Option<u32>) -> Self {
+        NativeCall {
+            timeout: timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+            abort: tokio_util::sync::CancellationToken::new(),
+            meter: Arc::default(),
+        }
+    }
+
+    /// What the call heard so far (read it once the call has settled).
+    #[napi]
+    pub fn diagnostics(&self) -> NativeMetered {
+        let m = self.meter.read();
+        NativeMetered {
+            requests: m.requests,
+            request_charge: m.request_charge,
+            activity_id: m.activity_id,
+            status: m.status.map(u32::from),
+            sub_status: m.sub_status.map(u32::from),
+        }
+    }
+
+    /// Stops the call: what it has not sent is not sent; a write in flight
+    /// is resolved by a re-read.
+    #[napi]
+    pub fn abort(&self) {
+        self.abort.cancel();
+    }
+}
+
+/// The limits of a call on `store`: its own, or the provider's alone.
+fn limits(store: &CosmosStore, call: Option<&NativeCall>) -> Call {
+    match call {
+        Some(c) => store
+            .call(c.timeout, Some(c.abort.clone()))
+            .metered(Arc::clone(&c.meter)),
+        None => store.call(None, None),
+    }
 }
 
 /// Connects to the container (creating it when asked) on the shared
@@ -73,6 +140,8 @@ pub async fn cosmos_connect(
         emulator: options.emulator.unwrap_or(false),
         create_if_not_exists: options.create_if_not_exists.unwrap_or(false),
         timeout_ms: options.timeout_ms,
+        preferred_regions: options.preferred_regions,
+        consistency_level: options.consistency_level,
     })
     .map_err(reject)?;
     let store = CosmosStore::connect(opts, get_token.map(JsCredential::shared))
@@ -89,13 +158,18 @@ pub async fn cosmos_connect(
 /// the request is still in flight, and a future holding `&self` would then
 /// read freed memory. The promise of an ended worker settles into nothing
 /// (napi-rs drops a settle whose environment is gone).
-fn spawn<T, F, Fut>(env: &Env, store: &Arc<CosmosStore>, op: F) -> Result<AsyncBlock<T>>
+fn spawn<T, F, Fut>(
+    env: &Env,
+    store: &Arc<CosmosStore>,
+    call: Option<&NativeCall>,
+    op: F,
+) -> Result<AsyncBlock<T>>
 where
     T: ToNapiValue + Send + 'static,
-    F: FnOnce(Arc<CosmosStore>) -> Fut,
+    F: FnOnce(Arc<CosmosStore>, Call) -> Fut,
     Fut: Future<Output = DsResult<T>> + Send + 'static,
 {
-    let fut = op(Arc::clone(store));
+    let fut = op(Arc::clone(store), limits(store, call));
     AsyncBlockBuilder::new(async move { fut.await.map_err(reject) }).build(env)
 }
 
@@ -108,39 +182,47 @@ impl NativeCosmosStore {
         env: &Env,
         id: String,
         pk_json: String,
+        call: Option<&NativeCall>,
     ) -> Result<AsyncBlock<Option<String>>> {
-        spawn(
-            env,
-            &self.store,
-            |s| async move { s.get(&id, &pk_json).await },
-        )
+        spawn(env, &self.store, call, |s, c| async move {
+            s.get(&c, &id, &pk_json).await
+        })
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn create(&self, env: &Env, doc_json: String) -> Result<AsyncBlock<String>> {
-        spawn(
-            env,
-            &self.store,
-            |s| async move { s.create(&doc_json).await },
-        )
+    pub fn create(
+        &self,
+        env: &Env,
+        doc_json: String,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, call, |s, c| async move {
+            s.create(&c, &doc_json).await
+        })
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn upsert(&self, env: &Env, doc_json: String) -> Result<AsyncBlock<String>> {
-        spawn(
-            env,
-            &self.store,
-            |s| async move { s.upsert(&doc_json).await },
-        )
+    pub fn upsert(
+        &self,
+        env: &Env,
+        doc_json: String,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, call, |s, c| async move {
+            s.upsert(&c, &doc_json).await
+        })
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn replace(&self, env: &Env, doc_json: String) -> Result<AsyncBlock<String>> {
-        spawn(
-            env,
-            &self.store,
-            |s| async move { s.replace(&doc_json).await },
-        )
+    pub fn replace(
+        &self,
+        env: &Env,
+        doc_json: String,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, call, |s, c| async move {
+            s.replace(&c, &doc_json).await
+        })
     }
 
     #[napi(ts_return_type = "Promise<string>")]
@@ -150,14 +232,17 @@ impl NativeCosmosStore {
         id: String,
         pk_json: String,
         patch_json: String,
+        call: Option<&NativeCall>,
     ) -> Result<AsyncBlock<String>> {
-        spawn(env, &self.store, |s| async move {
-            s.update(&id, &pk_json, &patch_json).await
+        spawn(env, &self.store, call, |s, c| async move {
+            s.update(&c, &id, &pk_json, &patch_json).await
         })
     }
 
     /// The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise.
     #[napi(ts_return_type = "Promise<string | number>")]
+    // The arguments are the JavaScript call's, flattened so none is JSON-encoded twice.
+    #[allow(clippy::too_many_arguments)]
     pub fn update_if_match(
         &self,
         env: &Env,
@@ -166,11 +251,12 @@ impl NativeCosmosStore {
         etag: Option<String>,
         rev: Option<f64>,
         patch_json: String,
+        call: Option<&NativeCall>,
     ) -> Result<AsyncBlock<Either<String, u32>>> {
-        spawn(env, &self.store, |s| async move {
+        spawn(env, &self.store, call, |s, c| async move {
             let expected = Expectation::from_js(etag, rev)?;
             Ok(doc_or_miss(
-                s.update_if_match(&id, &pk_json, &expected, &patch_json)
+                s.update_if_match(&c, &id, &pk_json, &expected, &patch_json)
                     .await?,
             ))
         })
@@ -185,28 +271,56 @@ impl NativeCosmosStore {
         pk_json: String,
         etag: Option<String>,
         rev: Option<f64>,
+        call: Option<&NativeCall>,
     ) -> Result<AsyncBlock<u32>> {
-        spawn(env, &self.store, |s| async move {
+        spawn(env, &self.store, call, |s, c| async move {
             let expected = Expectation::from_js(etag, rev)?;
             Ok(miss_code(
-                s.delete_if_match(&id, &pk_json, &expected).await?,
+                s.delete_if_match(&c, &id, &pk_json, &expected).await?,
             ))
         })
     }
 
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn delete(&self, env: &Env, id: String, pk_json: String) -> Result<AsyncBlock<bool>> {
-        spawn(env, &self.store, |s| async move {
-            s.delete(&id, &pk_json).await
+    pub fn delete(
+        &self,
+        env: &Env,
+        id: String,
+        pk_json: String,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<bool>> {
+        spawn(env, &self.store, call, |s, c| async move {
+            s.delete(&c, &id, &pk_json).await
         })
     }
 
     /// `filterJson` is the portable query filter as JSON; returns a JSON array.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn query(&self, env: &Env, filter_json: Option<String>) -> Result<AsyncBlock<String>> {
-        spawn(env, &self.store, |s| async move {
+    pub fn query(
+        &self,
+        env: &Env,
+        filter_json: Option<String>,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, call, |s, c| async move {
             let filter = QueryFilter::parse(filter_json.as_deref())?;
-            s.query(&filter).await
+            s.query(&c, &filter).await
+        })
+    }
+
+    /// One page of the query (`queryPage`): `{"items":[…],"continuation":…}` as JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn query_page(
+        &self,
+        env: &Env,
+        filter_json: Option<String>,
+        max_items: u32,
+        continuation: Option<String>,
+        call: Option<&NativeCall>,
+    ) -> Result<AsyncBlock<String>> {
+        spawn(env, &self.store, call, |s, c| async move {
+            let filter = QueryFilter::parse(filter_json.as_deref())?;
+            s.query_page(&c, &filter, max_items, continuation).await
         })
     }
 
@@ -218,10 +332,11 @@ impl NativeCosmosStore {
         env: &Env,
         pk_json: String,
         ops_json: String,
+        call: Option<&NativeCall>,
     ) -> Result<AsyncBlock<String>> {
-        spawn(env, &self.store, |s| async move {
+        spawn(env, &self.store, call, |s, c| async move {
             let batch = crate::batch::parse(&pk_json, &ops_json, s.partition_key())?;
-            Ok(s.batch(&batch).await?.to_json())
+            Ok(s.batch(&c, &batch).await?.to_json())
         })
     }
 }

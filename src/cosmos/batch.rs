@@ -32,10 +32,11 @@ use azure_data_cosmos::options::{
 };
 use azure_data_cosmos::{PartitionKey, TransactionalBatch};
 
-use super::errors::{classify, from_cosmos, is_definite_rejection, status_of, unknown_outcome};
+use super::call::Call;
+use super::errors::{classify, from_cosmos, is_definite_rejection, status_of};
 use super::outcome::{judge, Condition, Verdict};
 use super::store::{
-    operation_options, partition_key, CosmosStore, Current, MAX_RESENDS, MAX_ROUNDS,
+    operation_options, partition_key, CosmosStore, Current, Failure, MAX_RESENDS, MAX_ROUNDS,
 };
 use super::token::{for_caller, stamp, Ring, Token};
 use crate::batch::{at, check_batch_size, Batch, BatchOutcome, Op, Reason};
@@ -104,20 +105,20 @@ enum Sent {
 /// Options of the batch request: the SDK must not resend it, and the
 /// provider's deadline applies (`operation_options` in store.rs: the
 /// provider owns the outcome).
-fn batch_options(deadline: Option<std::time::Duration>) -> BatchOptions {
-    BatchOptions::default().with_operation_options(operation_options(deadline, true))
+fn batch_options(call: &Call) -> BatchOptions {
+    BatchOptions::default().with_operation_options(operation_options(call.request_deadline(), true))
 }
 
 impl CosmosStore {
-    pub async fn batch(&self, batch: &Batch) -> DsResult<BatchOutcome> {
+    pub async fn batch(&self, call: &Call, batch: &Batch) -> DsResult<BatchOutcome> {
         let pk = partition_key(&batch.pk_json)?;
-        let _slot = self.admit().await?;
+        let _slot = self.admit(call, "batch").await?;
         for round in 0..MAX_ROUNDS {
-            let plan = match self.plan(batch, pk.clone(), round == 0).await? {
+            let plan = match self.plan(call, batch, pk.clone(), round == 0).await? {
                 Planned::Failed(i, reason) => return Ok(BatchOutcome::Failed(i, reason)),
                 Planned::Send(plan) => plan,
             };
-            match self.send(batch, pk.clone(), &plan).await? {
+            match self.send(call, batch, pk.clone(), &plan).await? {
                 Sent::Done(out) => return Ok(out),
                 Sent::Replan => {
                     tokio::time::sleep(Duration::from_millis(u64::from(round.min(20)))).await
@@ -134,7 +135,13 @@ impl CosmosStore {
 
     /// Reads what the batch needs and builds the request, or finds the
     /// first operation that fails on what was read.
-    async fn plan(&self, batch: &Batch, pk: PartitionKey, use_cache: bool) -> DsResult<Planned> {
+    async fn plan(
+        &self,
+        call: &Call,
+        batch: &Batch,
+        pk: PartitionKey,
+        use_cache: bool,
+    ) -> DsResult<Planned> {
         let pk_json = batch.pk_json.as_str();
         // The documents to read: each one's first operation, unless a create.
         let mut first: Vec<(&str, usize)> = Vec::new();
@@ -169,7 +176,7 @@ impl CosmosStore {
                         doc,
                     })));
                 }
-                let cur = self.read(id, pk_json, pk, "batch").await?;
+                let cur = self.read(call, id, pk_json, pk, "batch").await?;
                 Ok::<_, DsError>(Some(cur.map(present)))
             }
         });
@@ -319,19 +326,31 @@ impl CosmosStore {
     /// Sends the planned request and resolves its answer; an ambiguous one
     /// (a lost response, a reset, a timeout, a 5xx, any answer to a resend)
     /// by re-reading the written documents.
-    async fn send(&self, batch: &Batch, pk: PartitionKey, plan: &Plan) -> DsResult<Sent> {
+    async fn send(
+        &self,
+        call: &Call,
+        batch: &Batch,
+        pk: PartitionKey,
+        plan: &Plan,
+    ) -> DsResult<Sent> {
         let mut resends = 0;
         let mut ambiguous = false;
         loop {
-            let sent = self
-                .container
-                .execute_transactional_batch(
-                    plan.request.clone(),
-                    Some(batch_options(self.deadline)),
+            if let (false, Some(stop)) = (ambiguous, call.stopped()) {
+                return Err(stop.before_sent("batch"));
+            }
+            let sent = call
+                .run(
+                    self.container.execute_transactional_batch(
+                        plan.request.clone(),
+                        Some(batch_options(call)),
+                    ),
                 )
                 .await;
-            let err = match sent {
-                Ok(resp) => {
+            let failure = match sent {
+                Err(stop) => Some(Failure::Stopped(stop)),
+                Ok(Ok(resp)) => {
+                    call.heard(resp.status(), resp.headers());
                     let status = u16::from(resp.status().status_code());
                     let results = resp.into_model().map_err(|e| {
                         DsError::internal(format!("batch: unreadable response ({e})"))
@@ -358,39 +377,42 @@ impl CosmosStore {
                         Some(_) => None,
                     }
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
+                    call.heard_error(&e);
                     let (status, sub_status) = status_of(&e);
                     if is_definite_rejection(status, sub_status) || (!ambiguous && status == 429) {
                         return Err(from_cosmos(&e, "batch", &self.redactor));
                     }
-                    Some(e)
+                    Some(Failure::Sdk(e))
                 }
             };
             ambiguous = true;
             if plan.written.is_empty() {
                 // Reads only: nothing to resolve, resending changes nothing.
-                if resends < MAX_RESENDS {
+                if resends < MAX_RESENDS && call.stopped().is_none() {
                     resends += 1;
                     continue;
                 }
-                return Err(match err {
-                    Some(e) => from_cosmos(&e, "batch", &self.redactor),
+                return Err(match failure {
+                    Some(Failure::Sdk(e)) => from_cosmos(&e, "batch", &self.redactor),
+                    Some(Failure::Stopped(stop)) => stop.read("batch"),
                     None => DsError::new(crate::error::Code::Unavailable, "batch: no answer"),
                 });
             }
             let unknown = |why: &str| {
-                match &err {
-                Some(e) => unknown_outcome(e, "batch", why, &self.redactor),
+                match &failure {
+                Some(f) => self.unknown(f, "batch", why),
                 None => DsError::new(
                     crate::error::Code::Unavailable,
                     format!("batch: the outcome is unknown ({why}); the batch may or may not have been applied"),
                 ),
             }
             };
+            let resolving = call.resolving();
             let mut seen = Vec::with_capacity(plan.written.len());
             for (id, _, _) in &plan.written {
                 let cur = self
-                    .read(id, &batch.pk_json, pk.clone(), "batch")
+                    .read(&resolving, id, &batch.pk_json, pk.clone(), "batch")
                     .await
                     .map_err(|_| unknown("a document could not be re-read"))?;
                 seen.push(cur);
@@ -398,7 +420,14 @@ impl CosmosStore {
             match verdict(plan, &seen) {
                 Verdict::Landed => return Ok(Sent::Done(landed(batch, plan, &seen)?)),
                 Verdict::Superseded => return Ok(Sent::Replan),
-                Verdict::Pending if resends < MAX_RESENDS => resends += 1,
+                Verdict::Pending if resends < MAX_RESENDS && call.stopped().is_none() => {
+                    resends += 1
+                }
+                Verdict::Pending if call.stopped().is_some() => {
+                    return Err(unknown(
+                        "not landed when re-read, but the abandoned request may yet arrive",
+                    ))
+                }
                 Verdict::Pending => return Err(unknown("resending did not get an answer")),
                 Verdict::Unknown => {
                     return Err(unknown(

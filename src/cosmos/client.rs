@@ -16,7 +16,8 @@ use azure_data_cosmos::clients::ContainerClient;
 use azure_data_cosmos::models::{ContainerProperties, PartitionKeyDefinition};
 use azure_data_cosmos::options::{
     BinaryEncodingOptions, ConnectionPoolOptions, ContentResponseOnWrite, OperationOptionsBuilder,
-    PartitionFailoverOptions, PartitionTopologyCacheMode, ServerCertificateValidation,
+    PartitionFailoverOptions, PartitionTopologyCacheMode, ReadConsistencyStrategy, Region,
+    ServerCertificateValidation,
 };
 use azure_data_cosmos::{
     AccountEndpoint, AccountReference, CosmosClient, CosmosError, CosmosRuntime, RoutingStrategy,
@@ -25,7 +26,7 @@ use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 
 use super::errors::{from_cosmos, status_of, Redactor};
-use super::options::{Auth, ConnectOptions};
+use super::options::{Auth, ConnectOptions, Consistency};
 use crate::error::{DsError, DsResult};
 
 /// Clients by account: endpoint, emulator flag and a hash of how requests
@@ -36,6 +37,9 @@ struct AccountId {
     endpoint: String,
     emulator: bool,
     auth_hash: u64,
+    /// Client-wide settings: providers that differ in them cannot share.
+    preferred_regions: Vec<String>,
+    consistency: Option<Consistency>,
 }
 
 /// Where an Entra ID token credential's tokens come from.
@@ -81,6 +85,8 @@ pub async fn client(
         endpoint: opts.endpoint.clone(),
         emulator: opts.emulator,
         auth_hash: h.finish(),
+        preferred_regions: opts.preferred_regions.clone(),
+        consistency: opts.consistency,
     };
     if let Some(c) = clients().lock().get(&id) {
         return Ok(c.clone());
@@ -114,9 +120,17 @@ async fn build_client(
 ) -> Result<CosmosClient, CosmosError> {
     // Documents cross as JSON text, so ask for JSON (not Cosmos binary) and
     // for the written document back on every write.
-    let operation = OperationOptionsBuilder::new()
-        .with_content_response_on_write(ContentResponseOnWrite::Enabled)
-        .build();
+    let mut operation = OperationOptionsBuilder::new()
+        .with_content_response_on_write(ContentResponseOnWrite::Enabled);
+    if let Some(c) = opts.consistency {
+        // Applied by the SDK to reads only; writes are at the account's level.
+        operation = operation.with_read_consistency_strategy(match c {
+            Consistency::Strong => ReadConsistencyStrategy::GlobalStrong,
+            Consistency::Session => ReadConsistencyStrategy::Session,
+            Consistency::Eventual => ReadConsistencyStrategy::Eventual,
+        });
+    }
+    let operation = operation.build();
     let mut builder = CosmosClient::builder()
         .with_runtime(runtime(opts.emulator).await?)
         .with_default_operation_options(operation)
@@ -131,7 +145,16 @@ async fn build_client(
         );
     }
     builder
-        .build(account, RoutingStrategy::PreferredRegions(Vec::new()))
+        .build(
+            account,
+            RoutingStrategy::PreferredRegions(
+                opts.preferred_regions
+                    .iter()
+                    .cloned()
+                    .map(Region::new)
+                    .collect(),
+            ),
+        )
         .await
 }
 

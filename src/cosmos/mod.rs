@@ -16,11 +16,13 @@
 //!   not retry each other out.
 //! - `trace` — the SDK's tracing to stderr, scrubbed, when
 //!   `BYTELYST_DATASTORE_TRACE` is set.
+//! - `call` — one call's deadline and abort signal.
 //! - `store` — the provider's operations.
 //! - `batch` — `batch` as one transactional batch request.
 
 mod batch;
 mod cache;
+pub mod call;
 pub mod client;
 pub mod errors;
 pub mod options;

@@ -42,6 +42,65 @@ pub struct ConnectOptions {
     pub create_if_not_exists: bool,
     /// Every request's deadline, end to end (retries included).
     pub timeout: Option<std::time::Duration>,
+    /// Regions to try first, in order, normalized (`westus2`).
+    pub preferred_regions: Vec<String>,
+    /// The consistency reads ask for; `None`: the account's default.
+    pub consistency: Option<Consistency>,
+}
+
+/// The read consistency a provider asks for, as `@azure/cosmos`'s
+/// `consistencyLevel` names it, limited to what the pinned SDK can ask
+/// for (its `ReadConsistencyStrategy`, sent on reads only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Consistency {
+    /// The SDK's `GlobalStrong`: only on accounts whose default is Strong
+    /// (the SDK refuses it before sending otherwise, as the service would).
+    Strong,
+    Session,
+    Eventual,
+}
+
+impl Consistency {
+    fn parse(level: &str) -> DsResult<Self> {
+        match level {
+            "Strong" => Ok(Consistency::Strong),
+            "Session" => Ok(Consistency::Session),
+            "Eventual" => Ok(Consistency::Eventual),
+            "BoundedStaleness" | "ConsistentPrefix" => Err(DsError::invalid(format!(
+                "consistencyLevel {level:?} cannot be asked for: the pinned azure_data_cosmos SDK (1.1.0-beta.1) asks for read consistency only as Strong, Session or Eventual; leave it unset to read at the account's default"
+            ))),
+            _ => Err(DsError::invalid(format!(
+                "consistencyLevel must be one of \"Strong\", \"BoundedStaleness\", \"Session\", \"Eventual\", \"ConsistentPrefix\" (as @azure/cosmos spells them), got {level:?}"
+            ))),
+        }
+    }
+}
+
+/// Azure region names: letters, digits and spaces (`West US 2`, `eastus2`).
+/// Names the SDK does not know are allowed (regions are added), but not
+/// text that cannot be one.
+fn parse_regions(regions: Vec<String>) -> DsResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(regions.len());
+    for r in regions {
+        let ok = !r.trim().is_empty()
+            && r.len() <= 64
+            && r.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ');
+        if !ok {
+            return Err(DsError::invalid(format!(
+                "preferredRegions: {r:?} is not an Azure region name (like \"West US 2\" or \"eastus2\")"
+            )));
+        }
+        let normalized = azure_data_cosmos::options::Region::new(r.clone())
+            .as_str()
+            .to_owned();
+        if out.contains(&normalized) {
+            return Err(DsError::invalid(format!(
+                "preferredRegions names {r:?} twice"
+            )));
+        }
+        out.push(normalized);
+    }
+    Ok(out)
 }
 
 /// How a provider authenticates.
@@ -78,6 +137,8 @@ pub struct RawOptions {
     pub create_if_not_exists: bool,
     /// `timeoutMs`, checked by the TypeScript layer (a whole number ≥ 1).
     pub timeout_ms: Option<u32>,
+    pub preferred_regions: Option<Vec<String>>,
+    pub consistency_level: Option<String>,
 }
 
 impl ConnectOptions {
@@ -175,6 +236,12 @@ impl ConnectOptions {
                 Some(ms) => Some(std::time::Duration::from_millis(u64::from(ms))),
                 None => None,
             },
+            preferred_regions: parse_regions(raw.preferred_regions.unwrap_or_default())?,
+            consistency: raw
+                .consistency_level
+                .as_deref()
+                .map(Consistency::parse)
+                .transpose()?,
         })
     }
 }
@@ -286,6 +353,34 @@ mod tests {
             emulator,
             create_if_not_exists: false,
             timeout_ms: None,
+            preferred_regions: None,
+            consistency_level: None,
+        }
+    }
+
+    #[test]
+    fn regions_and_consistency() {
+        let mut r = raw(Some("https://localhost:1/"), Some(KEY), None, true);
+        r.preferred_regions = Some(vec!["West US 2".into(), "eastus".into()]);
+        r.consistency_level = Some("Eventual".into());
+        let o = ConnectOptions::parse(r).unwrap();
+        assert_eq!(o.preferred_regions, ["westus2", "eastus"]);
+        assert_eq!(o.consistency, Some(Consistency::Eventual));
+        for bad in [vec![""], vec!["east;us"], vec!["eastus", "East US"]] {
+            let mut r = raw(Some("https://localhost:1/"), Some(KEY), None, true);
+            r.preferred_regions = Some(bad.iter().map(|s| (*s).to_owned()).collect());
+            let e = ConnectOptions::parse(r).unwrap_err();
+            assert_eq!(e.code, Code::InvalidArgument, "{bad:?}");
+        }
+        for (level, says) in [
+            ("BoundedStaleness", "pinned"),
+            ("strong", "one of"),
+            ("", "one of"),
+        ] {
+            let mut r = raw(Some("https://localhost:1/"), Some(KEY), None, true);
+            r.consistency_level = Some(level.into());
+            let e = ConnectOptions::parse(r).unwrap_err();
+            assert!(e.message.contains(says), "{level}: {}", e.message);
         }
     }
 

@@ -7,19 +7,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_util::sync::CancellationToken;
 
 use azure_data_cosmos::clients::ContainerClient;
+use azure_data_cosmos::feed::ContinuationToken;
 use azure_data_cosmos::models::ItemResponse;
 use azure_data_cosmos::options::{
-    ItemReadOptions, ItemWriteOptions, OperationOptions, OperationOptionsBuilder, Precondition,
-    QueryOptions,
+    ItemReadOptions, ItemWriteOptions, MaxItemCountHint, OperationOptions, OperationOptionsBuilder,
+    Precondition, QueryOptions,
 };
 use azure_data_cosmos::{CosmosError, FeedScope, PartitionKey, Query};
-use futures::TryStreamExt;
+use futures::StreamExt;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cache::{Version, VersionCache};
+use super::call::{Call, Stop};
 use super::client::Credential;
 use super::errors::{
     diagnostics_of, from_cosmos, is_definite_rejection, is_missing_document, status_of,
@@ -155,6 +158,24 @@ impl Written {
     }
 }
 
+/// Why a request got no answer a write can take as it is.
+pub(super) enum Failure {
+    /// The SDK's error (a lost response, a 5xx, a timeout, ...).
+    Sdk(CosmosError),
+    /// The call stopped waiting (its signal fired or its deadline passed).
+    Stopped(Stop),
+}
+
+impl CosmosStore {
+    /// The rejection of a write whose outcome the re-read could not tell.
+    pub(super) fn unknown(&self, f: &Failure, what: &str, why: &str) -> DsError {
+        match f {
+            Failure::Sdk(e) => unknown_outcome(e, what, why, &self.redactor),
+            Failure::Stopped(s) => s.unknown(what, why),
+        }
+    }
+}
+
 /// Requests one provider keeps in flight at most; callers beyond it wait
 /// their turn. Without a bound, 10,000 concurrent calls opened thousands of
 /// connections and held hundreds of megabytes.
@@ -191,9 +212,15 @@ impl CosmosStore {
         })
     }
 
-    fn write_options(&self, precondition: Option<Precondition>) -> ItemWriteOptions {
+    /// A call under this provider's per-request deadline, with the call's
+    /// own `timeout` and abort token when given.
+    pub fn call(&self, timeout: Option<Duration>, abort: Option<CancellationToken>) -> Call {
+        Call::new(self.deadline, timeout, abort)
+    }
+
+    fn write_options(&self, call: &Call, precondition: Option<Precondition>) -> ItemWriteOptions {
         let opts = ItemWriteOptions::default()
-            .with_operation_options(operation_options(self.deadline, true));
+            .with_operation_options(operation_options(call.request_deadline(), true));
         match precondition {
             Some(p) => opts.with_precondition(p),
             None => opts,
@@ -206,28 +233,29 @@ impl CosmosStore {
 
     /// Waits for a slot among the `MAX_IN_FLIGHT` operations in flight; the
     /// operation holds it until it ends. Every public operation takes one.
-    pub(super) async fn admit(&self) -> DsResult<SemaphorePermit<'_>> {
-        self.in_flight
-            .acquire()
+    /// A call that stops while it waits has sent nothing.
+    pub(super) async fn admit(&self, call: &Call, what: &str) -> DsResult<SemaphorePermit<'_>> {
+        call.run(self.in_flight.acquire())
             .await
+            .map_err(|s| s.before_sent(what))?
             .map_err(|_| DsError::internal("the provider's request queue is closed"))
     }
 
-    pub async fn get(&self, id: &str, pk_json: &str) -> DsResult<Option<String>> {
+    pub async fn get(&self, call: &Call, id: &str, pk_json: &str) -> DsResult<Option<String>> {
         let pk = self.key(id, pk_json)?;
-        let _slot = self.admit().await?;
-        match self.read(id, pk_json, pk, "get").await? {
+        let _slot = self.admit(call, "get").await?;
+        match self.read(call, id, pk_json, pk, "get").await? {
             Some(cur) => Ok(Some(for_caller(&cur.doc)?)),
             None => Ok(None),
         }
     }
 
-    pub async fn create(&self, doc_json: &str) -> DsResult<String> {
+    pub async fn create(&self, call: &Call, doc_json: &str) -> DsResult<String> {
         let Prepared { id, pk_json, body } = prepare(doc_json, &self.pk)?;
         let what = format!("create of {id:?}");
-        let _slot = self.admit().await?;
+        let _slot = self.admit(call, &what).await?;
         let w = self
-            .write(&what, &id, &pk_json, &Base::Absent, &body)
+            .write(call, &what, &id, &pk_json, &Base::Absent, &body)
             .await?;
         match w.outcome {
             WriteOutcome::Written(cur) => for_caller(&cur.doc),
@@ -240,30 +268,51 @@ impl CosmosStore {
         }
     }
 
-    pub async fn replace(&self, doc_json: &str) -> DsResult<String> {
+    pub async fn replace(&self, call: &Call, doc_json: &str) -> DsResult<String> {
         let Prepared { id, pk_json, body } = prepare(doc_json, &self.pk)?;
-        self.unconditional(&format!("replace of {id:?}"), &id, &pk_json, false, |_| {
-            Ok(body.clone())
-        })
+        self.unconditional(
+            call,
+            &format!("replace of {id:?}"),
+            &id,
+            &pk_json,
+            false,
+            |_| Ok(body.clone()),
+        )
         .await
     }
 
-    pub async fn upsert(&self, doc_json: &str) -> DsResult<String> {
+    pub async fn upsert(&self, call: &Call, doc_json: &str) -> DsResult<String> {
         let Prepared { id, pk_json, body } = prepare(doc_json, &self.pk)?;
-        self.unconditional(&format!("upsert of {id:?}"), &id, &pk_json, true, |_| {
-            Ok(body.clone())
-        })
+        self.unconditional(
+            call,
+            &format!("upsert of {id:?}"),
+            &id,
+            &pk_json,
+            true,
+            |_| Ok(body.clone()),
+        )
         .await
     }
 
     /// Unconditional shallow merge.
-    pub async fn update(&self, id: &str, pk_json: &str, patch_json: &str) -> DsResult<String> {
+    pub async fn update(
+        &self,
+        call: &Call,
+        id: &str,
+        pk_json: &str,
+        patch_json: &str,
+    ) -> DsResult<String> {
         self.key(id, pk_json)?;
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
-        self.unconditional(&format!("update of {id:?}"), id, pk_json, false, |base| {
-            merge(&base.body, &patch, id)
-        })
+        self.unconditional(
+            call,
+            &format!("update of {id:?}"),
+            id,
+            pk_json,
+            false,
+            |base| merge(&base.body, &patch, id),
+        )
         .await
     }
 
@@ -276,6 +325,7 @@ impl CosmosStore {
     /// fresh read.
     pub async fn update_if_match(
         &self,
+        call: &Call,
         id: &str,
         pk_json: &str,
         expected: &Expectation,
@@ -285,7 +335,7 @@ impl CosmosStore {
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
         let what = format!("updateIfMatch of {id:?}");
-        let _slot = self.admit().await?;
+        let _slot = self.admit(call, &what).await?;
 
         let mut cached = self
             .cache
@@ -297,7 +347,7 @@ impl CosmosStore {
         for _ in 0..MAX_ROUNDS {
             let base = match cached.take() {
                 Some(v) => v,
-                None => match self.read(id, pk_json, pk.clone(), &what).await? {
+                None => match self.read(call, id, pk_json, pk.clone(), &what).await? {
                     Some(cur) => cur.version(),
                     None => return Ok(WriteOutcome::NotFound),
                 },
@@ -307,7 +357,7 @@ impl CosmosStore {
             }
             let merged = merge(&base.body, &patch, id)?;
             let w = self
-                .write(&what, id, pk_json, &Base::Version(base), &merged)
+                .write(call, &what, id, pk_json, &Base::Version(base), &merged)
                 .await?;
             match w.outcome {
                 WriteOutcome::Written(cur) => {
@@ -332,12 +382,12 @@ impl CosmosStore {
     /// `false` only when there was none; after an ambiguous failure with the
     /// document gone, the outcome is reported unknown (this delete or
     /// another may have removed it).
-    pub async fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
+    pub async fn delete(&self, call: &Call, id: &str, pk_json: &str) -> DsResult<bool> {
         let pk = self.key(id, pk_json)?;
         let what = format!("delete of {id:?}");
-        let _slot = self.admit().await?;
+        let _slot = self.admit(call, &what).await?;
         Ok(matches!(
-            self.remove(&what, id, pk_json, pk, None).await?,
+            self.remove(call, &what, id, pk_json, pk, None).await?,
             WriteOutcome::Written(())
         ))
     }
@@ -346,13 +396,14 @@ impl CosmosStore {
     /// matched `expected` (given an etag alone, no read first).
     pub async fn delete_if_match(
         &self,
+        call: &Call,
         id: &str,
         pk_json: &str,
         expected: &Expectation,
     ) -> DsResult<WriteOutcome<()>> {
         let pk = self.key(id, pk_json)?;
         let what = format!("deleteIfMatch of {id:?}");
-        let _slot = self.admit().await?;
+        let _slot = self.admit(call, &what).await?;
         for _ in 0..MAX_ROUNDS {
             let etag = match (expected.etag.as_deref(), expected.rev) {
                 // One round trip: the server compares. Only for an etag that can
@@ -361,7 +412,7 @@ impl CosmosStore {
                 // the request; such an etag is compared after a read instead.
                 (Some(etag), None) if is_sendable_etag(etag) => etag.to_owned(),
                 _ => {
-                    let Some(cur) = self.read(id, pk_json, pk.clone(), &what).await? else {
+                    let Some(cur) = self.read(call, id, pk_json, pk.clone(), &what).await? else {
                         return Ok(WriteOutcome::NotFound);
                     };
                     if !expected.matches(&cur.etag, cur.rev) {
@@ -371,7 +422,7 @@ impl CosmosStore {
                 }
             };
             match self
-                .remove(&what, id, pk_json, pk.clone(), Some(etag))
+                .remove(call, &what, id, pk_json, pk.clone(), Some(etag))
                 .await?
             {
                 // Given `rev` alone, a 412 says only that the version read is
@@ -392,6 +443,7 @@ impl CosmosStore {
     /// cannot be told whether ours or another removed it.
     async fn remove(
         &self,
+        call: &Call,
         what: &str,
         id: &str,
         pk_json: &str,
@@ -402,42 +454,50 @@ impl CosmosStore {
         let mut ambiguous = false;
         let mut resends = 0;
         loop {
-            let opts = self.write_options(etag.clone().map(Precondition::if_match));
-            let err = match self.container.delete_item(pk.clone(), id, Some(opts)).await {
-                Ok(_) => return Ok(WriteOutcome::Written(())),
-                Err(e) => e,
-            };
-            let (status, sub_status) = status_of(&err);
-            if is_definite_rejection(status, sub_status) {
-                return Err(from_cosmos(&err, what, &self.redactor));
+            if let (false, Some(stop)) = (ambiguous, call.stopped()) {
+                return Err(stop.before_sent(what));
             }
-            if !ambiguous {
-                match status {
-                    404 => return Ok(WriteOutcome::NotFound),
-                    412 => return Ok(WriteOutcome::Conflict),
-                    429 => return Err(from_cosmos(&err, what, &self.redactor)),
-                    _ => ambiguous = true,
+            let opts = self.write_options(call, etag.clone().map(Precondition::if_match));
+            let failure = match call
+                .run(self.container.delete_item(pk.clone(), id, Some(opts)))
+                .await
+            {
+                Ok(Ok(resp)) => {
+                    call.heard(resp.status(), resp.headers());
+                    return Ok(WriteOutcome::Written(()));
+                }
+                Ok(Err(e)) => {
+                    call.heard_error(&e);
+                    Failure::Sdk(e)
+                }
+                Err(stop) => Failure::Stopped(stop),
+            };
+            if let Failure::Sdk(err) = &failure {
+                let (status, sub_status) = status_of(err);
+                if is_definite_rejection(status, sub_status) {
+                    return Err(from_cosmos(err, what, &self.redactor));
+                }
+                if !ambiguous {
+                    match status {
+                        404 => return Ok(WriteOutcome::NotFound),
+                        412 => return Ok(WriteOutcome::Conflict),
+                        429 => return Err(from_cosmos(err, what, &self.redactor)),
+                        _ => {}
+                    }
                 }
             }
+            ambiguous = true;
             let seen = self
-                .read(id, pk_json, pk.clone(), what)
+                .read(&call.resolving(), id, pk_json, pk.clone(), what)
                 .await
-                .map_err(|_| {
-                    unknown_outcome(
-                        &err,
-                        what,
-                        "the document could not be re-read",
-                        &self.redactor,
-                    )
-                })?;
+                .map_err(|_| self.unknown(&failure, what, "the document could not be re-read"))?;
             self.cache.forget(pk_json, id);
             match seen {
                 None => {
-                    return Err(unknown_outcome(
-                        &err,
+                    return Err(self.unknown(
+                        &failure,
                         what,
                         "the document is gone, removed by this delete or by another",
-                        &self.redactor,
                     ))
                 }
                 Some(cur) if etag.as_ref().is_some_and(|e| *e != cur.etag) => {
@@ -445,13 +505,18 @@ impl CosmosStore {
                     // is still there; it now has another version.
                     return Ok(WriteOutcome::Conflict);
                 }
-                Some(_) if resends < MAX_RESENDS => resends += 1,
+                // Not landed yet: resend, unless the call has stopped (the
+                // abandoned request may still land, so it cannot be "not applied").
+                Some(_) if resends < MAX_RESENDS && call.stopped().is_none() => resends += 1,
                 Some(_) => {
-                    return Err(unknown_outcome(
-                        &err,
+                    return Err(self.unknown(
+                        &failure,
                         what,
-                        "resending did not get an answer",
-                        &self.redactor,
+                        if call.stopped().is_some() {
+                            "the document is still there, but the abandoned request may yet arrive"
+                        } else {
+                            "resending did not get an answer"
+                        },
                     ))
                 }
             }
@@ -459,9 +524,9 @@ impl CosmosStore {
     }
 
     /// Runs the portable query as parameterized SQL; returns a JSON array.
-    pub async fn query(&self, filter: &QueryFilter) -> DsResult<String> {
+    pub async fn query(&self, call: &Call, filter: &QueryFilter) -> DsResult<String> {
         let q = sql::build(filter, self.pk.field())?;
-        let _slot = self.admit().await?;
+        let _slot = self.admit(call, "query").await?;
         let mut query = Query::from(q.text);
         for (name, value) in q.params {
             query = query
@@ -472,21 +537,35 @@ impl CosmosStore {
             Some(pk) => FeedScope::partition(partition_key(pk.get())?),
             None => FeedScope::full_container(),
         };
-        let items: Vec<Box<RawValue>> = self
-            .container
-            .query_items::<Box<RawValue>>(
-                query,
-                scope,
-                Some(
-                    QueryOptions::default()
-                        .with_operation_options(operation_options(self.deadline, false)),
-                ),
-            )
-            .await
-            .map_err(|e| from_cosmos(&e, "query", &self.redactor))?
-            .try_collect()
-            .await
-            .map_err(|e| from_cosmos(&e, "query", &self.redactor))?;
+        let collect =
+            async {
+                let mut pages =
+                    self.container
+                        .query_items::<Box<RawValue>>(
+                            query,
+                            scope,
+                            Some(QueryOptions::default().with_operation_options(
+                                operation_options(call.request_deadline(), false),
+                            )),
+                        )
+                        .await
+                        .map_err(|e| {
+                            call.heard_error(&e);
+                            from_cosmos(&e, "query", &self.redactor)
+                        })?
+                        .into_pages();
+                let mut items: Vec<Box<RawValue>> = Vec::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        call.heard_error(&e);
+                        from_cosmos(&e, "query", &self.redactor)
+                    })?;
+                    call.heard_page(page.headers());
+                    items.extend(page.into_items());
+                }
+                Ok::<_, DsError>(items)
+            };
+        let items = call.run(collect).await.map_err(|s| s.read("query"))??;
         let docs = items
             .iter()
             .map(|item| for_caller(item.get()))
@@ -494,11 +573,102 @@ impl CosmosStore {
         Ok(json_array(sql::order_and_limit(filter, docs)))
     }
 
+    /// One page of the portable query, at most `max_items` documents,
+    /// resuming at the SDK's `continuation` token: a JSON object
+    /// `{"items":[…],"continuation":"…"|null}`. Without `orderBy` only: the
+    /// provider orders in process (Memory's order, and the test server has
+    /// no query plan for a cross-partition ORDER BY), which cannot be paged.
+    pub async fn query_page(
+        &self,
+        call: &Call,
+        filter: &QueryFilter,
+        max_items: u32,
+        continuation: Option<String>,
+    ) -> DsResult<String> {
+        if filter.order_by.is_some() {
+            return Err(DsError::invalid(
+                "queryPage: orderBy cannot be paged (the provider orders in process, as Memory does); use query() for an ordered result",
+            ));
+        }
+        let max = std::num::NonZeroU32::new(max_items)
+            .ok_or_else(|| DsError::invalid("queryPage: maxItems must be at least 1"))?;
+        let q = sql::build(filter, self.pk.field())?;
+        let _slot = self.admit(call, "queryPage").await?;
+        let mut query = Query::from(q.text);
+        for (name, value) in q.params {
+            query = query
+                .with_parameter(name, value)
+                .map_err(|e| from_cosmos(&e, "queryPage", &self.redactor))?;
+        }
+        let scope = match &filter.partition_key {
+            Some(pk) => FeedScope::partition(partition_key(pk.get())?),
+            None => FeedScope::full_container(),
+        };
+        let mut opts = QueryOptions::default()
+            .with_operation_options(operation_options(call.request_deadline(), false))
+            .with_max_item_count(MaxItemCountHint::Limit(max));
+        if let Some(t) = continuation {
+            opts = opts.with_continuation_token(ContinuationToken::from_string(t));
+        }
+        let single_partition = filter.partition_key.is_some();
+        let fetch = async {
+            let fail = |e: CosmosError| {
+                call.heard_error(&e);
+                let mut err = from_cosmos(&e, "queryPage", &self.redactor);
+                if err.code == Code::InvalidArgument {
+                    err.message
+                        .push_str(" (was the continuation token made by this query?)");
+                }
+                err
+            };
+            let mut pages = self
+                .container
+                .query_items::<Box<RawValue>>(query, scope, Some(opts))
+                .await
+                .map_err(fail)?
+                .into_pages();
+            let Some(page) = pages.next().await else {
+                return Ok::<_, DsError>((Vec::new(), None));
+            };
+            let page = page.map_err(fail)?;
+            call.heard_page(page.headers());
+            // One partition's query is done when the server sends no continuation.
+            let done = single_partition && page.headers().continuation().is_none();
+            let next = if done {
+                None
+            } else {
+                Some(
+                    pages
+                        .to_continuation_token()
+                        .map_err(fail)?
+                        .as_str()
+                        .to_owned(),
+                )
+            };
+            Ok((page.into_items(), next))
+        };
+        let (items, next) = call.run(fetch).await.map_err(|s| s.read("queryPage"))??;
+        let docs = items
+            .iter()
+            .map(|item| for_caller(item.get()))
+            .collect::<DsResult<Vec<String>>>()?;
+        let next = match next {
+            Some(t) => serde_json::to_string(&t)
+                .map_err(|e| DsError::internal(format!("queryPage: token ({e})")))?,
+            None => "null".to_owned(),
+        };
+        Ok(format!(
+            "{{\"items\":{},\"continuation\":{next}}}",
+            json_array(docs)
+        ))
+    }
+
     /// A write that must land whatever else is written meanwhile (replace,
     /// update, upsert): read, write conditionally on what was read, and on
     /// losing a race do it again on the new version, so no `rev` bump is lost.
     async fn unconditional(
         &self,
+        call: &Call,
         what: &str,
         id: &str,
         pk_json: &str,
@@ -508,8 +678,11 @@ impl CosmosStore {
         let pk = partition_key(pk_json)?;
         // The turn before the slot: writers waiting for this document must
         // not hold slots that writes to other documents could use.
-        let _turn = self.turns.take(pk_json, id).await;
-        let _slot = self.admit().await?;
+        let _turn = call
+            .run(self.turns.take(pk_json, id))
+            .await
+            .map_err(|s| s.before_sent(what))?;
+        let _slot = self.admit(call, what).await?;
         for round in 0..MAX_ROUNDS {
             // The first round may start from the cached version; a stale one
             // only costs a 412 and a fresh read.
@@ -520,7 +693,7 @@ impl CosmosStore {
             };
             let base = match cached {
                 Some(v) => Base::Version(v),
-                None => match self.read(id, pk_json, pk.clone(), what).await? {
+                None => match self.read(call, id, pk_json, pk.clone(), what).await? {
                     Some(cur) => Base::Version(cur.version()),
                     None if create_if_missing => Base::Absent,
                     None => return Err(does_not_exist(id).with_status(404)),
@@ -535,7 +708,7 @@ impl CosmosStore {
                     body: "{}".into(),
                 })?,
             };
-            let w = self.write(what, id, pk_json, &base, &body).await?;
+            let w = self.write(call, what, id, pk_json, &base, &body).await?;
             match w.outcome {
                 WriteOutcome::Written(cur) => return for_caller(&cur.doc),
                 WriteOutcome::NotFound if !create_if_missing => {
@@ -560,6 +733,7 @@ impl CosmosStore {
     /// resolves any answer but success by re-reading (see `outcome`).
     async fn write(
         &self,
+        call: &Call,
         what: &str,
         id: &str,
         pk_json: &str,
@@ -588,21 +762,29 @@ impl CosmosStore {
         let mut resends = 0;
         let mut ambiguous = false;
         loop {
-            let sent = match &cond {
-                Condition::Absent => {
-                    self.container
-                        .create_item(pk.clone(), id, &*doc, Some(self.write_options(None)))
-                        .await
-                }
-                Condition::Etag(etag) => {
-                    let opts = self.write_options(Some(Precondition::if_match(etag.clone())));
-                    self.container
-                        .replace_item(pk.clone(), id, &*doc, Some(opts))
-                        .await
+            if let (false, Some(stop)) = (ambiguous, call.stopped()) {
+                return Err(stop.before_sent(what));
+            }
+            let send = async {
+                match &cond {
+                    Condition::Absent => {
+                        let opts = self.write_options(call, None);
+                        self.container
+                            .create_item(pk.clone(), id, &*doc, Some(opts))
+                            .await
+                    }
+                    Condition::Etag(etag) => {
+                        let opts =
+                            self.write_options(call, Some(Precondition::if_match(etag.clone())));
+                        self.container
+                            .replace_item(pk.clone(), id, &*doc, Some(opts))
+                            .await
+                    }
                 }
             };
-            let err = match sent {
-                Ok(resp) => {
+            let failure = match call.run(send).await {
+                Ok(Ok(resp)) => {
+                    call.heard(resp.status(), resp.headers());
                     let cur = Current::parse(body_text(resp, what)?)?;
                     self.cache.put(pk_json, id, cur.version());
                     return Ok(Written::by(
@@ -610,35 +792,41 @@ impl CosmosStore {
                         Diagnostics::default(),
                     ));
                 }
-                Err(e) => e,
+                Ok(Err(e)) => {
+                    call.heard_error(&e);
+                    Failure::Sdk(e)
+                }
+                // Abandoned in flight: it may or may not reach the server.
+                Err(stop) => Failure::Stopped(stop),
             };
             self.cache.forget(pk_json, id);
-            let (status, sub_status) = status_of(&err);
-            if is_definite_rejection(status, sub_status) {
-                return Err(from_cosmos(&err, what, &self.redactor));
-            }
-            if !ambiguous {
-                // The answer to our only attempt: about this request alone.
-                match status {
-                    412 | 409 => {
-                        return Ok(Written::by(WriteOutcome::Conflict, diagnostics_of(&err)))
+            if let Failure::Sdk(err) = &failure {
+                let (status, sub_status) = status_of(err);
+                if is_definite_rejection(status, sub_status) {
+                    return Err(from_cosmos(err, what, &self.redactor));
+                }
+                if !ambiguous {
+                    // The answer to our only attempt: about this request alone.
+                    match status {
+                        412 | 409 => {
+                            return Ok(Written::by(WriteOutcome::Conflict, diagnostics_of(err)))
+                        }
+                        404 => return Ok(Written::by(WriteOutcome::NotFound, diagnostics_of(err))),
+                        429 => return Err(from_cosmos(err, what, &self.redactor)),
+                        _ => {}
                     }
-                    404 => return Ok(Written::by(WriteOutcome::NotFound, diagnostics_of(&err))),
-                    429 => return Err(from_cosmos(&err, what, &self.redactor)),
-                    _ => ambiguous = true,
                 }
             }
-            // A lost response, a timeout, a 5xx, or any answer to a resend:
-            // ask the document.
-            let seen = match self.read(id, pk_json, pk.clone(), what).await {
+            ambiguous = true;
+            // A lost response, a timeout, an abort, a 5xx, or any answer to
+            // a resend: ask the document (whatever stopped the call).
+            let seen = match self
+                .read(&call.resolving(), id, pk_json, pk.clone(), what)
+                .await
+            {
                 Ok(seen) => seen,
                 Err(_) => {
-                    return Err(unknown_outcome(
-                        &err,
-                        what,
-                        "the document could not be re-read",
-                        &self.redactor,
-                    ))
+                    return Err(self.unknown(&failure, what, "the document could not be re-read"))
                 }
             };
             match judge(&cond, rev, &token, seen.as_ref().map(Current::seen)) {
@@ -665,25 +853,31 @@ impl CosmosStore {
                 Verdict::Superseded => {
                     return Ok(Written::by(WriteOutcome::Conflict, Diagnostics::default()))
                 }
-                Verdict::Pending if resends < MAX_RESENDS => resends += 1,
+                // Not landed yet: resend, unless the call has stopped (the
+                // abandoned request may still land, so it is not "not applied").
+                Verdict::Pending if resends < MAX_RESENDS && call.stopped().is_none() => {
+                    resends += 1
+                }
                 Verdict::Pending => {
-                    return Err(unknown_outcome(
-                        &err,
+                    return Err(self.unknown(
+                        &failure,
                         what,
-                        "resending did not get an answer",
-                        &self.redactor,
+                        if call.stopped().is_some() {
+                            "not landed when re-read, but the abandoned request may yet arrive"
+                        } else {
+                            "resending did not get an answer"
+                        },
                     ))
                 }
                 Verdict::Unknown => {
-                    return Err(unknown_outcome(
-                        &err,
+                    return Err(self.unknown(
+                        &failure,
                         what,
                         if seen.is_none() {
                             "the document is gone: this write may have landed and been deleted since, or never landed"
                         } else {
                             "the document has moved on and no longer records this write"
                         },
-                        &self.redactor,
                     ))
                 }
             }
@@ -693,24 +887,34 @@ impl CosmosStore {
     /// Reads a document (`None` when missing) and remembers its version.
     pub(super) async fn read(
         &self,
+        call: &Call,
         id: &str,
         pk_json: &str,
         pk: PartitionKey,
         what: &str,
     ) -> DsResult<Option<Current>> {
         let opts = ItemReadOptions::default()
-            .with_operation_options(operation_options(self.deadline, false));
-        match self.container.read_item(pk, id, Some(opts)).await {
+            .with_operation_options(operation_options(call.request_deadline(), false));
+        let read = call
+            .run(self.container.read_item(pk, id, Some(opts)))
+            .await
+            .map_err(|s| s.read(what))?;
+        match read {
             Ok(resp) => {
+                call.heard(resp.status(), resp.headers());
                 let cur = Current::parse(body_text(resp, what)?)?;
                 self.cache.put(pk_json, id, cur.version());
                 Ok(Some(cur))
             }
             Err(e) if is_missing_document(&e) => {
+                call.heard_error(&e);
                 self.cache.forget(pk_json, id);
                 Ok(None)
             }
-            Err(e) => Err(from_cosmos(&e, what, &self.redactor)),
+            Err(e) => {
+                call.heard_error(&e);
+                Err(from_cosmos(&e, what, &self.redactor))
+            }
         }
     }
 
