@@ -65,6 +65,12 @@ export declare function memoryDropShared(name: string): boolean
 /** `pkJson` is `JSON.stringify(partitionKey)`. */
 export declare function memoryGet(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): string | null
 
+/**
+ * `get` for a caller that holds the version `knownEtag`: `0` when that is
+ * still the current one, else the document's JSON, or `null`.
+ */
+export declare function memoryGetFresh(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, knownEtag?: string | undefined | null): string | number | null
+
 /** Opens an isolated store, or the process-wide store named `shared`. */
 export declare function memoryOpen(partitionKeyPath: string, shared?: string | undefined | null): ExternalObject<'MemoryStore'>
 
@@ -77,6 +83,14 @@ export declare function memoryUpdate(store: ExternalObject<'MemoryStore'>, id: s
 
 /** The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise. */
 export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string): string | number
+
+/**
+ * `updateIfMatch` for a caller that holds the version `knownEtag`: on a
+ * match, the document's JSON, or, when the write landed on that version,
+ * `"+"` and a JSON object of only the new `rev`, `_etag` and `_ts`; `1`
+ * (conflict) or `2` (not found) otherwise.
+ */
+export declare function memoryUpdateIfMatchFrom(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number
 
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
 

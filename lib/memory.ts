@@ -11,14 +11,17 @@ import {
   memoryDropShared,
   memoryDeleteIfMatch,
   memoryGet,
+  memoryGetFresh,
   memoryOpen,
   memoryQuery,
   memoryReplace,
   memoryUpdate,
   memoryUpdateIfMatch,
+  memoryUpdateIfMatchFrom,
   memoryUpsert,
 } from '../index.js';
-import { checkName, checkOptionNames, closed, misuse } from './codec.js';
+import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodePartitionKey, encodePatch, misuse } from './codec.js';
+import { DocCache, MIN_CHARS } from './doc-cache.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
@@ -70,6 +73,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   readonly shared: string | undefined;
   /** The native store handle. */
   readonly #store: Store;
+  /** The last versions read or written here, parsed (see doc-cache.ts). */
+  readonly #cache = new DocCache();
   #closed = false;
 
   constructor(options: MemoryProviderOptions) {
@@ -131,7 +136,22 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   get(id: string, partitionKey: PartitionKey): Promise<Stored<T> | null> {
-    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get'), id, partitionKey));
+    return settle(() => {
+      const store = MemoryProvider.#storeOf(this, 'get');
+      const idc = checkId(id);
+      const pk = encodePartitionKey(partitionKey);
+      const cache = this.#cache;
+      const key = cache.empty ? undefined : DocCache.key(pk, idc);
+      const out = memoryGetFresh(store, idc, pk, key === undefined ? undefined : cache.etagOf(key));
+      if (out === null || out === undefined) {
+        if (key !== undefined) cache.drop(key);
+        return null;
+      }
+      // 0: the version held is the current one.
+      if (typeof out === 'number') return cache.copyOf<T>(key ?? '');
+      // Small documents are not held: parsed, as they come.
+      return out.length < MIN_CHARS && key === undefined ? decode<Stored<T>>(out) : cache.fromJson<T>(key ?? DocCache.key(pk, idc), out);
+    });
   }
 
   create(doc: T): Promise<Stored<T>> {
@@ -159,7 +179,22 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>): Promise<UpdateIfMatchResult<T>> {
-    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch'), id, partitionKey, expected, patch));
+    return settle((): UpdateIfMatchResult<T> => {
+      // Checked in the order ops.updateIfMatch checks them.
+      const store = MemoryProvider.#storeOf(this, 'updateIfMatch');
+      const { etag, rev } = checkExpected(expected);
+      const idc = checkId(id);
+      const pk = encodePartitionKey(partitionKey);
+      const patchJson = encodePatch(patch);
+      const cache = this.#cache;
+      const key = cache.empty ? undefined : DocCache.key(pk, idc);
+      const out = memoryUpdateIfMatchFrom(store, idc, pk, etag, rev, patchJson, key === undefined ? undefined : cache.etagOf(key));
+      if (typeof out === 'number') return decodeUpdateIfMatch<T>(out);
+      // "+" and the new system fields: the write landed on the version held.
+      if (out.charCodeAt(0) === 43) return { ok: true, doc: cache.fromWrite<T>(key ?? '', patchJson, out.slice(1)) };
+      if (out.length < MIN_CHARS && key === undefined) return { ok: true, doc: decode<Stored<T>>(out) };
+      return { ok: true, doc: cache.fromJson<T>(key ?? DocCache.key(pk, idc), out) };
+    });
   }
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected): Promise<DeleteIfMatchResult> {
