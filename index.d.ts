@@ -54,6 +54,12 @@ export declare function memoryBatch(store: ExternalObject<'MemoryStore'>, pkJson
 
 export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/**
+ * `create`, answering only the new `rev`, `_etag` and `_ts` as a JSON
+ * object: for a caller that keeps the document it sent.
+ */
+export declare function memoryCreateFields(store: ExternalObject<'MemoryStore'>, docJson: string): string
+
 export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): boolean
 
 /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */

@@ -839,6 +839,7 @@ module.exports.NativeCosmosStore = nativeBinding.NativeCosmosStore
 module.exports.cosmosConnect = nativeBinding.cosmosConnect
 module.exports.memoryBatch = nativeBinding.memoryBatch
 module.exports.memoryCreate = nativeBinding.memoryCreate
+module.exports.memoryCreateFields = nativeBinding.memoryCreateFields
 module.exports.memoryDelete = nativeBinding.memoryDelete
 module.exports.memoryDeleteIfMatch = nativeBinding.memoryDeleteIfMatch
 module.exports.memoryDropShared = nativeBinding.memoryDropShared

@@ -90,6 +90,26 @@ describe('MemoryProvider: parsed documents held between calls', () => {
   });
 });
 
+describe('MemoryProvider.create: the answer built from the members written', () => {
+  it('is what a fresh read returns: members, order, -0 and undefined as JSON has them, system fields replaced', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const docs: Doc[] = [
+      { id: 'a', t: 'x' },
+      { id: 'b', t: 'x', n: -0, u: undefined, z: 1.5e300, 10: 'ten', 2: 'two', '': 'empty', 'é\u2028': 'line', s: 'q"\\' },
+      { id: 'c', t: 'x', rev: 7, _etag: 'forged', _ts: 1, _rid: 'r', _self: 's', _attachments: 'a', _lsn: 3, b: false, nul: null },
+      { id: 'd', t: 'x', pad },
+    ];
+    for (const doc of docs) {
+      const created = await p.create(doc);
+      const read = await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get(doc.id, 'x');
+      expect(created).toStrictEqual(read);
+      expect(Object.keys(created)).toEqual(Object.keys(read ?? {}));
+      expect(Object.is(created['n'], read?.['n'])).toBe(true);
+    }
+  });
+});
+
 describe('DocCache', () => {
   it('holds at most 256 documents, the oldest dropped first', () => {
     const c = new DocCache();

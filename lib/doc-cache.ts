@@ -70,6 +70,29 @@ function merged(base: Obj, patch: Obj, fields: Obj): Obj {
   return out;
 }
 
+/** The members a store drops from a document it is given (it sets its own). */
+const SYSTEM = new Set(['rev', '_rid', '_self', '_etag', '_attachments', '_ts', '_lsn']);
+
+/**
+ * The document a store answers to a write of `flat` (members that are all
+ * JSON primitives, as written), given its new system fields: what
+ * `JSON.parse` of the stored text gives, built without writing or parsing
+ * that text. Strings are shared (immutable); the object is new.
+ */
+export function storedFromFlat<T>(flat: Record<string, unknown>, fieldsJson: string): Stored<T> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(flat)) {
+    const v = flat[k];
+    if (v === undefined || SYSTEM.has(k)) continue; // JSON leaves undefined out; the store drops its own fields
+    out[k] = v === 0 ? 0 : v; // JSON writes -0 as 0
+  }
+  const fields = JSON.parse(fieldsJson) as Record<string, unknown>;
+  out['rev'] = fields['rev'];
+  out['_etag'] = fields['_etag'];
+  out['_ts'] = fields['_ts'];
+  return out as Stored<T>;
+}
+
 export class DocCache {
   readonly #held = new Map<string, Held>();
   #chars = 0;

@@ -7,6 +7,7 @@
 import {
   memoryBatch,
   memoryCreate,
+  memoryCreateFields,
   memoryDelete,
   memoryDropShared,
   memoryDeleteIfMatch,
@@ -20,8 +21,8 @@ import {
   memoryUpdateIfMatchFrom,
   memoryUpsert,
 } from '../index.js';
-import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodePartitionKey, encodePatch, misuse } from './codec.js';
-import { DocCache, MIN_CHARS } from './doc-cache.js';
+import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeObject, encodePartitionKey, encodePatch, misuse } from './codec.js';
+import { DocCache, MIN_CHARS, storedFromFlat } from './doc-cache.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
@@ -155,7 +156,14 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   create(doc: T): Promise<Stored<T>> {
-    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create'), doc));
+    return settle(() => {
+      const store = MemoryProvider.#storeOf(this, 'create');
+      const out: { flat?: Record<string, unknown> } = {};
+      const json = encodeObject(doc, 'document', out);
+      // Every member a JSON primitive: the answer is built from them, not parsed from the stored text.
+      if (out.flat !== undefined) return storedFromFlat<T>(out.flat, memoryCreateFields(store, json));
+      return decode<Stored<T>>(memoryCreate(store, json));
+    });
   }
 
   upsert(doc: T): Promise<Stored<T>> {

@@ -73,6 +73,16 @@ pub fn memory_create(
     Ok(store.create(&doc_json)?)
 }
 
+/// `create`, answering only the new `rev`, `_etag` and `_ts` as a JSON
+/// object: for a caller that keeps the document it sent.
+#[napi]
+pub fn memory_create_fields(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    doc_json: String,
+) -> Result<String> {
+    Ok(store.create_fields(&doc_json)?)
+}
+
 #[napi]
 pub fn memory_upsert(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,

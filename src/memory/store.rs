@@ -149,13 +149,23 @@ impl Store {
     }
 
     pub fn create(&self, doc_json: &str) -> DsResult<String> {
+        self.create_answering(doc_json, Entry::to_json)
+    }
+
+    /// `create`, answering only the new document's system fields: for a
+    /// caller that has the rest (the document it sent).
+    pub fn create_fields(&self, doc_json: &str) -> DsResult<String> {
+        self.create_answering(doc_json, Entry::fields_json)
+    }
+
+    fn create_answering(&self, doc_json: &str, answer: fn(&Entry) -> String) -> DsResult<String> {
         let (key, id, body) = self.prepare_doc(doc_json)?;
         let mut shard = self.shard(&key).lock();
         if shard.contains_key(key.as_str()) {
             return Err(already_exists(&id));
         }
         let entry = Entry::new(body, 1);
-        let out = entry.to_json();
+        let out = answer(&entry);
         shard.insert(key.into_boxed_str(), entry);
         Ok(out)
     }
