@@ -88,10 +88,10 @@ async function race(make: () => Store, size: Size): Promise<number> {
   return ms;
 }
 
-/** Medians over RUNS rounds, every store once a round. */
-async function rounds(f: (make: () => Store) => Promise<number>): Promise<Map<string, number>> {
+/** Medians over RUNS rounds, every store once a round, after `warm` rounds unmeasured. */
+async function rounds(f: (make: () => Store) => Promise<number>, warm = 3): Promise<Map<string, number>> {
   const samples = new Map<string, number[]>(STORES.map(([name]) => [name, []]));
-  for (let w = 0; w < 3; w++) for (const [, make] of STORES) await f(make); // warm up
+  for (let w = 0; w < warm; w++) for (const [, make] of STORES) await f(make);
   for (let r = 0; r < RUNS; r++) {
     for (const [name, make] of STORES) samples.get(name)?.push(await f(make));
   }
@@ -121,7 +121,8 @@ async function bySize(size: Size): Promise<Table> {
     ]);
     console.log(`  ${what} ${size} B: ${STORES.map(([name]) => `${name} ${fmt(m.get(name) ?? NaN)}`).join(', ')} ops/s`);
   }
-  const m = await rounds((make) => race(make, size));
+  // A race is short (1,000 calls): more rounds unmeasured, so every store's path is compiled by the JIT.
+  const m = await rounds((make) => race(make, size), 15);
   const native = m.get('native') ?? NaN;
   const best = Math.min(...PEERS.map((p) => m.get(p) ?? NaN));
   const base = m.get('baseline') ?? NaN;
