@@ -73,6 +73,12 @@ export declare function memoryBatch(store: ExternalObject<'MemoryStore'>, pkJson
 
 export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/**
+ * `create`, answering only the new `rev`, `_etag` and `_ts` as a JSON
+ * object: for a caller that keeps the document it sent.
+ */
+export declare function memoryCreateFields(store: ExternalObject<'MemoryStore'>, docJson: string): string
+
 export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): boolean
 
 /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */
@@ -83,6 +89,12 @@ export declare function memoryDropShared(name: string): boolean
 
 /** `pkJson` is `JSON.stringify(partitionKey)`. */
 export declare function memoryGet(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): string | null
+
+/**
+ * `get` for a caller that holds the version `knownEtag`: `0` when that is
+ * still the current one, else the document's JSON, or `null`.
+ */
+export declare function memoryGetFresh(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, knownEtag?: string | undefined | null): string | number | null
 
 /** Opens an isolated store, or the process-wide store named `shared`. */
 export declare function memoryOpen(partitionKeyPath: string, shared?: string | undefined | null): ExternalObject<'MemoryStore'>
@@ -96,6 +108,14 @@ export declare function memoryUpdate(store: ExternalObject<'MemoryStore'>, id: s
 
 /** The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise. */
 export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string): string | number
+
+/**
+ * `updateIfMatch` for a caller that holds the version `knownEtag`: on a
+ * match, the document's JSON, or, when the write landed on that version,
+ * `"+"` and a JSON object of only the new `rev`, `_etag` and `_ts`; `1`
+ * (conflict) or `2` (not found) otherwise.
+ */
+export declare function memoryUpdateIfMatchFrom(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number
 
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
 

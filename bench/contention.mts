@@ -73,19 +73,22 @@ export async function benchContention(n = 1_000): Promise<ContentionResult> {
   }
 }
 
-export function printContention(r: ContentionResult): void {
-  console.log(`\n### Contention: ${r.n} concurrent updates of one Cosmos document\n`);
-  console.log('| case | native update | @azure/cosmos patch incr | ratio (time) | goal |');
-  console.log('|---|---|---|---|---|');
-  console.log(
-    `| ${r.n} concurrent | ${r.nativeMs.toFixed(0)} ms | ${r.sdkMs.toFixed(0)} ms | ${(r.nativeMs / r.sdkMs).toFixed(2)}× | ≤ 2.0× |`,
-  );
+/** The result as markdown. */
+export function contentionMarkdown(r: ContentionResult): string {
   const failures = Object.entries(r.failed).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  console.log(`\nnative: ${r.ok} ok, failed: ${failures}; final rev ${r.finalRev} (expected ${r.n + 1}); sdk final n ${r.sdkFinal}`);
+  return [
+    `**Contention: ${r.n.toLocaleString('en-US')} concurrent \`update\`s of one Cosmos document vs ${r.n.toLocaleString('en-US')} concurrent \`@azure/cosmos\` \`patch\` (\`incr\`) calls, same local server**`,
+    '',
+    '| case | native update | @azure/cosmos patch incr | ratio (time) | goal |',
+    '|---|---|---|---|---|',
+    `| ${r.n} concurrent | ${r.nativeMs.toFixed(0)} ms | ${r.sdkMs.toFixed(0)} ms | ${(r.nativeMs / r.sdkMs).toFixed(2)}× | ≤ 2.0× |`,
+    '',
+    `native: ${r.ok} ok, failed: ${failures}; final rev ${r.finalRev} (expected ${r.n + 1}); sdk final n ${r.sdkFinal}`,
+  ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await benchContention(Number(process.env.CONTENTION_N ?? 1_000));
-  printContention(r);
+  console.log(contentionMarkdown(r));
   process.exitCode = r.ok === r.n && r.finalRev === r.n + 1 ? 0 : 1;
 }

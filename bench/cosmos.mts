@@ -121,14 +121,19 @@ export async function benchCosmos(opsPerCase = 2_000): Promise<Row[]> {
   }
 }
 
-export function printCosmosTable(rows: Row[]): void {
+/** The table as markdown. */
+export function cosmosMarkdown(rows: Row[], ops: number): string {
   const head: Row = ['case', 'native', '@azure/cosmos', 'ratio', 'goal'];
-  console.log('\n### Cosmos provider vs @azure/cosmos (read + IfMatch replace), local cosmosdb-server\n');
-  console.log(`| ${head.join(' | ')} |`);
-  console.log(`|${head.map(() => '---').join('|')}|`);
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  return [
+    `**Cosmos provider vs \`@azure/cosmos\` (read, then \`replace\` with \`accessCondition: IfMatch\`), same local cosmosdb-server, ${ops.toLocaleString('en-US')} operations per case**`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  printCosmosTable(await benchCosmos(Number(process.env.BENCH_COSMOS_OPS ?? 2_000)));
+  const ops = Number(process.env.BENCH_COSMOS_OPS ?? 2_000);
+  console.log(cosmosMarkdown(await benchCosmos(ops), ops));
 }

@@ -1,4 +1,4 @@
-/** The benchmark documents: a ~300 B fleet job and a ~4 KB one. */
+/** The benchmark documents: a ~300 B fleet job, a ~4 KB one and a ~64 KB one (the prompt makes up the size). */
 export interface FleetJob {
   id: string;
   tenantId: string;
@@ -14,7 +14,9 @@ export interface FleetJob {
   prompt?: string;
 }
 
-export function job(i: number, size: 300 | 4096): FleetJob {
+export type Size = 300 | 4096 | 65536;
+
+export function job(i: number, size: Size): FleetJob {
   const doc: FleetJob = {
     id: `job-${i}`,
     tenantId: 'tenant-1',

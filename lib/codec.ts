@@ -104,14 +104,18 @@ function checkValue(v: unknown, at: () => string): unknown {
   }
 }
 
-/** A plain object as JSON text; `what` names it in errors (`document`, `ops[2].patch`). */
-export function encodeObject(value: unknown, what: string): string {
+/**
+ * A plain object as JSON text; `what` names it in errors (`document`,
+ * `ops[2].patch`). When every member was a JSON primitive, `out.flat` is
+ * set to the members as they were read and written.
+ */
+export function encodeObject(value: unknown, what: string, out?: { flat?: Record<string, unknown> }): string {
   if (!isPlainObject(value)) {
     throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
   }
   // A proxy, or a root with a toJSON: the general path, exactly as JSON.stringify reads them.
   if (types.isProxy(value) || 'toJSON' in value) return stringifyChecked(value, what, undefined);
-  return encodeFlat(value, what);
+  return encodeFlat(value, what, out);
 }
 
 /**
@@ -126,7 +130,7 @@ export function encodeObject(value: unknown, what: string): string {
  * caller's object: every member is still read once, in order, and errors
  * arise in the same order as before.
  */
-function encodeFlat(value: Record<string, unknown>, what: string): string {
+function encodeFlat(value: Record<string, unknown>, what: string, out?: { flat?: Record<string, unknown> }): string {
   const keys = Object.keys(value);
   const copy: Record<string, unknown> = {};
   const n = keys.length;
@@ -153,6 +157,7 @@ function encodeFlat(value: Record<string, unknown>, what: string): string {
   }
   // A getter may have given Object.prototype a toJSON meanwhile: the root's was looked up before any member was read.
   if ('toJSON' in copy) Object.setPrototypeOf(copy, null);
+  else if (i === n && out !== undefined) out.flat = copy;
   if (i === n) return JSON.stringify(copy);
   // From the first member not yet read (`__proto__`) or the one after the object that stopped the loop.
   for (let j = keys[i] === '__proto__' ? i : i + 1; j < n; j++) {

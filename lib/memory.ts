@@ -7,19 +7,23 @@
 import {
   memoryBatch,
   memoryCreate,
+  memoryCreateFields,
   memoryDelete,
   memoryDropShared,
   memoryDeleteIfMatch,
   memoryGet,
+  memoryGetFresh,
   memoryOpen,
   memoryQuery,
   memoryReplace,
   memoryUpdate,
   memoryUpdateIfMatch,
+  memoryUpdateIfMatchFrom,
   memoryUpsert,
 } from '../index.js';
 import { checkCallOptions } from './call.js';
-import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
+import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, encodePatch, misuse } from './codec.js';
+import { DocCache, MIN_CHARS, storedFromFlat } from './doc-cache.js';
 import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -77,6 +81,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   readonly shared: string | undefined;
   /** The native store handle. */
   readonly #store: Store;
+  /** The last versions read or written here, parsed (see doc-cache.ts). */
+  readonly #cache = new DocCache();
   #closed = false;
 
   constructor(options: MemoryProviderOptions) {
@@ -144,11 +150,33 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   get(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<Stored<T> | null> {
-    return settle(() => ops.get<T>(MemoryProvider.#storeOf(this, 'get', options), id, partitionKey));
+    return settle(() => {
+      const store = MemoryProvider.#storeOf(this, 'get', options);
+      const idc = checkId(id);
+      const pk = encodePartitionKey(partitionKey);
+      const cache = this.#cache;
+      const key = cache.empty ? undefined : DocCache.key(pk, idc);
+      const out = memoryGetFresh(store, idc, pk, key === undefined ? undefined : cache.etagOf(key));
+      if (out === null || out === undefined) {
+        if (key !== undefined) cache.drop(key);
+        return null;
+      }
+      // 0: the version held is the current one.
+      if (typeof out === 'number') return cache.copyOf<T>(key ?? '');
+      // Small documents are not held: parsed, as they come.
+      return out.length < MIN_CHARS && key === undefined ? decode<Stored<T>>(out) : cache.fromJson<T>(key ?? DocCache.key(pk, idc), out);
+    });
   }
 
   create(doc: T, options?: CallOptions): Promise<Stored<T>> {
-    return settle(() => ops.create(MemoryProvider.#storeOf(this, 'create', options), doc));
+    return settle(() => {
+      const store = MemoryProvider.#storeOf(this, 'create', options);
+      const out: { flat?: Record<string, unknown> } = {};
+      const json = encodeObject(doc, 'document', out);
+      // Every member a JSON primitive: the answer is built from them, not parsed from the stored text.
+      if (out.flat !== undefined) return storedFromFlat<T>(out.flat, memoryCreateFields(store, json));
+      return decode<Stored<T>>(memoryCreate(store, json));
+    });
   }
 
   upsert(doc: T, options?: CallOptions): Promise<Stored<T>> {
@@ -172,7 +200,22 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   updateIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, patch: Patch<T>, options?: CallOptions): Promise<UpdateIfMatchResult<T>> {
-    return settle(() => ops.updateIfMatch<T>(MemoryProvider.#storeOf(this, 'updateIfMatch', options), id, partitionKey, expected, patch));
+    return settle((): UpdateIfMatchResult<T> => {
+      // Checked in the order ops.updateIfMatch checks them.
+      const store = MemoryProvider.#storeOf(this, 'updateIfMatch', options);
+      const { etag, rev } = checkExpected(expected);
+      const idc = checkId(id);
+      const pk = encodePartitionKey(partitionKey);
+      const patchJson = encodePatch(patch);
+      const cache = this.#cache;
+      const key = cache.empty ? undefined : DocCache.key(pk, idc);
+      const out = memoryUpdateIfMatchFrom(store, idc, pk, etag, rev, patchJson, key === undefined ? undefined : cache.etagOf(key));
+      if (typeof out === 'number') return decodeUpdateIfMatch<T>(out);
+      // "+" and the new system fields: the write landed on the version held.
+      if (out.charCodeAt(0) === 43) return { ok: true, doc: cache.fromWrite<T>(key ?? '', patchJson, out.slice(1)) };
+      if (out.length < MIN_CHARS && key === undefined) return { ok: true, doc: decode<Stored<T>>(out) };
+      return { ok: true, doc: cache.fromJson<T>(key ?? DocCache.key(pk, idc), out) };
+    });
   }
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {

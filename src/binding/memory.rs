@@ -13,12 +13,13 @@ use napi::bindgen_prelude::{Either, External};
 use napi_derive::napi;
 
 use crate::error::NapiResult as Result;
+use crate::memory::store::Reply;
 use crate::memory::{registry, Store};
 use crate::query::QueryFilter;
 use crate::validate::PartitionKeyPath;
-use crate::write::Expectation;
+use crate::write::{Expectation, WriteOutcome};
 
-use super::outcome::{doc_or_miss, miss_code};
+use super::outcome::{doc_or_miss, miss_code, MISS_CONFLICT, MISS_NOT_FOUND};
 
 /// Opens an isolated store, or the process-wide store named `shared`.
 #[napi(ts_return_type = "ExternalObject<'MemoryStore'>")]
@@ -50,12 +51,36 @@ pub fn memory_get(
     Ok(store.get(&id, &pk_json)?)
 }
 
+/// `get` for a caller that holds the version `knownEtag`: `0` when that is
+/// still the current one, else the document's JSON, or `null`.
+#[napi]
+pub fn memory_get_fresh(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    id: String,
+    pk_json: String,
+    known_etag: Option<String>,
+) -> Result<Option<Either<String, u32>>> {
+    Ok(store
+        .get_fresh(&id, &pk_json, known_etag.as_deref())?
+        .map(reply))
+}
+
 #[napi]
 pub fn memory_create(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
     doc_json: String,
 ) -> Result<String> {
     Ok(store.create(&doc_json)?)
+}
+
+/// `create`, answering only the new `rev`, `_etag` and `_ts` as a JSON
+/// object: for a caller that keeps the document it sent.
+#[napi]
+pub fn memory_create_fields(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    doc_json: String,
+) -> Result<String> {
+    Ok(store.create_fields(&doc_json)?)
 }
 
 #[napi]
@@ -101,6 +126,46 @@ pub fn memory_update_if_match(
         &expected,
         &patch_json,
     )?))
+}
+
+/// `updateIfMatch` for a caller that holds the version `knownEtag`: on a
+/// match, the document's JSON, or, when the write landed on that version,
+/// `"+"` and a JSON object of only the new `rev`, `_etag` and `_ts`; `1`
+/// (conflict) or `2` (not found) otherwise.
+#[napi]
+pub fn memory_update_if_match_from(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    id: String,
+    pk_json: String,
+    etag: Option<String>,
+    rev: Option<f64>,
+    patch_json: String,
+    known_etag: Option<String>,
+) -> Result<Either<String, u32>> {
+    let expected = Expectation::from_js(etag, rev)?;
+    Ok(
+        match store.update_if_match_from(
+            &id,
+            &pk_json,
+            &expected,
+            &patch_json,
+            known_etag.as_deref(),
+        )? {
+            WriteOutcome::Written(r) => reply(r),
+            WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
+            WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
+        },
+    )
+}
+
+/// A `Reply` as JavaScript receives it: the document's JSON, `0` for
+/// unchanged, or `"+"` and the new system fields.
+fn reply(r: Reply) -> Either<String, u32> {
+    match r {
+        Reply::Doc(doc) => Either::A(doc),
+        Reply::Unchanged => Either::B(0),
+        Reply::Fields(fields) => Either::A(format!("+{fields}")),
+    }
 }
 
 /// `0` when deleted; `1` (conflict) or `2` (not found) otherwise.

@@ -15,7 +15,9 @@ use parking_lot::Mutex;
 use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{DsError, DsResult};
 use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyPath};
-use crate::write::{already_exists, does_not_exist, merge, prepare, Expectation, WriteOutcome};
+use crate::write::{
+    already_exists, does_not_exist, merge_stored, prepare, Expectation, WriteOutcome,
+};
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
 const SHARDS: usize = 32;
@@ -50,6 +52,25 @@ impl Entry {
     pub(super) fn to_json(&self) -> String {
         with_system_fields(&self.body, self.rev, &format_etag(self.etag), self.ts)
     }
+
+    /// Only the system fields, as a JSON object: what a caller holding the
+    /// previous version needs to build this one.
+    fn fields_json(&self) -> String {
+        with_system_fields("{}", self.rev, &format_etag(self.etag), self.ts)
+    }
+}
+
+/// A read or write answered to a caller that holds a version of the
+/// document already (the TypeScript layer's cache of parsed documents).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// The whole document as JSON.
+    Doc(String),
+    /// The caller's version is the current one (a read).
+    Unchanged,
+    /// A write onto the caller's version: only the new system fields. The
+    /// document is that version shallow-merged with the patch.
+    Fields(String),
 }
 
 /// Whether `e` is the version `x` expects. An etag that is not one of ours
@@ -108,14 +129,43 @@ impl Store {
             .map(Entry::to_json))
     }
 
+    /// `get`, for a caller holding the version `known` (an etag): `Unchanged`
+    /// when that is still the current one, instead of copying it out.
+    pub fn get_fresh(
+        &self,
+        id: &str,
+        pk_json: &str,
+        known: Option<&str>,
+    ) -> DsResult<Option<Reply>> {
+        let key = self.key(id, pk_json)?;
+        let known = known.and_then(parse_etag);
+        Ok(self.shard(&key).lock().get(key.as_str()).map(|e| {
+            if known == Some(e.etag) {
+                Reply::Unchanged
+            } else {
+                Reply::Doc(e.to_json())
+            }
+        }))
+    }
+
     pub fn create(&self, doc_json: &str) -> DsResult<String> {
+        self.create_answering(doc_json, Entry::to_json)
+    }
+
+    /// `create`, answering only the new document's system fields: for a
+    /// caller that has the rest (the document it sent).
+    pub fn create_fields(&self, doc_json: &str) -> DsResult<String> {
+        self.create_answering(doc_json, Entry::fields_json)
+    }
+
+    fn create_answering(&self, doc_json: &str, answer: fn(&Entry) -> String) -> DsResult<String> {
         let (key, id, body) = self.prepare_doc(doc_json)?;
         let mut shard = self.shard(&key).lock();
         if shard.contains_key(key.as_str()) {
             return Err(already_exists(&id));
         }
         let entry = Entry::new(body, 1);
-        let out = entry.to_json();
+        let out = answer(&entry);
         shard.insert(key.into_boxed_str(), entry);
         Ok(out)
     }
@@ -142,8 +192,11 @@ impl Store {
 
     /// Unconditional shallow merge.
     pub fn update(&self, id: &str, pk_json: &str, patch_json: &str) -> DsResult<String> {
-        match self.merge_write(id, pk_json, patch_json, None)? {
-            WriteOutcome::Written(doc) => Ok(doc),
+        match self.merge_write(id, pk_json, patch_json, None, None)? {
+            WriteOutcome::Written(Reply::Doc(doc)) => Ok(doc),
+            WriteOutcome::Written(other) => Err(DsError::internal(format!(
+                "update without a known version answered {other:?}"
+            ))),
             WriteOutcome::NotFound => Err(does_not_exist(id)),
             WriteOutcome::Conflict => Err(DsError::internal(
                 "unconditional update reported a conflict",
@@ -160,7 +213,38 @@ impl Store {
         expected: &Expectation,
         patch_json: &str,
     ) -> DsResult<WriteOutcome> {
-        self.merge_write(id, pk_json, patch_json, Some(expected))
+        Ok(
+            match self.update_if_match_from(id, pk_json, expected, patch_json, None)? {
+                WriteOutcome::Written(Reply::Doc(doc)) => WriteOutcome::Written(doc),
+                WriteOutcome::Written(other) => {
+                    return Err(DsError::internal(format!(
+                        "updateIfMatch without a known version answered {other:?}"
+                    )))
+                }
+                WriteOutcome::Conflict => WriteOutcome::Conflict,
+                WriteOutcome::NotFound => WriteOutcome::NotFound,
+            },
+        )
+    }
+
+    /// `update_if_match` for a caller holding the version `known` (an
+    /// etag): when the write lands on that version, the answer is only the
+    /// new system fields (`Reply::Fields`), not the whole document.
+    pub fn update_if_match_from(
+        &self,
+        id: &str,
+        pk_json: &str,
+        expected: &Expectation,
+        patch_json: &str,
+        known: Option<&str>,
+    ) -> DsResult<WriteOutcome<Reply>> {
+        self.merge_write(
+            id,
+            pk_json,
+            patch_json,
+            Some(expected),
+            known.and_then(parse_etag),
+        )
     }
 
     /// Merge-writes with an optional condition. The stored document is
@@ -174,7 +258,8 @@ impl Store {
         pk_json: &str,
         patch_json: &str,
         expected: Option<&Expectation>,
-    ) -> DsResult<WriteOutcome> {
+        known: Option<u64>,
+    ) -> DsResult<WriteOutcome<Reply>> {
         let key = self.key(id, pk_json)?;
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
@@ -190,7 +275,7 @@ impl Store {
                     Some(e) => e.clone(),
                 }
             };
-            let merged = merge(&snapshot.body, &patch, id)?;
+            let merged = merge_stored(&snapshot.body, &patch, id)?;
 
             // The compare-and-write: one lock section.
             let mut guard = shard.lock();
@@ -204,7 +289,11 @@ impl Store {
                 continue; // another write landed after the snapshot: merge again onto it
             }
             *current = Entry::new(merged, current.rev + 1);
-            return Ok(WriteOutcome::Written(current.to_json()));
+            return Ok(WriteOutcome::Written(if known == Some(snapshot.etag) {
+                Reply::Fields(current.fields_json())
+            } else {
+                Reply::Doc(current.to_json())
+            }));
         }
     }
 
@@ -443,6 +532,47 @@ mod tests {
         );
         let d = parse(&s.get("a", "\"x\"").unwrap().unwrap());
         assert_eq!(d["rev"], 1);
+    }
+
+    /// The answers to a caller holding a version: `Unchanged` only while
+    /// that version is current, and a write's system fields only when the
+    /// write landed on it (an older version held gets the whole document).
+    #[test]
+    fn a_caller_holding_a_version_gets_only_what_it_lacks() {
+        let s = store();
+        let a = parse(&s.create(r#"{"id":"a","t":"x","n":1}"#).unwrap());
+        let e1 = a["_etag"].as_str().unwrap().to_owned();
+        let x = "\"x\"";
+        assert_eq!(
+            s.get_fresh("a", x, Some(&e1)).unwrap(),
+            Some(Reply::Unchanged)
+        );
+        for other in [Some("\"0000000000000000\""), Some("not ours"), None] {
+            let out = s.get_fresh("a", x, other).unwrap();
+            assert!(matches!(out, Some(Reply::Doc(_))), "{other:?}: {out:?}");
+        }
+        assert_eq!(s.get_fresh("zz", x, Some(&e1)).unwrap(), None);
+
+        let by_rev = expected(None, Some(1)).unwrap();
+        let out = s
+            .update_if_match_from("a", x, &by_rev, r#"{"n":2}"#, Some(&e1))
+            .unwrap();
+        let WriteOutcome::Written(Reply::Fields(fields)) = out else {
+            panic!("{out:?}")
+        };
+        let now = parse(&s.get("a", x).unwrap().unwrap());
+        assert_eq!(
+            parse(&fields),
+            serde_json::json!({"rev": now["rev"], "_etag": now["_etag"], "_ts": now["_ts"]})
+        );
+        let by_rev = expected(None, Some(2)).unwrap();
+        let out = s
+            .update_if_match_from("a", x, &by_rev, r#"{"n":3}"#, Some(&e1))
+            .unwrap();
+        let WriteOutcome::Written(Reply::Doc(doc)) = out else {
+            panic!("holding rev 1, a write onto rev 2 needs the whole document: {out:?}")
+        };
+        assert_eq!(parse(&doc)["n"], 3);
     }
 
     /// Threads released together by a barrier race one conditional write on

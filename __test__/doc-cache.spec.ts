@@ -1,0 +1,146 @@
+/**
+ * The Memory provider keeps the last versions it read or wrote parsed
+ * (lib/doc-cache.ts) and answers from them when the native store says they
+ * are current. What a caller sees must not change: every result is its own
+ * copy, a write by anyone else is seen at once, and a document built from a
+ * held version and a patch is exactly what a fresh read returns.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryProvider } from '@bytelyst/datastore';
+import { copyJson, DocCache, MIN_CHARS } from '../lib/doc-cache.js';
+
+let unique = 0;
+const shared = (): string => `doc-cache-${process.pid}-${++unique}`;
+
+type Doc = { id: string; t: string; [k: string]: unknown };
+/** Long enough to be held (documents under MIN_CHARS are parsed each time). */
+const pad = 'p'.repeat(MIN_CHARS);
+
+/** A provider with nothing held, on the same shared store: its `get` parses the native text. */
+async function fresh(store: string, id: string): Promise<string> {
+  const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+  const d = await p.get(id, 'x');
+  return JSON.stringify(d) + String(d !== null && Object.getPrototypeOf(d) === Object.prototype);
+}
+const seen = (d: unknown): string => JSON.stringify(d) + String(Object.getPrototypeOf(d) === Object.prototype);
+
+describe('MemoryProvider: parsed documents held between calls', () => {
+  it('every read is its own copy, to the deepest member', async () => {
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    await p.create({ id: 'a', t: 'x', meta: { tags: ['q'], n: 1 }, pad });
+    const first = await p.get('a', 'x'); // parsed from the native text
+    const second = await p.get('a', 'x'); // the same version: a copy of the one held
+    const third = await p.get('a', 'x');
+    if (first === null || second === null || third === null) throw new Error('a vanished');
+    expect(second).not.toBe(first);
+    expect(third).not.toBe(second);
+    expect(third['meta']).not.toBe(second['meta']);
+    for (const d of [first, second, third]) {
+      (d['meta'] as { tags: string[] }).tags.push('mutated');
+      d['t'] = 'changed';
+    }
+    expect(await p.get('a', 'x')).toMatchObject({ t: 'x', meta: { tags: ['q'], n: 1 } });
+    const w = await p.updateIfMatch('a', 'x', { etag: second._etag }, { n: 2 });
+    if (!w.ok) throw new Error('write lost');
+    (w.doc['meta'] as { tags: string[] }).tags.push('mutated');
+    expect(await p.get('a', 'x')).toMatchObject({ n: 2, meta: { tags: ['q'] } });
+  });
+
+  it('a write through another provider of the same store is seen at once', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const a = await p.create({ id: 'a', t: 'x', n: 0, pad });
+    await p.get('a', 'x');
+    await q.update('a', 'x', { n: 1 });
+    expect(await p.get('a', 'x')).toMatchObject({ n: 1, rev: 2 });
+    // p holds rev 2 now; q moves on; p's claim on rev 2's etag is a conflict, not a write.
+    const held = await p.get('a', 'x');
+    await q.update('a', 'x', { n: 2 });
+    expect(await p.updateIfMatch('a', 'x', { etag: held?._etag ?? '' }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+    const w = await p.updateIfMatch('a', 'x', { rev: 3 }, { m: 1 });
+    expect(w.ok && w.doc).toMatchObject({ n: 2, m: 1, rev: 4 });
+    await q.delete('a', 'x');
+    expect(await p.get('a', 'x')).toBeNull();
+    await q.create({ id: 'a', t: 'x', n: 5, pad });
+    expect(await p.get('a', 'x')).toMatchObject({ n: 5, rev: 1 });
+    expect((await p.get('a', 'x'))?._etag).not.toBe(a._etag);
+  });
+
+  it('a write onto a held version answers what a fresh read returns, member order and all', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    await p.create({ id: 'a', t: 'x', z: 1, 10: 'ten', b: { deep: [1, { e: 'é' }] }, '': 'empty', '01': 'not an index', pad });
+    const patches: Array<Record<string, unknown>> = [
+      { z: 2 }, // in place
+      { new1: 'n', 2: 'two' }, // appended, and an index-like key
+      { b: { other: true }, id: 'a', t: 'x' }, // a nested value replaced; id and key unchanged
+      { 'é\u2028': 'line', 4294967295: 'past the last index', 4294967294: 'the last index', '-1': 'minus' },
+      { gone: undefined, list: [null, 'x', 1.5e300] },
+      {},
+    ];
+    for (const patch of patches) {
+      const held = await p.get('a', 'x'); // hold the current version
+      const w = await p.updateIfMatch('a', 'x', { etag: held?._etag ?? '' }, patch);
+      if (!w.ok) throw new Error('write lost');
+      expect(seen(w.doc)).toBe(await fresh(store, 'a'));
+      expect(seen(await p.get('a', 'x'))).toBe(await fresh(store, 'a'));
+    }
+    expect(Object.keys((await p.get('a', 'x')) ?? {}).slice(0, 3)).toEqual(['2', '10', '4294967294']);
+  });
+});
+
+describe('MemoryProvider.create: the answer built from the members written', () => {
+  it('is what a fresh read returns: members, order, -0 and undefined as JSON has them, system fields replaced', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const docs: Doc[] = [
+      { id: 'a', t: 'x' },
+      { id: 'b', t: 'x', n: -0, u: undefined, z: 1.5e300, 10: 'ten', 2: 'two', '': 'empty', 'é\u2028': 'line', s: 'q"\\' },
+      { id: 'c', t: 'x', rev: 7, _etag: 'forged', _ts: 1, _rid: 'r', _self: 's', _attachments: 'a', _lsn: 3, b: false, nul: null },
+      { id: 'd', t: 'x', pad },
+    ];
+    for (const doc of docs) {
+      const created = await p.create(doc);
+      const read = await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get(doc.id, 'x');
+      expect(created).toStrictEqual(read);
+      expect(Object.keys(created)).toEqual(Object.keys(read ?? {}));
+      expect(Object.is(created['n'], read?.['n'])).toBe(true);
+    }
+  });
+});
+
+describe('DocCache', () => {
+  it('holds at most 256 documents, the oldest dropped first', () => {
+    const c = new DocCache();
+    for (let i = 0; i < 300; i++) c.fromJson(`k${i}`, `{"id":"${i}","pad":"${pad}","_etag":"e${i}"}`);
+    expect(c.etagOf('k43')).toBeUndefined();
+    expect(c.etagOf('k44')).toBe('e44');
+    expect(c.etagOf('k299')).toBe('e299');
+  });
+
+  it('holds at most 4 Mi characters of JSON', () => {
+    const c = new DocCache();
+    const big = (i: number): string => `{"p":"${'p'.repeat(1024 * 1024)}","_etag":"e${i}"}`;
+    for (let i = 0; i < 5; i++) c.fromJson(`k${i}`, big(i));
+    expect([0, 1, 2, 3, 4].map((i) => c.etagOf(`k${i}`))).toEqual([undefined, undefined, 'e2', 'e3', 'e4']);
+    c.fromJson('huge', `{"p":"${'p'.repeat(4 * 1024 * 1024)}","_etag":"h"}`);
+    expect(c.etagOf('huge')).toBeUndefined();
+    expect(c.etagOf('k4')).toBe('e4');
+  });
+
+  it('does not hold a document under MIN_CHARS', () => {
+    const c = new DocCache();
+    c.fromJson('big', `{"pad":"${pad}","_etag":"b"}`);
+    c.fromJson('small', '{"_etag":"s"}');
+    expect([c.etagOf('big'), c.etagOf('small')]).toEqual(['b', undefined]);
+  });
+
+  it('copies JSON trees as JSON.parse would make them', () => {
+    const src = JSON.parse('{"a":[1,{"b":null}],"__proto__":{"x":1},"7":"s"}') as Record<string, unknown>;
+    const out = copyJson(src);
+    expect(JSON.stringify(out)).toBe(JSON.stringify(src));
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(out['a']).not.toBe(src['a']);
+  });
+});
