@@ -102,6 +102,13 @@ export declare function memoryOpen(partitionKeyPath: string, shared?: string | u
 /** `filterJson` is the portable query filter as JSON; returns a JSON array. */
 export declare function memoryQuery(store: ExternalObject<'MemoryStore'>, filterJson?: string | undefined | null): string
 
+/**
+ * `queryPage`: at most `max` documents of the filter written after the
+ * version `after` (the etag number a previous page answered). Returns
+ * `{"items":[…],"next":"<etag number>"|null}`.
+ */
+export declare function memoryQueryPage(store: ExternalObject<'MemoryStore'>, filterJson: string | undefined | null, after: string | undefined | null, max: number): string
+
 export declare function memoryReplace(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
 export declare function memoryUpdate(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, patchJson: string): string

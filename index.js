@@ -848,6 +848,7 @@ module.exports.memoryGet = nativeBinding.memoryGet
 module.exports.memoryGetFresh = nativeBinding.memoryGetFresh
 module.exports.memoryOpen = nativeBinding.memoryOpen
 module.exports.memoryQuery = nativeBinding.memoryQuery
+module.exports.memoryQueryPage = nativeBinding.memoryQueryPage
 module.exports.memoryReplace = nativeBinding.memoryReplace
 module.exports.memoryUpdate = nativeBinding.memoryUpdate
 module.exports.memoryUpdateIfMatch = nativeBinding.memoryUpdateIfMatch

@@ -47,6 +47,40 @@ describe('MemoryProvider query order', () => {
   });
 });
 
+describe('MemoryProvider query pages', () => {
+  /** Ids of every page of `filter`, 2 at a time, running `between` after each page. */
+  async function walkPages(p: MemoryProvider<Doc>, filter: { where?: { n: number }; limit?: number }, between: (page: number) => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    let continuation: string | null = null;
+    for (let page = 0; page < 50; page++) {
+      const got: { items: Doc[]; continuation: string | null } = await p.queryPage(filter, { maxItems: 2, continuation });
+      seen.push(...got.items.map((d) => d.id));
+      continuation = got.continuation;
+      if (continuation === null) return seen;
+      await between(page);
+    }
+    throw new Error('the pages never ended');
+  }
+
+  it('a document deleted between pages makes none skipped; a rewritten one comes again, last', async () => {
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) await p.create({ id, t: 'x', n: 0 });
+    const seen = await walkPages(p, {}, async (page) => {
+      if (page === 0) await p.delete('a', 'x'); // behind the cursor
+      if (page === 1) await p.update('b', 'x', { n: 1 }); // seen already: moves last
+    });
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'b']);
+  });
+
+  it('with where and limit: the limit counts over pages; bodies are filtered page by page', async () => {
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    for (let i = 0; i < 9; i++) await p.create({ id: `d${i}`, t: 'x', n: i % 3 === 0 ? 1 : 0 });
+    expect(await walkPages(p, { where: { n: 1 } }, async () => {})).toEqual(['d0', 'd3', 'd6']);
+    expect(await walkPages(p, { limit: 5 }, async () => {})).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+    expect(await walkPages(p, { where: { n: 0 }, limit: 3 }, async () => {})).toEqual(['d1', 'd2', 'd4']);
+  });
+});
+
 describe('MemoryProvider stores', () => {
   it('instances without `shared` are isolated', async () => {
     const a = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });

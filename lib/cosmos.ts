@@ -8,7 +8,7 @@
 import { cosmosConnect, NativeCall, type NativeCosmosStore } from '../index.js';
 import { checkCallOptions, checkTimeoutMs, withAbortCause } from './call.js';
 import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
-import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
+import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
@@ -347,16 +347,10 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       refuseOrderBy(filter, what);
       const filterJson = encodeFilter(filter);
       const { maxItems, from } = checkPageOptions(page, 'cosmos', filterJson, what);
-      const limit = filter?.limit;
-      const remaining = from !== null ? from.remaining : typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 ? limit : null;
-      if (remaining === 0) return { items: [], continuation: null };
-      const take = remaining === null ? maxItems : Math.min(maxItems, remaining);
-      const out = decode<{ items: Stored<T>[]; continuation: string | null }>(
-        await n.queryPage(filterJson, take, from === null ? undefined : String(from.at), c),
-      );
-      const left = remaining === null ? null : remaining - out.items.length;
-      const more = out.continuation !== null && (left === null || left > 0);
-      return { items: out.items, continuation: more ? token('cosmos', filterJson, { at: out.continuation as string, remaining: left }) : null };
+      const { take, remaining } = pageTake(filter, from, maxItems);
+      if (take === 0) return { items: [], continuation: null };
+      const out = decode<{ items: Stored<T>[]; continuation: string | null }>(await n.queryPage(filterJson, take, from?.at, c));
+      return pageOf('cosmos', filterJson, remaining, out.items, out.continuation);
     });
   }
 

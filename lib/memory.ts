@@ -15,6 +15,7 @@ import {
   memoryGetFresh,
   memoryOpen,
   memoryQuery,
+  memoryQueryPage,
   memoryReplace,
   memoryUpdate,
   memoryUpdateIfMatch,
@@ -24,7 +25,7 @@ import {
 import { checkCallOptions } from './call.js';
 import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, encodePatch, misuse } from './codec.js';
 import { DocCache, MIN_CHARS, storedFromFlat } from './doc-cache.js';
-import { checkIterOptions, checkPageOptions, refuseOrderBy, token, walk } from './paging.js';
+import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
 import type {
@@ -223,9 +224,10 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   /**
-   * One page of the query. The token is an offset into the query's
-   * result: documents written between pages can shift it (a page may then
-   * skip or repeat one), as the store has no snapshot to page through.
+   * One page of the query, in write order. The token is the version the
+   * page ended at, not an offset: a document deleted or rewritten between
+   * pages never makes another be skipped; a rewritten one comes again, at
+   * the end (the store has no snapshot to page through).
    */
   queryPage(filter?: QueryFilter<T>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<T>> {
     return settle(() => {
@@ -234,11 +236,10 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       refuseOrderBy(filter, what);
       const filterJson = encodeFilter(filter);
       const { maxItems, from } = checkPageOptions(page, 'memory', filterJson, what);
-      const all = decode<Stored<T>[]>(memoryQuery(store, filterJson));
-      const start = from === null ? 0 : (from.at as number);
-      const items = all.slice(start, start + maxItems);
-      const end = start + items.length;
-      return { items, continuation: end < all.length ? token('memory', filterJson, { at: end, remaining: null }) : null };
+      const { take, remaining } = pageTake(filter, from, maxItems);
+      if (take === 0) return { items: [], continuation: null };
+      const out = decode<{ items: Stored<T>[]; next: string | null }>(memoryQueryPage(store, filterJson, from?.at, take));
+      return pageOf('memory', filterJson, remaining, out.items, out.next);
     });
   }
 

@@ -1,8 +1,8 @@
 /**
  * Query paging for both providers: `queryPage` answers one page and an
  * opaque continuation token; `queryIter` walks every page. The token wraps
- * the provider's own position (Cosmos: the SDK's continuation; Memory: an
- * offset) with the filter's fingerprint, so a token is refused with a query
+ * the provider's own position (Cosmos: the SDK's continuation; Memory: the
+ * version the page ended at) with the filter's fingerprint, so a token is refused with a query
  * or provider it was not made by. `orderBy` is refused: the Cosmos provider
  * orders in process (see README, "The test server").
  */
@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { checkOptionNames } from './codec.js';
 import { invalidArgument } from './errors.js';
-import type { PageOptions } from './types.js';
+import type { PageOptions, QueryPage, Stored } from './types.js';
 
 /** Default and largest page size. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -18,8 +18,8 @@ export const MAX_PAGE_SIZE = 1000;
 
 /** What a token carries. */
 export interface Position {
-  /** The provider's own position: the SDK's token, or an offset. */
-  at: string | number;
+  /** The provider's own position: the SDK's token, or the version a Memory page ended at. */
+  at: string;
   /** Documents still allowed by the filter's `limit`, when it has one (Cosmos). */
   remaining: number | null;
 }
@@ -28,7 +28,7 @@ interface Envelope {
   v: 1;
   k: 'memory' | 'cosmos';
   f: string;
-  at: string | number;
+  at: string;
   r: number | null;
 }
 
@@ -78,19 +78,37 @@ export function checkPageOptions(
   } catch {
     e = null;
   }
-  const atOk = kind === 'cosmos' ? typeof e?.at === 'string' : Number.isInteger(e?.at) && (e?.at as number) >= 0;
+  // Cosmos: the SDK's token; Memory: the number of the version a page ended at.
+  const atOk = typeof e?.at === 'string' && (kind === 'cosmos' || /^[1-9][0-9]{0,19}$/.test(e.at));
   const rOk = e?.r === null || (Number.isInteger(e?.r) && (e?.r as number) >= 0);
   if (e === null || typeof e !== 'object' || e.v !== 1 || e.k !== kind || !atOk || !rOk) {
     throw invalidArgument(`${what}: continuation is not a token this provider gave`);
   }
   if (e.f !== fingerprint(filterJson)) throw invalidArgument(`${what}: continuation was made by another query; pass the same filter`);
-  return { maxItems: size, from: { at: e.at as string | number, remaining: e.r ?? null } };
+  return { maxItems: size, from: { at: e.at as string, remaining: e.r ?? null } };
 }
 
 /** The opaque token of position `at`. */
 export function token(kind: Envelope['k'], filterJson: string | undefined, at: Position): string {
   const e: Envelope = { v: 1, k: kind, f: fingerprint(filterJson), at: at.at, r: at.remaining };
   return Buffer.from(JSON.stringify(e), 'utf8').toString('base64url');
+}
+
+/**
+ * How many documents the next page may hold: the page size, capped by what
+ * the filter's `limit` leaves over the pages so far (`take` 0: done).
+ */
+export function pageTake(filter: unknown, from: Position | null, maxItems: number): { take: number; remaining: number | null } {
+  const limit = typeof filter === 'object' && filter !== null ? (filter as { limit?: unknown }).limit : undefined;
+  const remaining = from !== null ? from.remaining : typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 ? limit : null;
+  return { take: remaining === null ? maxItems : Math.min(maxItems, remaining), remaining };
+}
+
+/** A page of `items`, with a token to go on from `next` (the provider's position) while the limit leaves room. */
+export function pageOf<T>(kind: Envelope['k'], filterJson: string | undefined, remaining: number | null, items: Stored<T>[], next: string | null): QueryPage<T> {
+  const left = remaining === null ? null : remaining - items.length;
+  const more = next !== null && (left === null || left > 0);
+  return { items, continuation: more ? token(kind, filterJson, { at: next, remaining: left }) : null };
 }
 
 /** Refuses `orderBy`, which cannot be paged (see the module comment). */

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{Either, External};
 use napi_derive::napi;
 
-use crate::error::NapiResult as Result;
+use crate::error::{DsError, NapiResult as Result};
 use crate::memory::store::Reply;
 use crate::memory::{registry, Store};
 use crate::query::QueryFilter;
@@ -198,6 +198,31 @@ pub fn memory_query(
 ) -> Result<String> {
     let filter = QueryFilter::parse(filter_json.as_deref())?;
     Ok(store.query(&filter)?)
+}
+
+/// `queryPage`: at most `max` documents of the filter written after the
+/// version `after` (the etag number a previous page answered). Returns
+/// `{"items":[…],"next":"<etag number>"|null}`.
+#[napi]
+pub fn memory_query_page(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    filter_json: Option<String>,
+    after: Option<String>,
+    max: u32,
+) -> Result<String> {
+    let filter = QueryFilter::parse(filter_json.as_deref())?;
+    let after = match after.as_deref() {
+        None => 0,
+        Some(a) => a.parse::<u64>().map_err(|_| {
+            DsError::invalid("queryPage: continuation is not a token this provider gave")
+        })?,
+    };
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let (items, next) = store.query_page(&filter, after, max)?;
+    Ok(match next {
+        Some(n) => format!(r#"{{"items":{items},"next":"{n}"}}"#),
+        None => format!(r#"{{"items":{items},"next":null}}"#),
+    })
 }
 
 /// `batch`: `opsJson` is the operations as `lib/batch.ts` encodes them;

@@ -1,46 +1,28 @@
 //! The portable query, run over the Memory store. Matching entries are
-//! snapshotted under each shard's lock (cheap `Arc` clones) and filtered,
+//! copied under each shard's lock and filtered,
 //! sorted and serialized outside it.
 
 use serde_json::Value;
 
 use super::store::{format_etag, Entry, Store};
 use crate::doc::{json_array, Members};
-use crate::error::DsResult;
+use crate::error::{DsError, DsResult};
 use crate::query::{values_equal, QueryFilter};
 
 impl Store {
     /// Runs `filter` and returns the matching documents as a JSON array.
     /// Without `orderBy`, documents come oldest write first.
     pub fn query(&self, filter: &QueryFilter) -> DsResult<String> {
-        let prefix = filter
-            .partition_key
-            .as_ref()
-            .map(|pk| format!("{}\n", pk.get()));
-        let mut hits: Vec<Entry> = Vec::new();
-        for shard in self.shards() {
-            let guard = shard.lock();
-            hits.extend(
-                guard
-                    .iter()
-                    .filter(|(k, _)| prefix.as_deref().is_none_or(|p| k.starts_with(p)))
-                    .map(|(_, e)| e.clone()),
-            );
-        }
-
-        let wheres = filter.where_.as_ref().filter(|w| !w.is_empty());
+        let hits = self.snapshot(filter, 0);
+        let wheres = has_where(filter);
         let mut rows: Vec<(Option<Value>, Entry)> = Vec::with_capacity(hits.len());
         for e in hits {
-            if wheres.is_none() && filter.order_by.is_none() {
+            if !wheres && filter.order_by.is_none() {
                 rows.push((None, e));
                 continue;
             }
             let members = Members::parse(&e.body, "stored document")?;
-            let keep = wheres.is_none_or(|w| {
-                w.iter()
-                    .all(|(f, want)| field(&e, &members, f).is_some_and(|v| values_equal(&v, want)))
-            });
-            if keep {
+            if keeps(filter, &e, &members) {
                 let sort_key = filter
                     .order_by
                     .as_ref()
@@ -55,6 +37,81 @@ impl Store {
         filter.order_and_limit(&mut rows);
         Ok(json_array(rows.iter().map(|(_, e)| e.to_json())))
     }
+
+    /// One page of `filter`'s documents in write order: at most `max` of
+    /// those written after the version `after` (an etag; 0 for the first
+    /// page), and the etag to continue after when more may follow. A key,
+    /// not an offset: a document deleted or rewritten between pages never
+    /// makes another be skipped (a rewritten one comes again, at the end).
+    /// The filter's `limit` is the caller's to count across pages.
+    pub fn query_page(
+        &self,
+        filter: &QueryFilter,
+        after: u64,
+        max: usize,
+    ) -> DsResult<(String, Option<u64>)> {
+        if filter.order_by.is_some() {
+            return Err(DsError::invalid(
+                "query page: orderBy cannot be paged; use query() for an ordered result",
+            ));
+        }
+        let mut hits = self.snapshot(filter, after);
+        hits.sort_unstable_by_key(|e| e.etag);
+        let mut page: Vec<Entry> = Vec::with_capacity(max.min(hits.len()));
+        let mut more = false;
+        let wheres = has_where(filter);
+        for e in hits {
+            if wheres && !keeps(filter, &e, &Members::parse(&e.body, "stored document")?) {
+                continue;
+            }
+            if page.len() == max {
+                more = true;
+                break;
+            }
+            page.push(e);
+        }
+        let next = if more {
+            page.last().map(|e| e.etag)
+        } else {
+            None
+        };
+        Ok((json_array(page.iter().map(Entry::to_json)), next))
+    }
+
+    /// The entries of `filter`'s partition (or all) written after the
+    /// version `after`, copied under each shard's lock and looked at outside it.
+    fn snapshot(&self, filter: &QueryFilter, after: u64) -> Vec<Entry> {
+        let prefix = filter
+            .partition_key
+            .as_ref()
+            .map(|pk| format!("{}\n", pk.get()));
+        let mut hits: Vec<Entry> = Vec::new();
+        for shard in self.shards() {
+            let guard = shard.lock();
+            hits.extend(
+                guard
+                    .iter()
+                    .filter(|(k, e)| {
+                        e.etag > after && prefix.as_deref().is_none_or(|p| k.starts_with(p))
+                    })
+                    .map(|(_, e)| e.clone()),
+            );
+        }
+        hits
+    }
+}
+
+/// Whether the filter has a `where` clause (else no body need be parsed).
+fn has_where(filter: &QueryFilter) -> bool {
+    filter.where_.as_ref().is_some_and(|w| !w.is_empty())
+}
+
+/// Whether `e` (its body parsed as `members`) meets every `where` clause.
+fn keeps(filter: &QueryFilter, e: &Entry, members: &Members<'_>) -> bool {
+    filter.where_.as_ref().is_none_or(|w| {
+        w.iter()
+            .all(|(f, want)| field(e, members, f).is_some_and(|v| values_equal(&v, want)))
+    })
 }
 
 /// A top-level field's value, the system fields included.
@@ -122,5 +179,50 @@ mod tests {
             ids(&s, r#"{"where":{"missing":null}}"#).is_empty(),
             "a missing field is not null"
         );
+    }
+
+    fn page(s: &Store, filter: &str, after: u64, max: usize) -> (Vec<String>, Option<u64>) {
+        let f = QueryFilter::parse(Some(filter)).unwrap();
+        let (json, next) = s.query_page(&f, after, max).unwrap();
+        let out: Value = serde_json::from_str(&json).unwrap();
+        let ids = out
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect();
+        (ids, next)
+    }
+
+    #[test]
+    fn pages_go_on_after_a_version_not_an_offset() {
+        let s = Store::new(PartitionKeyPath::parse("/t").unwrap());
+        for (id, n) in [("a", 1), ("b", 0), ("c", 1), ("d", 1), ("e", 0)] {
+            s.create(&format!(r#"{{"id":"{id}","t":"x","n":{n}}}"#))
+                .unwrap();
+        }
+        let (first, next) = page(&s, "{}", 0, 2);
+        assert_eq!(first, ["a", "b"]);
+        s.delete("a", "\"x\"").unwrap();
+        let (second, next) = page(&s, "{}", next.unwrap(), 2);
+        assert_eq!(second, ["c", "d"], "deleting a seen document skips none");
+        let (last, next) = page(&s, "{}", next.unwrap(), 2);
+        assert_eq!((last, next), (vec!["e".to_owned()], None));
+        // `more` only when another match exists beyond the page.
+        let (hits, next) = page(&s, r#"{"where":{"n":1}}"#, 0, 2);
+        assert_eq!(
+            (hits, next.is_none()),
+            (vec!["c".to_owned(), "d".to_owned()], true)
+        );
+        let (hits, next) = page(&s, r#"{"where":{"n":0}}"#, 0, 1);
+        assert_eq!(hits, ["b"]);
+        assert_eq!(page(&s, r#"{"where":{"n":0}}"#, next.unwrap(), 1).0, ["e"]);
+        assert!(s
+            .query_page(
+                &QueryFilter::parse(Some(r#"{"orderBy":{"field":"n"}}"#)).unwrap(),
+                0,
+                2
+            )
+            .is_err());
     }
 }
