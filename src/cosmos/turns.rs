@@ -33,14 +33,19 @@ impl Turns {
     /// Waits for the turn on `(pk_json, id)`, in arrival order (tokio's
     /// mutex is fair).
     pub async fn take(&self, pk_json: &str, id: &str) -> Turn<'_> {
-        let key = (pk_json.to_owned(), id.to_owned());
-        let lock = Arc::clone(self.map.lock().entry(key.clone()).or_default());
-        let guard = lock.lock_owned().await;
-        Turn {
+        // Made before the wait: a call given up while waiting (an abort,
+        // a deadline) still drops a `Turn`, which removes the entry when
+        // no one else holds or waits for it.
+        let mut turn = Turn {
             turns: self,
-            key,
-            guard: Some(guard),
-        }
+            key: (pk_json.to_owned(), id.to_owned()),
+            guard: None,
+        };
+        let lock = Arc::clone(self.map.lock().entry(turn.key.clone()).or_default());
+        // `lock_owned` takes the `Arc`: given up mid-wait, it is released
+        // before `turn`'s drop counts who still holds the entry.
+        turn.guard = Some(lock.lock_owned().await);
+        turn
     }
 
     #[cfg(test)]
@@ -131,5 +136,22 @@ mod tests {
         let _b = turns.take("\"t\"", "b").await;
         let _c = turns.take("\"u\"", "a").await;
         assert_eq!(turns.len(), 3);
+    }
+
+    /// A waiter given up (its call aborted) just as the holder left must
+    /// not leave the document's entry behind.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiter_given_up_after_the_holder_left_leaves_no_entry() {
+        let turns = Arc::new(Turns::default());
+        let first = turns.take("\"t\"", "a").await;
+        let t = turns.clone();
+        let waiting = tokio::spawn(async move {
+            let _t = t.take("\"t\"", "a").await;
+        });
+        tokio::task::yield_now().await; // it is now queued on the turn
+        drop(first); // the turn is handed to the waiter...
+        waiting.abort(); // ...which is dropped before it runs again
+        assert!(waiting.await.is_err_and(|e| e.is_cancelled()));
+        assert_eq!(turns.len(), 0);
     }
 }
