@@ -540,6 +540,17 @@ mod tests {
         assert_eq!(b.partition_key(), &PartitionKey::from("x"));
     }
 
+    #[test]
+    fn the_sdk_never_resends_a_batch_and_the_deadline_applies() {
+        let o = batch_options(Some(Duration::from_millis(250))).operation;
+        assert_eq!(o.max_failover_retry_count, Some(0));
+        assert!(o.end_to_end_latency_policy.is_some());
+        assert!(batch_options(None)
+            .operation
+            .end_to_end_latency_policy
+            .is_none());
+    }
+
     /// A plan as `verdict` and `landed` read it (the request is never sent).
     fn plan(
         token: &Token,
