@@ -52,6 +52,7 @@ run_rust() {
     git archive "$MUTANTS_REV" | tar -x -C "$src"
     echo "== snapshot of $MUTANTS_REV ($(git rev-parse --short "$MUTANTS_REV")) in $src" >&2
   fi
+  mkdir -p "$root/target/mutants" # cargo-mutants creates only the last level
   for f in "${files[@]}"; do
     echo "== cargo-mutants over $f" >&2
     status=0

@@ -155,4 +155,16 @@ mod tests {
             r#"{"activityId":"a-1","code":"throttled","requestCharge":1.5,"retryAfterMs":20,"status":429,"subStatus":3200}"#
         );
     }
+
+    #[test]
+    fn shown_and_thrown_with_code_and_message() {
+        let e = DsError::new(Code::NotFound, "no document \"a\"").with_status(404);
+        assert_eq!(e.to_string(), "not_found: no document \"a\"");
+        // The thrown error's `code` is the wire JSON (building the
+        // `napi::Error` itself links against Node, so it is left to the JS suites).
+        assert_eq!(
+            WireCode(e.wire()).as_ref(),
+            r#"{"code":"not_found","status":404}"#
+        );
+    }
 }

@@ -390,8 +390,8 @@ mod tests {
                 Some(pk.to_owned())
             );
         }
-        let f = accepts(r#"{"where":{"_a":null,"$b":true,"c1":"x","D":2}}"#);
-        assert_eq!(f.where_.map(|w| w.len()), Some(4));
+        let f = accepts(r#"{"where":{"_a":null,"$b":true,"c1":"x","D":2,"e_f":1,"g$":1}}"#);
+        assert_eq!(f.where_.map(|w| w.len()), Some(6));
         assert_eq!(
             accepts(r#"{"orderBy":{"field":"n"}}"#)
                 .order_by

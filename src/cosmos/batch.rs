@@ -568,4 +568,129 @@ mod tests {
         let b = TransactionalBatch::new("x").create_item(&*doc).unwrap();
         assert_eq!(b.partition_key(), &PartitionKey::from("x"));
     }
+
+    #[test]
+    fn the_sdk_never_resends_a_batch_and_the_deadline_applies() {
+        let provider_deadline = Call::new(Some(Duration::from_millis(250)), None, None);
+        let o = batch_options(&provider_deadline).operation;
+        assert_eq!(o.max_failover_retry_count, Some(0));
+        assert!(o.end_to_end_latency_policy.is_some());
+        assert!(batch_options(&Call::default())
+            .operation
+            .end_to_end_latency_policy
+            .is_none());
+    }
+
+    /// A plan as `verdict` and `landed` read it (the request is never sent).
+    fn plan(
+        token: &Token,
+        written: Vec<(&str, Pin, Option<u64>)>,
+        fallback: Vec<Option<String>>,
+        last_write: Vec<bool>,
+    ) -> Plan {
+        let n = fallback.len();
+        Plan {
+            request: TransactionalBatch::new("x"),
+            token: token.clone(),
+            written: written
+                .into_iter()
+                .map(|(id, pin, end)| (id.to_owned(), pin, end))
+                .collect(),
+            fallback,
+            last_write,
+            caller_pin: vec![false; n],
+            derived: vec![false; n],
+        }
+    }
+
+    /// A document as re-read: `etag`, `rev` and the ring's `(rev, token)` pairs.
+    fn stored(id: &str, etag: &str, rev: u64, ring: &[(u64, &str)]) -> Current {
+        let ring = ring
+            .iter()
+            .map(|(r, t)| format!(r#"[{r},"{t}"]"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        Current::parse(format!(
+            r#"{{"id":"{id}","t":"x","rev":{rev},"_dsw":[{ring}],"_etag":"{etag}"}}"#
+        ))
+        .unwrap()
+    }
+
+    fn etag(e: &str) -> Pin {
+        Pin::Etag(e.to_owned())
+    }
+
+    #[test]
+    fn a_lost_batch_is_judged_by_its_documents_as_re_read() {
+        let tok = Token::fixed("ours");
+        let one = |pin: Pin, end: Option<u64>, cur: Option<Current>| {
+            verdict(&plan(&tok, vec![("a", pin, end)], vec![], vec![]), &[cur])
+        };
+        // Our token in the document: landed, whatever else holds.
+        let mine = || Some(stored("a", "e2", 2, &[(1, "old"), (2, "ours")]));
+        assert_eq!(one(etag("e1"), Some(2), mine()), Verdict::Landed);
+        assert_eq!(one(Pin::Absent, None, mine()), Verdict::Landed);
+        // Still at the pinned version: not landed yet, a resend is safe; also
+        // for a batch that deletes the document last (no `rev` to judge by).
+        let at_pin = || Some(stored("a", "e1", 1, &[(1, "old")]));
+        assert_eq!(one(etag("e1"), Some(2), at_pin()), Verdict::Pending);
+        assert_eq!(one(etag("e1"), None, at_pin()), Verdict::Pending);
+        // Moved on, and the ring reaches back to our rev without our token.
+        let other = || Some(stored("a", "e3", 2, &[(1, "old"), (2, "theirs")]));
+        assert_eq!(one(etag("e1"), Some(2), other()), Verdict::Superseded);
+        assert_eq!(one(etag("e1"), None, other()), Verdict::Unknown);
+        assert_eq!(one(etag("e1"), None, None), Verdict::Unknown);
+        assert_eq!(one(Pin::Absent, Some(1), None), Verdict::Unknown);
+        // Several documents: landed beats all; superseded beats pending.
+        let many = |cur: Vec<Option<Current>>| {
+            let written = vec![("a", etag("e1"), Some(2)), ("b", etag("f1"), Some(2))];
+            verdict(&plan(&tok, written, vec![], vec![]), &cur)
+        };
+        let a_at_pin = || Some(stored("a", "e1", 1, &[(1, "old")]));
+        let b_mine = Some(stored("b", "f2", 2, &[(2, "ours")]));
+        let b_theirs = Some(stored("b", "f3", 2, &[(2, "theirs")]));
+        assert_eq!(many(vec![a_at_pin(), b_mine]), Verdict::Landed);
+        assert_eq!(many(vec![a_at_pin(), b_theirs]), Verdict::Superseded);
+        assert_eq!(many(vec![a_at_pin(), None]), Verdict::Pending);
+    }
+
+    #[test]
+    fn a_landed_batch_answers_the_re_read_version_of_each_last_write() {
+        let tok = Token::fixed("ours");
+        let pk = crate::validate::PartitionKeyPath::parse("/t").unwrap();
+        let batch = crate::batch::parse(
+            "\"x\"",
+            r#"[{"op":"update","id":"a","patch":{"n":1}},
+                {"op":"update","id":"a","patch":{"n":2}},
+                {"op":"update","id":"b","patch":{"n":1}},
+                {"op":"read","id":"c"}]"#,
+            &pk,
+        )
+        .unwrap();
+        let fallback: Vec<Option<String>> = ["a@2", "a@3", "b@2", "c@1"]
+            .iter()
+            .map(|s| Some((*s).to_owned()))
+            .collect();
+        // Written in reverse op order, as `plan` lists them.
+        let p = plan(
+            &tok,
+            vec![("b", etag("f1"), Some(2)), ("a", etag("e1"), Some(3))],
+            fallback,
+            vec![false, true, true, false],
+        );
+        let seen = [
+            // b is still the batch's version: its re-read is the answer.
+            Some(stored("b", "f2", 2, &[(2, "ours")])),
+            // a moved on past the batch's rev 3 since: the batch's own version.
+            Some(stored("a", "e4", 4, &[(3, "ours"), (4, "theirs")])),
+        ];
+        let BatchOutcome::Applied(docs) = landed(&batch, &p, &seen).unwrap() else {
+            panic!("not applied");
+        };
+        let b = r#"{"id":"b","t":"x","rev":2,"_etag":"f2"}"#;
+        assert_eq!(
+            docs,
+            [Some("a@2"), Some("a@3"), Some(b), Some("c@1")].map(|d| d.map(str::to_owned))
+        );
+    }
 }

@@ -48,3 +48,48 @@ impl VersionCache {
         self.map.lock().remove(&(pk_json.to_owned(), id.to_owned()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(etag: &str) -> Version {
+        Version {
+            etag: etag.to_owned(),
+            rev: 1,
+            ring: Ring::default(),
+            body: Arc::from("{}"),
+        }
+    }
+
+    fn etag_of(c: &VersionCache, pk: &str, id: &str) -> Option<String> {
+        c.get(pk, id).map(|v| v.etag)
+    }
+
+    #[test]
+    fn keeps_the_last_version_per_partition_and_id() {
+        let c = VersionCache::default();
+        assert_eq!(etag_of(&c, "\"p\"", "a"), None);
+        c.put("\"p\"", "a", version("e1"));
+        c.put("\"q\"", "a", version("f1"));
+        c.put("\"p\"", "b", version("g1"));
+        c.put("\"p\"", "a", version("e2"));
+        assert_eq!(etag_of(&c, "\"p\"", "a").as_deref(), Some("e2"));
+        assert_eq!(etag_of(&c, "\"q\"", "a").as_deref(), Some("f1"));
+        c.forget("\"p\"", "a");
+        assert_eq!(etag_of(&c, "\"p\"", "a"), None);
+        assert_eq!(etag_of(&c, "\"p\"", "b").as_deref(), Some("g1"));
+    }
+
+    #[test]
+    fn starts_over_when_full() {
+        let c = VersionCache::default();
+        for i in 0..CAPACITY {
+            c.put("\"p\"", &i.to_string(), version("e"));
+        }
+        assert!(c.get("\"p\"", "0").is_some(), "full, not yet over");
+        c.put("\"p\"", "new", version("n"));
+        assert!(c.get("\"p\"", "0").is_none());
+        assert_eq!(etag_of(&c, "\"p\"", "new").as_deref(), Some("n"));
+    }
+}

@@ -218,4 +218,123 @@ mod tests {
         assert!(!out.contains("zzz"), "{out}");
         assert!(out.contains("Other=1"), "{out}");
     }
+
+    /// An error the SDK made itself (no wire response): a timeout, a
+    /// transport failure, or a status it synthesized.
+    fn sdk_error(status: u16, sub_status: Option<u16>, message: &'static str) -> CosmosError {
+        let mut st = azure_data_cosmos::CosmosStatus::new(status.into());
+        if let Some(s) = sub_status {
+            st = st.with_sub_status(s);
+        }
+        CosmosError::builder()
+            .with_status(st)
+            .with_message(message)
+            .build()
+    }
+
+    #[test]
+    fn sdk_errors_become_contract_errors() {
+        let none = Redactor::default();
+        let e = sdk_error(404, None, "gone");
+        assert_eq!(status_of(&e), (404, None));
+        assert!(is_missing_document(&e));
+        let d = from_cosmos(&e, "get \"a\"", &none);
+        assert_eq!(
+            (d.code, d.status),
+            (Code::NotFound, None),
+            "not from the wire: no status"
+        );
+        assert!(d.message.starts_with("get \"a\": "), "{}", d.message);
+        assert!(d.message.contains("gone"), "{}", d.message);
+        assert_eq!(d.diagnostics, Diagnostics::default());
+
+        let owner = sdk_error(404, Some(OWNER_MISSING), "no container");
+        assert_eq!(status_of(&owner), (404, Some(OWNER_MISSING)));
+        assert!(!is_missing_document(&owner));
+        assert!(!is_missing_document(&sdk_error(410, None, "x")));
+        let d = from_cosmos(&owner, "get \"a\"", &none);
+        assert_eq!(d.code, Code::NotFound);
+        assert_eq!(d.diagnostics.sub_status, Some(OWNER_MISSING));
+        assert!(
+            d.message.contains("does not exist (was it deleted?)"),
+            "{}",
+            d.message
+        );
+        assert!(!from_cosmos(&e, "x", &none)
+            .message
+            .contains("was it deleted"));
+
+        // A deadline (by status or the SDK's sub-status) is a timeout; 408
+        // and 429 keep their status even when the SDK made them.
+        let deadline = sdk_error(408, Some(CLIENT_OPERATION_TIMEOUT), "deadline");
+        let d = from_cosmos(&deadline, "x", &none);
+        assert_eq!((d.code, d.status), (Code::Timeout, Some(408)));
+        let d = from_cosmos(
+            &sdk_error(503, Some(CLIENT_OPERATION_TIMEOUT), "t"),
+            "x",
+            &none,
+        );
+        assert_eq!((d.code, d.status), (Code::Timeout, None));
+        let d = from_cosmos(&sdk_error(429, None, "busy"), "x", &none);
+        assert_eq!((d.code, d.status), (Code::Throttled, Some(429)));
+        let d = from_cosmos(&sdk_error(503, None, "reset"), "x", &none);
+        assert_eq!((d.code, d.status), (Code::Unavailable, None));
+
+        // The message is scrubbed.
+        let key = "0123456789abcdef0123456789abcdef";
+        let r = Redactor::new([key.to_owned()]);
+        let d = from_cosmos(&e, &format!("connect with {key}"), &r);
+        assert!(
+            !d.message.contains(key) && d.message.contains("<redacted>"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_a_timeout_throttled_or_unavailable() {
+        let none = Redactor::default();
+        let code = |status, sub| {
+            unknown_outcome(&sdk_error(status, sub, "m"), "update \"a\"", "why", &none).code
+        };
+        assert_eq!(code(408, None), Code::Timeout);
+        assert_eq!(code(503, Some(CLIENT_OPERATION_TIMEOUT)), Code::Timeout);
+        assert_eq!(code(429, None), Code::Throttled);
+        assert_eq!(code(503, None), Code::Unavailable);
+        assert_eq!(
+            code(412, None),
+            Code::Unavailable,
+            "not the conflict it looks like"
+        );
+        let d = unknown_outcome(&sdk_error(503, Some(7), "m"), "update \"a\"", "why", &none);
+        assert_eq!(d.status, None, "not from the wire: no status");
+        assert_eq!(d.diagnostics.sub_status, Some(7));
+        assert!(
+            d.message
+                .starts_with("update \"a\": the outcome is unknown (why)"),
+            "{}",
+            d.message
+        );
+        let key = "0123456789abcdef0123456789abcdef";
+        let d = unknown_outcome(
+            &sdk_error(503, None, "m"),
+            key,
+            "why",
+            &Redactor::new([key.to_owned()]),
+        );
+        assert!(!d.message.contains(key), "{}", d.message);
+    }
+
+    #[test]
+    fn redaction_rules() {
+        // Short strings are not secrets (they would redact ordinary words).
+        let r = Redactor::new(["short".to_owned(), "12345678".to_owned()]);
+        assert_eq!(r.scrub("a short 12345678 b"), "a short <redacted> b");
+        // A header value is cut up to the end of its line or part only.
+        assert_eq!(
+            Redactor::default().scrub("x AUTHORIZATION: abc\nnext; AccountKey=k;Other=1"),
+            "x AUTHORIZATION<redacted>\nnext; AccountKey=<redacted>;Other=1"
+        );
+        assert_eq!(Redactor::default().scrub("plain"), "plain");
+    }
 }

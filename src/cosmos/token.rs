@@ -176,6 +176,21 @@ mod tests {
     }
 
     #[test]
+    fn a_ring_knows_only_its_own_tokens_and_revisions() {
+        let ring = Ring(vec![(3, "a".into()), (4, "b".into())]);
+        assert!(ring.contains(&Token::fixed("b")));
+        assert!(
+            !ring.contains(&Token::fixed("c")),
+            "a token not in the ring"
+        );
+        assert!(ring.covers(3) && ring.covers(4) && ring.covers(9));
+        assert!(!ring.covers(2));
+        assert!(!Ring::default().covers(0), "an empty ring covers nothing");
+        assert_eq!(ring.token_at(3), Some("a"));
+        assert_eq!(ring.token_at(5), None);
+    }
+
+    #[test]
     fn a_rewrite_of_a_revision_replaces_later_pairs() {
         // A document recreated at rev 1 must not keep pairs of its old life.
         let ring = Ring(vec![(1, "a".into()), (2, "b".into())]).with(1, &Token::fixed("c"));

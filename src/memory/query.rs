@@ -225,4 +225,34 @@ mod tests {
             )
             .is_err());
     }
+
+    #[test]
+    fn system_fields_can_be_matched_and_ordered_on() {
+        let s = Store::new(PartitionKeyPath::parse("/t").unwrap());
+        let mut docs = Vec::new();
+        for id in ["a", "b", "c"] {
+            let d = s.create(&format!(r#"{{"id":"{id}","t":"x"}}"#)).unwrap();
+            docs.push(serde_json::from_str::<Value>(&d).unwrap());
+        }
+        // The stored body holds the caller's fields only: these come from the entry.
+        let b_etag = docs[1]["_etag"].clone();
+        assert_eq!(
+            ids(&s, &format!(r#"{{"where":{{"_etag":{b_etag}}}}}"#)),
+            ["b"]
+        );
+        let a_ts = docs[0]["_ts"].clone();
+        assert!(ids(&s, &format!(r#"{{"where":{{"_ts":{a_ts}}}}}"#)).contains(&"a".to_owned()));
+        s.update("a", "\"x\"", r#"{"n":1}"#).unwrap();
+        assert_eq!(
+            ids(
+                &s,
+                r#"{"orderBy":{"field":"rev","direction":"desc"},"limit":1}"#
+            ),
+            ["a"]
+        );
+        assert_eq!(
+            ids(&s, r#"{"orderBy":{"field":"_etag","direction":"desc"}}"#),
+            ["a", "c", "b"]
+        );
+    }
 }
