@@ -96,6 +96,13 @@ describe('checkFleetInvariants, field by field', () => {
     expect(report.details).toContain('lock L: c:1:x [16, 35) overlaps b:1:x [30, 40)');
   });
 
+  it('two epochs of one job whose holds of a lock overlap are a violation (only the same pair is exempt)', async () => {
+    const stores = await openFleetStores({ provider: 'memory' });
+    await stores.runs.create(run({ id: 'a:1:x', jobId: 'a', agentId: 'x', lock: 'L', leaseEpoch: 1, startedAt: 0, endedAt: 10 }));
+    await stores.runs.create(run({ id: 'a:2:y', jobId: 'a', agentId: 'y', lock: 'L', leaseEpoch: 2, startedAt: 5, endedAt: 15 }));
+    expect((await checkFleetInvariants(stores, 'f', 100)).details).toEqual(['lock L: a:1:x [0, 10) overlaps a:2:y [5, 15)']);
+  });
+
   it('an open run holds its lock until now (at least one ms), so a later start overlaps it', async () => {
     const stores = await openFleetStores({ provider: 'memory' });
     await stores.runs.create(run({ id: 'a:1:x', jobId: 'a', agentId: 'x', lock: 'L', startedAt: 50, endedAt: null, outcome: 'running' }));
