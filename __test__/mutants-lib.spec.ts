@@ -147,6 +147,8 @@ describe('batch operations: each refusal names the operation', () => {
     [5, 'batch operations must be an array of operations'],
     [[null], "ops[0] must be an object like { op: 'create', doc }"],
     [[[]], "ops[0] must be an object like { op: 'create', doc }"],
+    [[5], "ops[0] must be an object like { op: 'create', doc }"],
+    [[{ op: { toString: () => 'read' }, id: 'a' }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got {}'],
     [[{ op: 'nope' }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got "nope"'],
     [[{ op: 'toString' }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got "toString"'],
     [[{ op: 5 }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got 5'],
@@ -190,6 +192,7 @@ describe('misuse and options', () => {
   it('option messages', async () => {
     expect(() => new MemoryProvider(bad(null))).toThrow(/^MemoryProvider options must be an object like \{ partitionKeyPath: "/);
     expect(() => new MemoryProvider(bad({ partitionKeyPath: 5 }))).toThrow('partitionKeyPath must be a string like "/tenantId"');
+    expect(() => new MemoryProvider(bad({ partitionKeyPath: '/t', nope: 1 }))).toThrow(/^unknown option "nope" for .*\(known: \w+, \w+/);
     const create = (config: unknown) => rejection(Promise.resolve().then(() => createProvider(bad(config))), 'invalid_argument');
     expect((await create(null)).message).toMatch(/^createProvider needs a config like \{ kind: 'memory', partitionKeyPath/);
     expect((await create('memory')).message).toMatch(/^createProvider needs a config like/);
