@@ -8,7 +8,7 @@
  * Each was seen failing on its hand-made mutant of lib/.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryProvider, createProvider } from '@bytelyst/datastore';
+import { DatastoreError, MemoryProvider, createProvider, isDatastoreError } from '@bytelyst/datastore';
 import { rejection } from './suites/conformance.js';
 
 interface Doc {
@@ -197,5 +197,19 @@ describe('misuse and options', () => {
     expect((await create(null)).message).toMatch(/^createProvider needs a config like \{ kind: 'memory', partitionKeyPath/);
     expect((await create('memory')).message).toMatch(/^createProvider needs a config like/);
     expect((await create({ kind: 'disk' })).message).toMatch(/^unknown provider kind "disk"/);
+  });
+});
+
+describe('isDatastoreError', () => {
+  it('tells a DatastoreError, and its code, from anything else', async () => {
+    const p = await provider();
+    const err = await rejection(p.create({ id: 'a', t: 'x' }), 'conflict');
+    expect(isDatastoreError(err)).toBe(true);
+    expect(isDatastoreError(err, 'conflict')).toBe(true);
+    expect(isDatastoreError(err, 'not_found')).toBe(false);
+    expect(isDatastoreError(new Error('conflict'))).toBe(false);
+    expect(isDatastoreError(new Error('conflict'), 'conflict')).toBe(false);
+    expect(isDatastoreError({ code: 'conflict' }, 'conflict')).toBe(false);
+    expect(isDatastoreError(new DatastoreError('internal', 'x'), 'internal')).toBe(true);
   });
 });
