@@ -17,6 +17,10 @@
 // Vite cannot tell which tests import lib/; per-test coverage still limits
 // each mutant to the tests that reached it.
 
+// STRYKER_LIB_LEG (memory | cosmos, see vitest.stryker.config.mts) narrows
+// the oracle to one provider's suites; each leg keeps its own reports.
+const leg = process.env.STRYKER_LIB_LEG ? `-${process.env.STRYKER_LIB_LEG}` : '';
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   packageManager: 'pnpm',
@@ -36,8 +40,11 @@ export default {
   dryRunTimeoutMinutes: 20,
   reporters: ['clear-text', 'progress', 'json', 'html'],
   // Reports under target/ (git-ignored), next to cargo-mutants' output.
-  jsonReporter: { fileName: 'target/mutants-js/lib.json' },
-  htmlReporter: { fileName: 'target/mutants-js/lib.html' },
+  jsonReporter: { fileName: `target/mutants-js/lib${leg}.json` },
+  htmlReporter: { fileName: `target/mutants-js/lib${leg}.html` },
+  // `--incremental` (STRYKER_INCREMENTAL=1 in scripts/mutants.sh) reuses the
+  // results of mutants whose code and covering tests did not change since.
+  incrementalFile: `target/mutants-js/lib${leg}-incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
   thresholds: { high: 90, low: 85, break: null },

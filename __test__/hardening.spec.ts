@@ -15,6 +15,7 @@ import type { BaseDocument, CosmosProviderOptions, DatastoreProvider, Stored } f
 import { rejection } from './suites/conformance.js';
 import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
 import { FaultProxy } from './setup/fault-proxy.js';
+import { runsLeg } from './setup/legs.js';
 
 const endpoint = inject('cosmosEndpoint');
 
@@ -52,7 +53,7 @@ async function snapshot(p: DatastoreProvider<Doc>): Promise<unknown[]> {
 /** The 1 KiB the providers keep for their own fields out of Cosmos DB's 2 MiB. */
 const MAX_BODY_BYTES = 2 * 1024 * 1024 - 1024;
 
-for (const [name, open] of providers) {
+for (const [name, open] of providers.filter(([name]) => runsLeg(name))) {
   describe(`${name}: ids address exactly their own document`, () => {
     it.each([
       ['.', 'a path segment'],
@@ -273,7 +274,7 @@ describe('options: a misspelt option is refused, not ignored', () => {
   });
 });
 
-describe('Cosmos: the provider reads its surroundings', () => {
+describe.runIf(runsLeg('Cosmos'))('Cosmos: the provider reads its surroundings', () => {
   // The test server's certificate is self-signed; this admin client only lists and deletes.
   const admin = new CosmosClient({
     endpoint,

@@ -23,6 +23,12 @@
 #                       baseline and no mutant is tested)
 #   STRYKER_MUTATE      comma-separated globs overriding `mutate` of the
 #                       Stryker run(s) given (e.g. lib/codec.ts)
+#   STRYKER_LIB_LEG     memory | cosmos: the lib/ run's oracle is one
+#                       provider's suites (vitest.stryker.config.mts); its
+#                       reports are target/mutants-js/lib-<leg>.*
+#   STRYKER_INCREMENTAL=1  Stryker --incremental: keep the results of mutants
+#                       whose code and covering tests are unchanged since the
+#                       last run (target/mutants-js/*-incremental.json)
 #
 # Prerequisite for `lib` and `fleet`: the addon and dist/ are built
 # (`pnpm run build`): the JS tests load them; this script does not build them.
@@ -83,6 +89,7 @@ run_rust() {
 
 stryker_args() {
   if [ -n "${STRYKER_MUTATE:-}" ]; then printf -- '--mutate\n%s\n' "$STRYKER_MUTATE"; fi
+  if [ "${STRYKER_INCREMENTAL:-}" = 1 ]; then printf -- '--incremental\n'; fi
 }
 
 run_lib() {
@@ -90,7 +97,7 @@ run_lib() {
   mapfile -t extra < <(stryker_args)
   "${nice[@]}" "${pnpm[@]}" exec stryker run stryker.config.mjs "${extra[@]}"
   # Fails when a test file never ran in Stryker's sandbox; prints the scores.
-  node scripts/stryker-report-check.mjs target/mutants-js/lib.json vitest.stryker.config.mts
+  node scripts/stryker-report-check.mjs "target/mutants-js/lib${STRYKER_LIB_LEG:+-$STRYKER_LIB_LEG}.json" vitest.stryker.config.mts
 }
 
 run_fleet() {

@@ -17,8 +17,11 @@ export default {
   // The claim/renew/complete/reap paths first.
   mutate: [
     'src/modules/fleet/coordinator.ts',
-    'src/modules/fleet/repository.ts',
     'src/modules/fleet/locks.ts',
+    'src/modules/fleet/single-container.ts',
+    'src/modules/fleet/picker.ts',
+    'src/modules/fleet/repository.ts',
+    'src/modules/fleet/invariants.ts',
   ],
   concurrency: 1,
   timeoutMS: 30_000,
@@ -28,6 +31,9 @@ export default {
   // Reports under the workspace's target/ (git-ignored).
   jsonReporter: { fileName: '../../target/mutants-js/fleet.json' },
   htmlReporter: { fileName: '../../target/mutants-js/fleet.html' },
+  // `--incremental` (STRYKER_INCREMENTAL=1 in scripts/mutants.sh) reuses the
+  // results of mutants whose code and covering tests did not change since.
+  incrementalFile: '../../target/mutants-js/fleet-incremental.json',
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
   thresholds: { high: 90, low: 85, break: null },

@@ -1,0 +1,215 @@
+/**
+ * lib/'s checks, message by message, on the Memory provider: the mutants
+ * StrykerJS found surviving lib/ on 2026-12-02 (docs/testing.md, "StrykerJS,
+ * 2026-12-02"). The Rust layer refuses most of the same inputs with the same
+ * code, so a test that matched only the code could not tell lib/'s check
+ * from a missing one: these match the message lib/ writes (it names the
+ * argument and what was wrong), and the inputs lib/ must let through.
+ * Each was seen failing on its hand-made mutant of lib/.
+ */
+import { describe, expect, it } from 'vitest';
+import { DatastoreError, MemoryProvider, createProvider, isDatastoreError } from '@bytelyst/datastore';
+import { rejection } from './suites/conformance.js';
+
+interface Doc {
+  id: string;
+  t: string;
+  n?: number;
+}
+
+/** Casts a deliberately wrong value past the type checker. */
+const bad = <T>(v: unknown): T => v as T;
+
+async function provider(): Promise<MemoryProvider<Doc>> {
+  const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+  await p.create({ id: 'a', t: 'x', n: 1 });
+  return p;
+}
+
+describe('expected (updateIfMatch, deleteIfMatch, batch)', () => {
+  it.each([
+    [null, /^expected must be an object like \{ etag \} or \{ rev \}, got null$/],
+    [[1], /^expected must be an object like \{ etag \} or \{ rev \}, got an array$/],
+    [new Date(0), /^expected must be an object like \{ etag \} or \{ rev \}, got a Date$/],
+    ['e', /^expected must be an object like \{ etag \} or \{ rev \}, got string$/],
+    [{ etag: 5 }, /^expected\.etag must be a string, got number$/],
+    [{ rev: 1.5 }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got 1\.5$/],
+    [{ rev: -1 }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got -1$/],
+    [{ rev: 2 ** 53 }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got 9007199254740992$/],
+    [{ rev: '1' }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got string$/],
+    [{ rev: null }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got null$/],
+    [{}, /^expected must give etag, rev, or both$/],
+  ])('%j is refused with its own message, and writes nothing', async (expected, message) => {
+    const p = await provider();
+    const err = await rejection(p.updateIfMatch('a', 'x', bad(expected), { n: 2 }), 'invalid_argument');
+    expect(err.message).toMatch(message);
+    expect((await rejection(p.deleteIfMatch('a', 'x', bad(expected)), 'invalid_argument')).message).toMatch(message);
+    const inBatch = await rejection(p.batch('x', [{ op: 'update', id: 'a', patch: { n: 2 }, expected: bad(expected) }]), 'invalid_argument');
+    expect(inBatch.message).toBe(`ops[0]: ${err.message}`);
+    expect((await p.get('a', 'x'))?.n).toBe(1);
+  });
+
+  it('rev 0 and MAX_SAFE_INTEGER are valid revisions: a conflict, not a refusal', async () => {
+    const p = await provider();
+    expect(await p.updateIfMatch('a', 'x', { rev: 0 }, { n: 2 })).toEqual({ ok: false, reason: 'conflict' });
+    expect(await p.updateIfMatch('a', 'x', { rev: Number.MAX_SAFE_INTEGER }, { n: 2 })).toEqual({ ok: false, reason: 'conflict' });
+    expect(await p.deleteIfMatch('a', 'x', { rev: 0 })).toEqual({ ok: false, reason: 'conflict' });
+  });
+
+  it('an expected object without a prototype is an object like any other', async () => {
+    const p = await provider();
+    const expected = Object.assign(Object.create(null) as { rev: number }, { rev: 1 });
+    expect((await p.updateIfMatch('a', 'x', expected, { n: 2 })).ok).toBe(true);
+  });
+
+  it('the outcome codes: not_found and conflict are told apart on both conditional writes', async () => {
+    const p = await provider();
+    expect(await p.updateIfMatch('zz', 'x', { rev: 1 }, { n: 2 })).toEqual({ ok: false, reason: 'not_found' });
+    expect(await p.deleteIfMatch('zz', 'x', { rev: 1 })).toEqual({ ok: false, reason: 'not_found' });
+    expect(await p.updateIfMatch('a', 'x', { rev: 2 }, { n: 2 })).toEqual({ ok: false, reason: 'conflict' });
+    expect(await p.deleteIfMatch('a', 'x', { rev: 2 })).toEqual({ ok: false, reason: 'conflict' });
+  });
+});
+
+describe('partition keys and query filters', () => {
+  it.each([
+    [null, 'null'],
+    [Number.NaN, 'number'],
+    [Number.POSITIVE_INFINITY, 'number'],
+    [{}, 'a Object'],
+    [Object.create(null), 'a object'],
+  ])('partition key %s is refused, naming what it got', async (pk, got) => {
+    const p = await provider();
+    const err = await rejection(p.get('a', bad(pk)), 'invalid_argument');
+    expect(err.message).toBe(`partitionKey must be a string, a finite number or a boolean, got ${got}`);
+    const inQuery = await rejection(p.query({ partitionKey: bad(pk) }), 'invalid_argument');
+    expect(inQuery.message).toBe(`query filter: partitionKey must be a string, a finite number or a boolean, got ${got}`);
+  });
+
+  it('finite numbers and booleans are partition keys', async () => {
+    const p = new MemoryProvider<{ id: string; k: number | boolean }>({ partitionKeyPath: '/k' });
+    await p.create({ id: 'n', k: 3 });
+    await p.create({ id: 'b', k: true });
+    expect((await p.get('n', 3))?.id).toBe('n');
+    expect((await p.get('b', true))?.id).toBe('b');
+  });
+
+  it('an undefined where value is refused by name, and a where that is not a plain object is left to the native check', async () => {
+    const p = await provider();
+    const err = await rejection(p.query({ where: bad({ n: undefined }) }), 'invalid_argument');
+    expect(err.message).toBe('query filter: where.n is undefined; give a value, or leave the field out');
+  });
+});
+
+describe('ids, names and documents: where the bad value is', () => {
+  it.each([
+    [5, 'id must be a string, got number'],
+    [null, 'id must be a string, got null'],
+  ])('id %j', async (id, message) => {
+    const p = await provider();
+    expect((await rejection(p.get(bad(id), 'x'), 'invalid_argument')).message).toBe(message);
+  });
+
+  it('paths in messages: identifiers with a dot, other keys and indexes in brackets', async () => {
+    const p = await provider();
+    const err1 = await rejection(p.create(bad({ id: 'b', t: 'x', a: { b_1: [0, { 'c d': 1n }] } })), 'invalid_argument');
+    expect(err1.message).toMatch(/^document\.a\.b_1\[1\]\["c d"\] /);
+    const err2 = await rejection(p.create(bad({ id: 'b', t: 'x', '1a': 1n })), 'invalid_argument');
+    expect(err2.message).toMatch(/^document\["1a"\] /);
+    const err3 = await rejection(p.create(bad({ id: 'b', t: 'x', 'a-': 1n })), 'invalid_argument');
+    expect(err3.message).toMatch(/^document\["a-"\] /);
+    const err4 = await rejection(p.update('a', 'x', bad({ n: 1n })), 'invalid_argument');
+    expect(err4.message).toMatch(/^patch\.n /);
+  });
+
+  it('a value that throws while read names the argument and keeps the cause', async () => {
+    const p = await provider();
+    const boom = new Error('boom');
+    const doc = {
+      id: 'b',
+      t: 'x',
+      get n(): number {
+        throw boom;
+      },
+    };
+    const err = await rejection(p.create(bad(doc)), 'invalid_argument');
+    expect(err.message).toBe('document could not be read as JSON: boom');
+    expect(err.cause).toBe(boom);
+  });
+
+  it('a shared store name is checked as a name', () => {
+    expect(() => MemoryProvider.dropShared(bad(5))).toThrow('shared must be a string, got number');
+  });
+});
+
+describe('batch operations: each refusal names the operation', () => {
+  it.each([
+    [5, 'batch operations must be an array of operations'],
+    [[null], "ops[0] must be an object like { op: 'create', doc }"],
+    [[[]], "ops[0] must be an object like { op: 'create', doc }"],
+    [[5], "ops[0] must be an object like { op: 'create', doc }"],
+    [[{ op: { toString: () => 'read' }, id: 'a' }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got {}'],
+    [[{ op: 'nope' }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got "nope"'],
+    [[{ op: 'toString' }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got "toString"'],
+    [[{ op: 5 }], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got 5'],
+    [[{}], 'ops[0].op must be one of create, upsert, replace, update, delete, read, got undefined'],
+    [[{ op: 'read', id: 'a', doc: {} }], 'ops[0]: "read" takes no "doc" (it takes id)'],
+    [[{ op: 'delete', id: 'a', patch: {} }], 'ops[0]: "delete" takes no "patch" (it takes id, expected)'],
+    [[{ op: 'read', id: 5 }], 'ops[0].id must be a string, got number'],
+    [[{ op: 'create', doc: { id: 'b', t: 'x' } }, { op: 'update', id: 'a', patch: 5 }], 'ops[1].patch must be'],
+  ])('%j', async (ops, message) => {
+    const p = await provider();
+    const err = await rejection(p.batch('x', bad(ops)), 'invalid_argument');
+    expect(err.message.startsWith(message)).toBe(true);
+    expect(await p.get('b', 'x')).toBeNull();
+  });
+
+  it('a field given as undefined is no field', async () => {
+    const p = await provider();
+    const out = await p.batch('x', bad([{ op: 'read', id: 'a', doc: undefined }]));
+    expect(out.ok).toBe(true);
+  });
+});
+
+describe('misuse and options', () => {
+  it('a method called on something that is not a provider says so, for close too', async () => {
+    const p = await provider();
+    const { get, close } = p;
+    expect((await rejection(get.call(bad({}), 'a', 'x'), 'invalid_argument')).message).toBe(
+      'MemoryProvider.get was called on a Object, not on a MemoryProvider: call it as provider.get(...) or bind it',
+    );
+    expect((await rejection(close.call(bad(null)), 'invalid_argument')).message).toMatch(/^MemoryProvider\.close was called on null, not on a MemoryProvider/);
+    expect((await rejection(close.call(bad(5)), 'invalid_argument')).message).toMatch(/^MemoryProvider\.close was called on number/);
+    expect((await rejection(close.call(bad({})), 'invalid_argument')).message).toMatch(/^MemoryProvider\.close was called on a Object/);
+  });
+
+  it('a closed provider names itself and the method', async () => {
+    const p = await provider();
+    await p.close();
+    expect((await rejection(p.batch('x', []), 'invalid_argument')).message).toBe('MemoryProvider.batch: the provider is closed; open a new one');
+  });
+
+  it('option messages', async () => {
+    expect(() => new MemoryProvider(bad(null))).toThrow(/^MemoryProvider options must be an object like \{ partitionKeyPath: "/);
+    expect(() => new MemoryProvider(bad({ partitionKeyPath: 5 }))).toThrow('partitionKeyPath must be a string like "/tenantId"');
+    expect(() => new MemoryProvider(bad({ partitionKeyPath: '/t', nope: 1 }))).toThrow(/^unknown option "nope" for .*\(known: \w+, \w+/);
+    const create = (config: unknown) => rejection(Promise.resolve().then(() => createProvider(bad(config))), 'invalid_argument');
+    expect((await create(null)).message).toMatch(/^createProvider needs a config like \{ kind: 'memory', partitionKeyPath/);
+    expect((await create('memory')).message).toMatch(/^createProvider needs a config like/);
+    expect((await create({ kind: 'disk' })).message).toMatch(/^unknown provider kind "disk"/);
+  });
+});
+
+describe('isDatastoreError', () => {
+  it('tells a DatastoreError, and its code, from anything else', async () => {
+    const p = await provider();
+    const err = await rejection(p.create({ id: 'a', t: 'x' }), 'conflict');
+    expect(isDatastoreError(err)).toBe(true);
+    expect(isDatastoreError(err, 'conflict')).toBe(true);
+    expect(isDatastoreError(err, 'not_found')).toBe(false);
+    expect(isDatastoreError(new Error('conflict'))).toBe(false);
+    expect(isDatastoreError(new Error('conflict'), 'conflict')).toBe(false);
+    expect(isDatastoreError({ code: 'conflict' }, 'conflict')).toBe(false);
+    expect(isDatastoreError(new DatastoreError('internal', 'x'), 'internal')).toBe(true);
+  });
+});
