@@ -50,29 +50,145 @@ impl<'a> Members<'a> {
 
     /// Serializes back to a compact JSON object.
     pub fn to_json(&self) -> String {
-        write_object(self.0.iter().map(|(k, v)| (k.as_ref(), *v)))
+        write_object(self.0.iter().map(|(k, v)| (k.as_ref(), v.get())))
     }
 
     /// Shallow merge: members of `patch` replace same-named members of
     /// `self` in place, new ones are appended.
     pub fn merge(&self, patch: &Members<'_>) -> String {
-        let mut merged: Vec<(&str, &RawValue)> =
-            self.0.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
-        for (pk, pv) in &patch.0 {
-            match merged.iter_mut().find(|(k, _)| *k == pk.as_ref()) {
-                Some(slot) => slot.1 = pv,
-                None => merged.push((pk.as_ref(), pv)),
-            }
+        merge_members(
+            self.0.iter().map(|(k, v)| (k.as_ref(), v.get())).collect(),
+            patch,
+        )
+    }
+}
+
+/// `members` with `patch` shallow-merged: same-named members replaced in
+/// place, new ones appended; written as a compact JSON object.
+fn merge_members<'k>(mut merged: Vec<(&'k str, &'k str)>, patch: &'k Members<'_>) -> String {
+    for (pk, pv) in &patch.0 {
+        match merged.iter_mut().find(|(k, _)| *k == pk.as_ref()) {
+            Some(slot) => slot.1 = pv.get(),
+            None => merged.push((pk.as_ref(), pv.get())),
         }
-        write_object(merged.into_iter())
+    }
+    write_object(merged.into_iter())
+}
+
+/// A stored body (a JSON object this crate wrote) shallow-merged with
+/// `patch`, exactly as `Members::parse(body)?.merge(patch)` would write it,
+/// without parsing the body: its members are found by `stored_members`.
+/// `None` when the body is not shaped as expected (then parse it).
+pub fn merge_stored(body: &str, patch: &Members<'_>) -> Option<String> {
+    let members = stored_members(body)?;
+    Some(merge_members(
+        members.iter().map(|(k, v)| (k.as_ref(), *v)).collect(),
+        patch,
+    ))
+}
+
+/// The top-level members of a JSON object text, keys unescaped and values
+/// as raw text, found by searching for quotes and brackets (memchr) rather
+/// than by validating every byte: for text already known to be JSON (a
+/// stored body). `None` when the text is not an object shaped as expected.
+pub fn stored_members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(16);
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i)?;
+        let raw_key = text.get(i + 1..key_end)?;
+        let key = if raw_key.contains('\\') {
+            Cow::Owned(serde_json::from_str::<String>(text.get(i..=key_end)?).ok()?)
+        } else {
+            Cow::Borrowed(raw_key)
+        };
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let value_end = value_end(b, i)?;
+        out.push((key, text.get(i..value_end)?));
+        i = skip_ws(b, value_end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the quote closing the string that opens at `b[open]`.
+fn string_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut j = open + 1;
+    loop {
+        let k = j + memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        if b[k] == b'"' {
+            return Some(k);
+        }
+        j = k + 2; // an escape: the next byte is never the closing quote
+    }
+}
+
+/// The index just past the value that starts at `b[start]`.
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    match *b.get(start)? {
+        b'"' => Some(string_end(b, start)? + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = start;
+            while let Some(&c) = b.get(j) {
+                match c {
+                    b'"' => j = string_end(b, j)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = start;
+            while let Some(&c) = b.get(j) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                j += 1;
+            }
+            (j > start).then_some(j)
+        }
     }
 }
 
 /// Writes members as a compact JSON object.
-fn write_object<'k>(members: impl Iterator<Item = (&'k str, &'k RawValue)> + Clone) -> String {
+fn write_object<'k>(members: impl Iterator<Item = (&'k str, &'k str)> + Clone) -> String {
     let cap = members
         .clone()
-        .map(|(k, v)| k.len() + v.get().len() + 4)
+        .map(|(k, v)| k.len() + v.len() + 4)
         .sum::<usize>()
         + 2;
     let mut out = String::with_capacity(cap);
@@ -83,7 +199,7 @@ fn write_object<'k>(members: impl Iterator<Item = (&'k str, &'k RawValue)> + Clo
         }
         push_json_string(&mut out, k);
         out.push(':');
-        out.push_str(v.get());
+        out.push_str(v);
     }
     out.push('}');
     out
@@ -96,6 +212,13 @@ pub fn is_system_field(key: &str) -> bool {
 
 /// Appends `s` as a JSON string literal.
 pub fn push_json_string(out: &mut String, s: &str) {
+    // Nothing to escape (serde_json escapes only these): no allocation.
+    if !s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // serde_json's escaping, so keys round-trip exactly as JSON.stringify wrote them.
     match serde_json::to_string(s) {
         Ok(q) => out.push_str(&q),
@@ -220,6 +343,97 @@ mod tests {
             .unwrap()
             .without_system_fields();
         assert_eq!(d.to_json(), r#"{"id":"a","_mine":2}"#);
+    }
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Strings with what JSON escapes: quotes, backslashes, control characters, non-ASCII.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[a-z\"\\\\\u{0}-\u{1f}é\u{2028}😀 {}\\[\\],:]{0,8}")
+            .unwrap()
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e300f64..1e300).prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(text(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn object() -> impl Strategy<Value = Value> {
+        proptest::collection::btree_map(text(), json(), 0..6)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    proptest! {
+        /// `stored_members` finds what the parser finds, compact or pretty.
+        #[test]
+        fn stored_members_agree_with_the_parser(doc in object(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) }.unwrap();
+            let parsed = Members::parse(&text, "d").unwrap();
+            let expected: Vec<(&str, &str)> = parsed.0.iter().map(|(k, v)| (k.as_ref(), v.get())).collect();
+            let found = stored_members(&text).unwrap();
+            let found: Vec<(&str, &str)> = found.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+            prop_assert_eq!(found, expected);
+        }
+
+        /// `merge_stored` writes what the parse-and-merge writes.
+        #[test]
+        fn merge_stored_agrees_with_merge(doc in object(), patch in object()) {
+            let text = serde_json::to_string(&doc).unwrap();
+            let patch_text = serde_json::to_string(&patch).unwrap();
+            let patch = Members::parse(&patch_text, "p").unwrap();
+            let merged = Members::parse(&text, "d").unwrap().merge(&patch);
+            prop_assert_eq!(merge_stored(&text, &patch), Some(merged));
+        }
+
+        /// Keys are written with serde_json's escaping, with or without the shortcut.
+        #[test]
+        fn keys_are_escaped_as_serde_json_escapes(key in text()) {
+            let mut out = String::new();
+            push_json_string(&mut out, &key);
+            prop_assert_eq!(out, serde_json::to_string(&key).unwrap());
+        }
+    }
+
+    #[test]
+    fn stored_members_of_edge_shapes() {
+        let m =
+            stored_members(r#" { "a\u0062" : 1 , "a":"x","a":[ "]" ,{"}":"\"" } ] } "#).unwrap();
+        let m: Vec<(&str, &str)> = m.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+        assert_eq!(
+            m,
+            [
+                ("ab", "1"),
+                ("a", r#""x""#),
+                ("a", r#"[ "]" ,{"}":"\"" } ]"#)
+            ]
+        );
+        assert_eq!(stored_members("{}").unwrap().len(), 0);
+        for bad in [
+            "",
+            "[1]",
+            "{",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1"#,
+            r#"{"a":1}x"#,
+            r#"{"a":"x}"#,
+            r#"{"a":[1}"#,
+        ] {
+            assert!(stored_members(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -81,6 +81,17 @@ pub fn merge(body: &str, patch: &Members<'_>, id: &str) -> DsResult<String> {
     Ok(merged)
 }
 
+/// `merge` for a body the Memory store wrote itself: its members are found
+/// without a parse (`doc::merge_stored`), and parsed only if that fails.
+pub fn merge_stored(body: &str, patch: &Members<'_>, id: &str) -> DsResult<String> {
+    let merged = match crate::doc::merge_stored(body, patch) {
+        Some(m) => m,
+        None => Members::parse(body, "stored document")?.merge(patch),
+    };
+    check_size(merged.len(), id)?;
+    Ok(merged)
+}
+
 pub fn already_exists(id: &str) -> DsError {
     DsError::new(Code::Conflict, format!("document {id:?} already exists"))
 }

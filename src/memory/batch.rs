@@ -14,7 +14,7 @@ use super::store::{map_key, matches, Entry, Store};
 use crate::batch::{at, check_batch_size, Batch, BatchOutcome, Op, Reason};
 use crate::doc::Members;
 use crate::error::DsResult;
-use crate::write::merge;
+use crate::write::merge_stored;
 
 /// A touched entry as the batch has it so far, and whether it wrote it.
 struct Staged {
@@ -69,7 +69,7 @@ impl Store {
                     let base = s.entry.as_ref().map_or("{}", |e| &e.body);
                     let patch = Members::parse(patch, "patch").map_err(|e| at(i, e))?;
                     Some(Entry::new(
-                        merge(base, &patch, id).map_err(|e| at(i, e))?,
+                        merge_stored(base, &patch, id).map_err(|e| at(i, e))?,
                         rev,
                     ))
                 }

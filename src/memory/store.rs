@@ -15,7 +15,9 @@ use parking_lot::Mutex;
 use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{DsError, DsResult};
 use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyPath};
-use crate::write::{already_exists, does_not_exist, merge, prepare, Expectation, WriteOutcome};
+use crate::write::{
+    already_exists, does_not_exist, merge_stored, prepare, Expectation, WriteOutcome,
+};
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
 const SHARDS: usize = 32;
@@ -273,7 +275,7 @@ impl Store {
                     Some(e) => e.clone(),
                 }
             };
-            let merged = merge(&snapshot.body, &patch, id)?;
+            let merged = merge_stored(&snapshot.body, &patch, id)?;
 
             // The compare-and-write: one lock section.
             let mut guard = shard.lock();
