@@ -523,20 +523,27 @@ impl CosmosStore {
         }
     }
 
-    /// Runs the portable query as parameterized SQL; returns a JSON array.
-    pub async fn query(&self, call: &Call, filter: &QueryFilter) -> DsResult<String> {
+    /// `filter` as parameterized SQL, and the feed it reads: its
+    /// partition, or the whole container.
+    fn prepared(&self, filter: &QueryFilter, what: &str) -> DsResult<(Query, FeedScope)> {
         let q = sql::build(filter, self.pk.field())?;
-        let _slot = self.admit(call, "query").await?;
         let mut query = Query::from(q.text);
         for (name, value) in q.params {
             query = query
                 .with_parameter(name, value)
-                .map_err(|e| from_cosmos(&e, "query", &self.redactor))?;
+                .map_err(|e| from_cosmos(&e, what, &self.redactor))?;
         }
         let scope = match &filter.partition_key {
             Some(pk) => FeedScope::partition(partition_key(pk.get())?),
             None => FeedScope::full_container(),
         };
+        Ok((query, scope))
+    }
+
+    /// Runs the portable query as parameterized SQL; returns a JSON array.
+    pub async fn query(&self, call: &Call, filter: &QueryFilter) -> DsResult<String> {
+        let (query, scope) = self.prepared(filter, "query")?;
+        let _slot = self.admit(call, "query").await?;
         let collect =
             async {
                 let mut pages =
@@ -592,18 +599,8 @@ impl CosmosStore {
         }
         let max = std::num::NonZeroU32::new(max_items)
             .ok_or_else(|| DsError::invalid("queryPage: maxItems must be at least 1"))?;
-        let q = sql::build(filter, self.pk.field())?;
+        let (query, scope) = self.prepared(filter, "queryPage")?;
         let _slot = self.admit(call, "queryPage").await?;
-        let mut query = Query::from(q.text);
-        for (name, value) in q.params {
-            query = query
-                .with_parameter(name, value)
-                .map_err(|e| from_cosmos(&e, "queryPage", &self.redactor))?;
-        }
-        let scope = match &filter.partition_key {
-            Some(pk) => FeedScope::partition(partition_key(pk.get())?),
-            None => FeedScope::full_container(),
-        };
         let mut opts = QueryOptions::default()
             .with_operation_options(operation_options(call.request_deadline(), false))
             .with_max_item_count(MaxItemCountHint::Limit(max));
