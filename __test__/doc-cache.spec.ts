@@ -142,5 +142,25 @@ describe('DocCache', () => {
     expect(JSON.stringify(out)).toBe(JSON.stringify(src));
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(out['a']).not.toBe(src['a']);
+    // An own, plain member, as JSON.parse makes it: the copy may be written like any other.
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')).toStrictEqual(Object.getOwnPropertyDescriptor(src, '__proto__'));
+  });
+
+  it('a write onto a held document with a "__proto__" member keeps it a plain member (the store refuses such members; the cache does not rely on it)', () => {
+    const c = new DocCache();
+    const text = `{"__proto__":{"x":1},"keep":1,"pad":"${pad}","rev":1,"_etag":"e1","_ts":1}`;
+    c.fromJson('k', text);
+    const fields = '{"rev":2,"_etag":"e2","_ts":2}';
+    const written = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":{"y":2},"more":3}', fields);
+    const expected = JSON.parse(`{"__proto__":{"y":2},"keep":1,"pad":"${pad}","more":3,"rev":2,"_etag":"e2","_ts":2}`) as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(written, '__proto__')).toStrictEqual(Object.getOwnPropertyDescriptor(expected, '__proto__'));
+    expect(JSON.stringify(written)).toBe(JSON.stringify(expected));
+    expect(Object.getPrototypeOf(written)).toBe(Object.prototype);
+  });
+
+  it('asked for a key it does not hold, names the key', () => {
+    const c = new DocCache();
+    expect(() => c.copyOf('"x"\na')).toThrow('no document held for "x"\na');
+    expect(() => c.fromWrite('"x"\nb', '{}', '{}')).toThrow('no document held for "x"\nb');
   });
 });

@@ -9,6 +9,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DatastoreError, MemoryProvider, createProvider, isDatastoreError } from '@bytelyst/datastore';
+import type { CallOptions, PageOptions, QueryFilter, QueryPage } from '@bytelyst/datastore';
+import { checkCallOptions, checkTimeoutMs, withAbortCause } from '../lib/call.js';
+import { DatastoreError as LibError } from '../lib/errors.js';
+import { checkPageOptions, token } from '../lib/paging.js';
 import { rejection } from './suites/conformance.js';
 
 interface Doc {
@@ -211,5 +215,145 @@ describe('isDatastoreError', () => {
     expect(isDatastoreError(new Error('conflict'), 'conflict')).toBe(false);
     expect(isDatastoreError({ code: 'conflict' }, 'conflict')).toBe(false);
     expect(isDatastoreError(new DatastoreError('internal', 'x'), 'internal')).toBe(true);
+  });
+});
+
+/**
+ * lib/call.ts and lib/paging.ts (2026-12-02, later): the survivors of the
+ * Memory-leg Stryker run over them (docs/testing.md). The provider-level
+ * checks go through MemoryProvider (dist/); the code only Cosmos reaches
+ * (`withAbortCause`, `checkTimeoutMs` without a method name, a Cosmos
+ * token) is called from lib/ directly, as doc-cache.spec.ts does.
+ */
+describe('call options and query pages, message by message', () => {
+  /** Thrown by `f` (lib/ loaded directly has its own DatastoreError class: code and message only). */
+  const thrown = (f: () => unknown): { code: unknown; message: string } => {
+    try {
+      f();
+    } catch (e) {
+      return { code: (e as { code?: unknown }).code, message: (e as Error).message };
+    }
+    throw new Error('it did not throw');
+  };
+
+  /** A provider holding a0..a{n-1} in partition x. */
+  async function docs(n: number): Promise<MemoryProvider<Doc>> {
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    for (let i = 0; i < n; i++) await p.create({ id: `a${i}`, t: 'x', n: i });
+    return p;
+  }
+
+  it('timeoutMs from 1 to 2^31 - 1 is accepted; malformed call options are named in the message', async () => {
+    const p = await provider();
+    expect(await p.get('a', 'x', { timeoutMs: 1 })).toMatchObject({ id: 'a' });
+    expect(await p.get('a', 'x', { timeoutMs: 2 ** 31 - 1 })).toMatchObject({ id: 'a' });
+    expect((await rejection(p.get('a', 'x', bad(null)), 'invalid_argument')).message).toBe(
+      'MemoryProvider.get: the last argument must be call options like { signal, timeoutMs }, got null',
+    );
+    expect((await rejection(p.get('a', 'x', bad(100)), 'invalid_argument')).message).toMatch(/, got number$/);
+  });
+
+  it('checkCallOptions answers only the options given; checkTimeoutMs without a method name', () => {
+    const signal = new AbortController().signal;
+    expect(checkCallOptions({}, 'w')).toStrictEqual({});
+    expect(checkCallOptions({ signal }, 'w')).toStrictEqual({ signal });
+    expect(checkCallOptions({ timeoutMs: 5, signal }, 'w')).toStrictEqual({ timeoutMs: 5, signal });
+    expect(thrown(() => checkTimeoutMs(0))).toEqual({ code: 'invalid_argument', message: 'timeoutMs must be a whole number of milliseconds from 1 to 2147483647, got 0' });
+    expect(checkTimeoutMs(undefined)).toBeUndefined();
+  });
+
+  it("withAbortCause keeps the error's code, message, status and diagnostics, with the signal's reason as cause", () => {
+    const reason = new Error('gave up');
+    const c = new AbortController();
+    c.abort(reason);
+    const diagnostics = { subStatus: 3, activityId: 'act', requestCharge: 1.5, retryAfterMs: 20 };
+    const err = withAbortCause(new LibError('timeout', 'slow', 408, { diagnostics }), c.signal);
+    expect({ ...err, message: err.message, cause: err.cause }).toStrictEqual({ name: 'DatastoreError', code: 'timeout', status: 408, ...diagnostics, message: 'slow', cause: reason });
+    const bare = withAbortCause(new LibError('timeout', 'slow'), c.signal);
+    expect([bare.code, bare.message, bare.cause, bare.status, bare.subStatus, bare.retryAfterMs]).toEqual(['timeout', 'slow', reason, undefined, undefined, undefined]);
+  });
+
+  it('queryPage without page options: the first page of up to 100; maxItems 1 is a page size', async () => {
+    const p = await docs(3);
+    expect((await p.queryPage({ partitionKey: 'x' })).items.map((d) => d.id)).toEqual(['a0', 'a1', 'a2']);
+    const one = await p.queryPage(undefined, { maxItems: 1 });
+    expect(one.items.map((d) => d.id)).toEqual(['a0']);
+    expect(one.continuation).not.toBeNull();
+  });
+
+  it('bad page and iteration options are refused with messages naming them', async () => {
+    const p = await docs(1);
+    const what = 'MemoryProvider.queryPage: ';
+    const pageErr = async (page: unknown, filter?: unknown): Promise<string> => (await rejection(p.queryPage(bad(filter), bad(page)), 'invalid_argument')).message;
+    expect(await pageErr(null)).toBe(`${what}page options must be an object like { maxItems: 100, continuation }`);
+    expect(await pageErr(5)).toBe(`${what}page options must be an object like { maxItems: 100, continuation }`);
+    expect(await pageErr({ maxItems: 0 })).toBe(`${what}maxItems must be a whole number from 1 to 1000, got 0`);
+    expect(await pageErr({ continuation: 7 })).toBe(`${what}continuation must be a string from an earlier page, or null`);
+    expect(await pageErr(undefined, { orderBy: { field: 'n' } })).toMatch(/^MemoryProvider\.queryPage: orderBy cannot be paged \(the Cosmos provider orders in process/);
+    expect(await pageErr(undefined, null)).toBe('query filter must be a plain object, got null');
+    for (const iter of [null, 5]) expect(() => p.queryIter(undefined, bad(iter))).toThrow(/^MemoryProvider\.queryIter: options must be an object like \{ pageSize: 100 \}$/);
+  });
+
+  it('a continuation that is not a token this provider gave is refused as such', async () => {
+    const p = await docs(5);
+    const first = await p.queryPage(undefined, { maxItems: 2 });
+    const real = JSON.parse(Buffer.from(first.continuation ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forge = (change: Record<string, unknown>): string => Buffer.from(JSON.stringify({ ...real, ...change }), 'utf8').toString('base64url');
+    const forged = [
+      'nonsense',
+      Buffer.from('null').toString('base64url'),
+      forge({ v: 2 }),
+      forge({ k: 'cosmos' }),
+      ...['x1', '1x', '0', '01', '1'.repeat(21), 7].map((at) => forge({ at })),
+      ...[-1, 1.5, '2', undefined].map((r) => forge({ r })),
+    ];
+    for (const continuation of forged) {
+      const err = await rejection(p.queryPage(undefined, { maxItems: 2, continuation }), 'invalid_argument');
+      expect(err.message, continuation).toBe('MemoryProvider.queryPage: continuation is not a token this provider gave');
+    }
+    // What the checks let through: the real token, and one with no limit left (an empty, last page).
+    expect((await p.queryPage(undefined, { maxItems: 2, continuation: forge({}) })).items.map((d) => d.id)).toEqual(['a2', 'a3']);
+    expect(await p.queryPage(undefined, { maxItems: 2, continuation: forge({ r: 0 }) })).toEqual({ items: [], continuation: null });
+  });
+
+  it("a Cosmos token's position is the SDK's own, any string; a Memory token's a version number", () => {
+    const cosmos = token('cosmos', '{"f":1}', { at: 'sdk-token', remaining: 3 });
+    expect(checkPageOptions({ continuation: cosmos }, 'cosmos', '{"f":1}', 'w')).toEqual({ maxItems: 100, from: { at: 'sdk-token', remaining: 3 } });
+    const memory = token('memory', '{"f":1}', { at: 'sdk-token', remaining: null });
+    expect(thrown(() => checkPageOptions({ continuation: memory }, 'memory', '{"f":1}', 'w')).message).toBe('w: continuation is not a token this provider gave');
+  });
+
+  it("a limit is spent over the pages: the page that reaches it is the last, limit 1 included", async () => {
+    const p = await docs(6);
+    const pagesOf = async (filter: { limit: number }, maxItems: number): Promise<string[][]> => {
+      const out: string[][] = [];
+      let continuation: string | null = null;
+      do {
+        const page: { items: Doc[]; continuation: string | null } = await p.queryPage(filter, { maxItems, continuation });
+        out.push(page.items.map((d) => d.id));
+        continuation = page.continuation;
+      } while (continuation !== null && out.length < 20);
+      return out;
+    };
+    expect(await pagesOf({ limit: 4 }, 2)).toEqual([['a0', 'a1'], ['a2', 'a3']]);
+    expect(await pagesOf({ limit: 1 }, 2)).toEqual([['a0']]);
+  });
+
+  it('queryIter asks for pages of its pageSize, each from the last one', async () => {
+    const asked: unknown[] = [];
+    class Watched extends MemoryProvider<Doc> {
+      override queryPage(filter?: QueryFilter<Doc>, page?: PageOptions, options?: CallOptions): Promise<QueryPage<Doc>> {
+        asked.push(page);
+        return super.queryPage(filter, page, options);
+      }
+    }
+    const p = new Watched({ partitionKeyPath: '/t' });
+    for (let i = 0; i < 3; i++) await p.create({ id: `a${i}`, t: 'x', n: i });
+    const ids: string[] = [];
+    for await (const d of p.queryIter(undefined, { pageSize: 2 })) if (ids.push(d.id) > 10) break;
+    expect(ids).toEqual(['a0', 'a1', 'a2']);
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toEqual({ maxItems: 2, continuation: null });
+    expect(asked[1]).toMatchObject({ maxItems: 2, continuation: expect.any(String) });
   });
 });
