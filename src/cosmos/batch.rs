@@ -26,6 +26,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
 use azure_data_cosmos::models::TransactionalBatchOperationResult;
 use azure_data_cosmos::options::{
     BatchDeleteOptions, BatchOptions, BatchReadOptions, BatchReplaceOptions, Precondition,
@@ -274,9 +278,13 @@ impl CosmosStore {
                             Some(p) => opts.with_precondition(p),
                             None => opts,
                         };
-                        request.replace_item(id.to_owned(), &*doc, Some(opts))
+                        request.replace_item(
+                            id.to_owned(),
+                            body_value(&doc).map_err(|e| at(i, e))?,
+                            Some(opts),
+                        )
                     } else {
-                        request.create_item(&*doc)
+                        request.create_item(body_value(&doc).map_err(|e| at(i, e))?)
                     }
                     .map_err(|e| {
                         DsError::internal(format!(
@@ -552,6 +560,48 @@ fn landed(batch: &Batch, plan: &Plan, seen: &[Option<Current>]) -> DsResult<Batc
         }
     }
     Ok(BatchOutcome::Applied(docs))
+}
+
+/// Containers a document handed to the SDK's batch builder may nest: the
+/// datastore's own limit (a value at depth 128, checked before any write)
+/// with room to spare; scanned before the parse below, which has no limit.
+const MAX_BODY_NESTING: usize = 160;
+
+/// `doc` as the `serde_json::Value` the SDK's batch builder keeps. Handed
+/// the raw text, the builder parses it with serde_json's 128-level limit,
+/// one level short of the deepest document a single write stores.
+fn body_value(doc: &RawValue) -> DsResult<Value> {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &c in doc.get().as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_BODY_NESTING {
+        return Err(DsError::invalid(format!(
+            "document is nested deeper than {MAX_BODY_NESTING} levels"
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_str(doc.get());
+    de.disable_recursion_limit();
+    Value::deserialize(&mut de)
+        .map_err(|e| DsError::internal(format!("a stamped document did not parse ({e})")))
 }
 
 #[cfg(test)]
