@@ -71,7 +71,9 @@ struct Present {
 #[derive(Clone)]
 enum Pin {
     Absent,
-    Etag(String),
+    /// The etag, and the rev and token of that version (to tell it from
+    /// another life of the document), when known.
+    Etag(String, Option<(u64, String)>),
 }
 
 /// A batch ready to send, and what judging its outcome needs.
@@ -192,7 +194,12 @@ impl CosmosStore {
             pins.insert(
                 id,
                 match &state {
-                    Some(Present { etag: Some(e), .. }) => Pin::Etag(e.clone()),
+                    Some(Present {
+                        etag: Some(e),
+                        rev,
+                        ring,
+                        ..
+                    }) => Pin::Etag(e.clone(), ring.token_at(*rev).map(|t| (*rev, t.to_owned()))),
                     _ => Pin::Absent,
                 },
             );
@@ -216,7 +223,7 @@ impl CosmosStore {
             };
             // The pin, on the first operation of each document.
             let pin_etag = match (is_first, pins.get(id)) {
-                (true, Some(Pin::Etag(e))) => Some(e.clone()),
+                (true, Some(Pin::Etag(e, _))) => Some(e.clone()),
                 _ => None,
             };
             let miss = match (op, &view.state) {
@@ -516,14 +523,23 @@ fn verdict(plan: &Plan, seen: &[Option<Current>]) -> Verdict {
     for ((_, pin, end), cur) in plan.written.iter().zip(seen) {
         let v = match (end, cur) {
             (_, Some(c)) if c.ring.contains(&plan.token) => Verdict::Landed,
-            (_, Some(c)) if matches!(pin, Pin::Etag(e) if *e == c.etag) => Verdict::Pending,
+            (_, Some(c)) if matches!(pin, Pin::Etag(e, _) if *e == c.etag) => Verdict::Pending,
             (None, _) => Verdict::Unknown,
             (Some(rev), cur) => {
-                let cond = match pin {
-                    Pin::Absent => Condition::Absent,
-                    Pin::Etag(e) => Condition::Etag(e.clone()),
+                let (cond, base) = match pin {
+                    Pin::Absent => (Condition::Absent, None),
+                    Pin::Etag(e, base) => (
+                        Condition::Etag(e.clone()),
+                        base.as_ref().map(|(r, t)| (*r, t.as_str())),
+                    ),
                 };
-                judge(&cond, *rev, &plan.token, cur.as_ref().map(Current::seen))
+                judge(
+                    &cond,
+                    *rev,
+                    &plan.token,
+                    base,
+                    cur.as_ref().map(Current::seen),
+                )
             }
         };
         match v {
@@ -666,8 +682,9 @@ mod tests {
         .unwrap()
     }
 
+    /// Pinned to `e`, the version written at rev 1 by token `old`.
     fn etag(e: &str) -> Pin {
-        Pin::Etag(e.to_owned())
+        Pin::Etag(e.to_owned(), Some((1, "old".to_owned())))
     }
 
     #[test]
@@ -698,8 +715,11 @@ mod tests {
         };
         let a_at_pin = || Some(stored("a", "e1", 1, &[(1, "old")]));
         let b_mine = Some(stored("b", "f2", 2, &[(2, "ours")]));
-        let b_theirs = Some(stored("b", "f3", 2, &[(2, "theirs")]));
+        let b_theirs = Some(stored("b", "f3", 2, &[(1, "old"), (2, "theirs")]));
         assert_eq!(many(vec![a_at_pin(), b_mine]), Verdict::Landed);
+        // Deleted and created again up to our rev: no proof another write won.
+        let reborn = || Some(stored("a", "n2", 2, &[(1, "new"), (2, "theirs")]));
+        assert_eq!(one(etag("e1"), Some(2), reborn()), Verdict::Unknown);
         assert_eq!(many(vec![a_at_pin(), b_theirs]), Verdict::Superseded);
         assert_eq!(many(vec![a_at_pin(), None]), Verdict::Pending);
     }
