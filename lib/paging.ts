@@ -92,7 +92,8 @@ function checkPageOptionsValue(
     e = null;
   }
   // Cosmos: the SDK's token; Memory: the number of the version a page ended at.
-  const atOk = typeof e?.at === 'string' && (kind === 'cosmos' || /^[1-9][0-9]{0,19}$/.test(e.at));
+  // An empty SDK token would start the query over, not continue it.
+  const atOk = typeof e?.at === 'string' && (kind === 'cosmos' ? e.at !== '' : /^[1-9][0-9]{0,19}$/.test(e.at));
   const rOk = e?.r === null || (Number.isInteger(e?.r) && (e?.r as number) >= 0);
   if (e === null || typeof e !== 'object' || e.v !== 1 || e.k !== kind || !atOk || !rOk) {
     throw invalidArgument(`${what}: continuation is not a token this provider gave`);
