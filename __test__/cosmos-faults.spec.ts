@@ -222,6 +222,28 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'rival', rev: 2 });
   });
 
+  it('a create whose 201 is lost, then deleted and created again by another client, is not a conflict', async () => {
+    for (const via of ['create', 'batch'] as const) {
+      const id = `job-${randomUUID()}`;
+      pair.proxy.arm({
+        match: (req) => req.method === 'POST' && req.url.endsWith('/docs'),
+        fault: 'drop-response',
+        times: 1,
+        meanwhile: async () => {
+          expect(await pair.direct.delete(id, 't')).toBe(true);
+          await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+        },
+      });
+      const doc = { id, tenantId: 't', owner: null };
+      const r = await outcome(via === 'create' ? pair.viaProxy.create(doc) : pair.viaProxy.batch('t', [{ op: 'create', doc }]));
+      pair.proxy.disarm();
+      // Ours landed (and was deleted): ok, or an honest "unknown"; never "it already existed".
+      const what = `${via}: ${r instanceof DatastoreError ? r.message : JSON.stringify(r)}`;
+      expect(r instanceof DatastoreError ? isUnknown(r) : via === 'create' || ('ok' in r && r.ok), what).toBe(true);
+      expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 1 });
+    }
+  });
+
   it('a create whose 201 is lost, then deleted by another client, is not created a second time', async () => {
     const id = `job-${randomUUID()}`;
     pair.proxy.arm({

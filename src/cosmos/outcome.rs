@@ -18,7 +18,9 @@
 //!   land (etags do not repeat);
 //! - the document is gone: ours may have landed and been deleted since, or
 //!   never landed; and for a create, resending could create it a second
-//!   time after someone else's delete: unknown;
+//!   time after someone else's delete: unknown; a create that meets another
+//!   document cannot tell whether theirs came first or after ours was
+//!   deleted: unknown;
 //! - anything else (the ring was overwritten, revisions reset by a
 //!   delete + create): unknown, and the caller is told so.
 
@@ -65,7 +67,9 @@ pub fn judge(
     match (cond, seen) {
         (_, Some(s)) if s.ring.contains(token) => Verdict::Landed,
         (_, None) => Verdict::Unknown,
-        (Condition::Absent, Some(_)) => Verdict::Superseded,
+        // Another's create won, or ours landed and was deleted and the
+        // document created again: every life starts at rev 1, so no ring tells.
+        (Condition::Absent, Some(_)) => Verdict::Unknown,
         (Condition::Etag(e), Some(s)) if s.etag == e => Verdict::Pending,
         (Condition::Etag(_), Some(s)) => {
             // Another write took our revision only in the life of the document
@@ -160,6 +164,13 @@ mod tests {
             ),
             Verdict::Superseded
         );
+    }
+
+    #[test]
+    fn a_create_meeting_another_document_cannot_tell_whose_create_came_first() {
+        // Theirs first (ours met a 409 whose answer was lost), or ours
+        // landed and was deleted, and theirs created after: alike.
+        let ours = Token::fixed("ours");
         let other = ring(&[(1, "theirs")]);
         let seen = Seen {
             etag: "e1",
@@ -168,7 +179,7 @@ mod tests {
         };
         assert_eq!(
             judge(&Condition::Absent, 1, &ours, None, Some(seen)),
-            Verdict::Superseded
+            Verdict::Unknown
         );
     }
 
