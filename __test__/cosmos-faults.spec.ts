@@ -235,11 +235,12 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
         },
       });
       const doc = { id, tenantId: 't', owner: null };
-      const r = await outcome(via === 'create' ? pair.viaProxy.create(doc) : pair.viaProxy.batch('t', [{ op: 'create', doc }]));
+      const sent: Promise<unknown> = via === 'create' ? pair.viaProxy.create(doc) : pair.viaProxy.batch('t', [{ op: 'create', doc }]);
+      const r = await outcome(sent);
       pair.proxy.disarm();
       // Ours landed (and was deleted): ok, or an honest "unknown"; never "it already existed".
       const what = `${via}: ${r instanceof DatastoreError ? r.message : JSON.stringify(r)}`;
-      expect(r instanceof DatastoreError ? isUnknown(r) : via === 'create' || ('ok' in r && r.ok), what).toBe(true);
+      expect(r instanceof DatastoreError ? isUnknown(r) : via === 'create' || (r as { ok: boolean }).ok, what).toBe(true);
       expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 1 });
     }
   });
