@@ -56,10 +56,15 @@ export function reading<R>(what: string, check: () => R): R {
   try {
     return check();
   } catch (e) {
-    if (e instanceof DatastoreError) throw e;
-    const why = e instanceof Error ? e.message : String(e);
-    throw new DatastoreError('invalid_argument', `${what} could not be read: ${why}`, undefined, { cause: e });
+    throw unreadable(e, what);
   }
+}
+
+/** What `reading` throws for `e`, thrown while reading `what` (hot paths inline the try). */
+function unreadable(e: unknown, what: string): DatastoreError {
+  if (e instanceof DatastoreError) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new DatastoreError('invalid_argument', `${what} could not be read: ${why}`, undefined, { cause: e });
 }
 
 /**
@@ -129,13 +134,15 @@ function checkValue(v: unknown, at: () => string): unknown {
  * set to the members as they were read and written.
  */
 export function encodeObject(value: unknown, what: string, out?: { flat?: Record<string, unknown> }): string {
-  if (!reading(what, () => isPlainObject(value))) {
-    throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
+  let general: boolean;
+  try {
+    if (!isPlainObject(value)) throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
+    // A proxy, or a root with a toJSON: the general path, exactly as JSON.stringify reads them.
+    general = types.isProxy(value) || 'toJSON' in value;
+  } catch (e) {
+    throw unreadable(e, what);
   }
-  const obj = value as Record<string, unknown>;
-  // A proxy, or a root with a toJSON: the general path, exactly as JSON.stringify reads them.
-  if (types.isProxy(obj) || reading(what, () => 'toJSON' in obj)) return stringifyChecked(obj, what, undefined);
-  return encodeFlat(obj, what, out);
+  return general ? stringifyChecked(value as object, what, undefined) : encodeFlat(value as Record<string, unknown>, what, out);
 }
 
 /**
@@ -287,7 +294,11 @@ export function encodePartitionKey(pk: unknown, what = 'partitionKey'): string {
 
 /** `expected` of `updateIfMatch`: at least one of `etag` (string) and `rev` (number). */
 export function checkExpected(expected: unknown): { etag: string | undefined; rev: number | undefined } {
-  return reading('expected', () => checkExpectedValue(expected));
+  try {
+    return checkExpectedValue(expected);
+  } catch (e) {
+    throw unreadable(e, 'expected');
+  }
 }
 
 function checkExpectedValue(expected: unknown): { etag: string | undefined; rev: number | undefined } {
