@@ -212,6 +212,23 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     }
   });
 
+  it('a delete whose answer is lost, while the document is created again, does not delete the new one', async () => {
+    // fresh() reads through the proxy: the provider knows the version it deletes.
+    const { id } = await fresh();
+    pair.proxy.arm({
+      match: documentRequest('DELETE', id),
+      fault: 'drop-response',
+      times: 1,
+      meanwhile: async () => {
+        await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+      },
+    });
+    const r = await outcome(pair.viaProxy.delete(id, 't'));
+    pair.proxy.disarm();
+    expect(r === true || isUnknown(r), r instanceof DatastoreError ? r.message : String(r)).toBe(true);
+    expect(await pair.direct.get(id, 't'), 'the new document stands').toMatchObject({ owner: 'reborn', rev: 1 });
+  });
+
   it('a deleteIfMatch whose answer is lost after another client rewrote the document is a conflict', async () => {
     const { id, etag } = await fresh();
     await pair.direct.update(id, 't', { owner: 'rival' });

@@ -387,10 +387,26 @@ impl CosmosStore {
         let what = format!("delete of {id:?}");
         let _slot = self.admit(call, &what).await?;
         Ok(matches!(
-            self.remove(call, &what, id, pk_json, pk, None, None)
-                .await?,
+            // The version this provider last saw, to tell it from another life after a lost answer.
+            self.remove(
+                call,
+                &what,
+                id,
+                pk_json,
+                pk,
+                None,
+                self.seen_version(pk_json, id)
+            )
+            .await?,
             WriteOutcome::Written(())
         ))
+    }
+
+    /// The rev and token of the version of a document this provider last
+    /// read or wrote, when it remembers one.
+    fn seen_version(&self, pk_json: &str, id: &str) -> Option<(u64, String)> {
+        let v = self.cache.get(pk_json, id)?;
+        v.ring.token_at(v.rev).map(|t| (v.rev, t.to_owned()))
     }
 
     /// The conditional delete: `If-Match` on the etag of the version that
@@ -454,7 +470,9 @@ impl CosmosStore {
     /// cannot be told whether ours or another removed it; at another etag,
     /// ours cannot have landed only if that version descends from the one
     /// `etag` names (`named`: its rev and token), else the document may have
-    /// been deleted by ours and created again.
+    /// been deleted by ours and created again. Unconditional, `named` is the
+    /// version last seen, if any: a document there that does not descend from
+    /// it is not deleted again.
     #[allow(clippy::too_many_arguments)]
     async fn remove(
         &self,
@@ -530,6 +548,21 @@ impl CosmosStore {
                         &failure,
                         what,
                         "the document has another version, not known to descend from the one named: this delete may have landed and the document been created again",
+                    ));
+                }
+                // Unconditional, and the version seen before sending is not an
+                // ancestor of this one: created again since, perhaps after ours
+                // landed; a resend would delete the new document.
+                Some(cur)
+                    if etag.is_none()
+                        && named
+                            .as_ref()
+                            .is_some_and(|(r, t)| cur.ring.token_at(*r) != Some(t.as_str())) =>
+                {
+                    return Err(self.unknown(
+                        &failure,
+                        what,
+                        "the document was created again since this delete was sent: it may have landed before",
                     ));
                 }
                 // Not landed yet: resend, unless the call has stopped (the
