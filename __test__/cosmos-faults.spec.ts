@@ -6,6 +6,8 @@
  * `unavailable`/`timeout` saying the outcome is unknown.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
 import type { BatchOp, CallDiagnostics, CosmosProviderOptions } from '@bytelyst/datastore';
@@ -889,5 +891,25 @@ describe('CosmosProvider: consistencyLevel and preferredRegions', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('the fault proxy itself', () => {
+  // A connection the SDK's pool had half-opened when a test ended kept the
+  // proxy's close() waiting until the pool reaped it as idle (up to 180 s),
+  // which read as a 180 s stall in the 10,000-get hardening case.
+  it('close() ends a connection still in its TLS handshake instead of waiting for it', async () => {
+    const proxy = await FaultProxy.start(upstreamPort);
+    const raw = connect(Number(new URL(proxy.endpoint).port), '127.0.0.1'); // TCP only: never starts TLS
+    raw.on('error', () => {});
+    await once(raw, 'connect');
+    while (proxy.openConnections === 0) await new Promise((resolve) => setImmediate(resolve));
+    const ended = once(raw, 'close').then(() => 'ended');
+    // Node's own TLS handshake timeout is 120 s; 10 s is only this check's patience.
+    const patience = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
+    const closed = proxy.close();
+    expect(await Promise.race([ended, patience])).toBe('ended');
+    await closed;
+    expect(proxy.openConnections).toBe(0);
   });
 });
