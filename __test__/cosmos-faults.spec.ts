@@ -169,6 +169,61 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect((r instanceof DatastoreError ? isUnknown(r) : r.ok), JSON.stringify(r)).toBe(true);
   });
 
+  // Between the lost answer and the re-read, the document is deleted and created again (and written up to
+  // the same rev): a version at our rev without our token is then no proof that another write beat ours.
+  it('a write whose answer is lost, while the document is deleted and created again up to the same rev, is not a conflict', async () => {
+    for (const by of ['etag', 'rev'] as const) {
+      const { id, etag } = await fresh();
+      pair.proxy.arm({
+        match: conditionalReplace(id),
+        fault: 'drop-response',
+        times: 1,
+        meanwhile: async () => {
+          await pair.direct.delete(id, 't');
+          await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+          await pair.direct.update(id, 't', { note: 'reborn at rev 2' });
+        },
+      });
+      const r = await outcome(pair.viaProxy.updateIfMatch(id, 't', by === 'etag' ? { etag } : { rev: 1 }, { owner: 'me' }));
+      pair.proxy.disarm();
+      // Ours landed (and was deleted): ok, or an honest "unknown"; never conflict.
+      expect(r instanceof DatastoreError ? isUnknown(r) : r.ok, `by ${by}: ${r instanceof DatastoreError ? r.message : JSON.stringify(r)}`).toBe(true);
+      expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 2 });
+    }
+  });
+
+  it('a deleteIfMatch whose answer is lost, while the document is created again, neither answers conflict nor deletes the new one', async () => {
+    for (const by of ['etag', 'rev'] as const) {
+      for (const rev of [1, 2]) {
+        const { id, etag } = await fresh();
+        pair.proxy.arm({
+          match: documentRequest('DELETE', id),
+          fault: 'drop-response',
+          times: 1,
+          meanwhile: async () => {
+            await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+            if (rev === 2) await pair.direct.update(id, 't', { note: 'reborn at rev 2' });
+          },
+        });
+        const r = await outcome(pair.viaProxy.deleteIfMatch(id, 't', by === 'etag' ? { etag } : { rev: 1 }));
+        pair.proxy.disarm();
+        const what = `by ${by}, created again up to rev ${rev}: ${r instanceof DatastoreError ? r.message : JSON.stringify(r)}`;
+        expect(r instanceof DatastoreError ? isUnknown(r) : r.ok, what).toBe(true);
+        expect(await pair.direct.get(id, 't'), `${what}: the new document stands`).toMatchObject({ owner: 'reborn', rev });
+      }
+    }
+  });
+
+  it('a deleteIfMatch whose answer is lost after another client rewrote the document is a conflict', async () => {
+    const { id, etag } = await fresh();
+    await pair.direct.update(id, 't', { owner: 'rival' });
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'drop-response', times: 1 });
+    const r = await outcome(pair.viaProxy.deleteIfMatch(id, 't', { etag }));
+    pair.proxy.disarm();
+    expect(r).toEqual({ ok: false, reason: 'conflict' });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'rival', rev: 2 });
+  });
+
   it('a create whose 201 is lost, then deleted by another client, is not created a second time', async () => {
     const id = `job-${randomUUID()}`;
     pair.proxy.arm({
@@ -430,6 +485,26 @@ describe('CosmosProvider: a batch whose request or response is lost', () => {
     const r = await outcome(pair.viaProxy.batch('t', ops));
     expect(r).toEqual({ ok: false, index: 0, reason: 'conflict' });
     expect(await held(id)).toEqual([2, 'rival', false, false]);
+  });
+
+  it('the answer is lost and the job is deleted and created again up to the same rev meanwhile: not a conflict', async () => {
+    const id = `job-${randomUUID()}`;
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    expect((await pair.viaProxy.get(id, 't'))?.rev).toBe(1);
+    pair.proxy.arm({
+      match: batchRequest,
+      fault: 'drop-response',
+      times: 1,
+      meanwhile: async () => {
+        await pair.direct.delete(id, 't');
+        await pair.direct.create({ id, tenantId: 't', owner: 'reborn' });
+        await pair.direct.update(id, 't', { note: 'reborn at rev 2' });
+      },
+    });
+    const r = await outcome(pair.viaProxy.batch('t', [{ op: 'update', id, patch: { owner: 'me' }, expected: { rev: 1 } }]));
+    pair.proxy.disarm();
+    expect(r instanceof DatastoreError ? isUnknown(r) : r.ok, r instanceof DatastoreError ? r.message : JSON.stringify(r)).toBe(true);
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'reborn', rev: 2 });
   });
 
   it('the answer is lost and another client writes the job meanwhile: ok with this batch\'s own versions', async () => {

@@ -8,9 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { scaled } from './setup/scale.js';
 import { Agent } from 'node:https';
+import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
 import { CosmosClient } from '@azure/cosmos';
-import { CosmosProvider, MemoryProvider, createProvider } from '@bytelyst/datastore';
+import { CosmosProvider, DatastoreError, MemoryProvider, createProvider } from '@bytelyst/datastore';
 import type { BaseDocument, CosmosProviderOptions, DatastoreProvider, Stored } from '@bytelyst/datastore';
 import { rejection } from './suites/conformance.js';
 import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
@@ -233,6 +234,80 @@ for (const [name, open] of providers.filter(([name]) => runsLeg(name))) {
     });
   });
 
+  describe(`${name}: an argument that throws when it is read is the caller's invalid_argument`, () => {
+    // Revoked proxies, proxies whose traps throw, getters that throw, an AbortSignal that is not one:
+    // anywhere an argument is looked at, reading it must not surface as `internal` or a bare TypeError.
+    const TRAPS = ['get', 'ownKeys', 'getPrototypeOf', 'getOwnPropertyDescriptor'] as const;
+    const KEYS = ['id', 't', 'etag', 'rev', 'signal', 'timeoutMs', 'where', 'partitionKey', 'limit', 'maxItems', 'continuation', 'pageSize', 'op', 'doc', 'patch', 'expected', 'orderBy'];
+    const hostile: fc.Arbitrary<{ label: string; make: () => unknown }> = fc.oneof(
+      fc.constant({ label: 'a revoked proxy', make: () => { const r = Proxy.revocable({}, {}); r.revoke(); return r.proxy; } }),
+      fc.subarray([...TRAPS], { minLength: 1 }).map((traps) => ({
+        label: `a proxy whose ${traps.join(', ')} trap(s) throw`,
+        make: () => new Proxy({ n: 1 }, Object.fromEntries(traps.map((t) => [t, () => { throw new Error(`trap ${t}`); }]))),
+      })),
+      fc.constantFrom(...KEYS).map((k) => ({
+        label: `an object whose ${k} getter throws`,
+        make: () => Object.defineProperty({}, k, { enumerable: true, get: () => { throw new Error(`getter ${k}`); } }),
+      })),
+    );
+    type Call = (p: DatastoreProvider<Doc> & { queryPage?: unknown }, v: unknown) => unknown;
+    const paged = (p: unknown) => p as CosmosProvider<Doc>;
+    const positions: Array<[string, Call]> = [
+      ['get(id)', (p, v) => p.get(bad(v), 'x')],
+      ['get(partitionKey)', (p, v) => p.get('a', bad(v))],
+      ['create(doc)', (p, v) => p.create(bad(v))],
+      ['upsert(doc)', (p, v) => p.upsert(bad(v))],
+      ['update(patch)', (p, v) => p.update('a', 'x', bad(v))],
+      ['updateIfMatch(expected)', (p, v) => p.updateIfMatch('a', 'x', bad(v), { n: 1 })],
+      ['deleteIfMatch(expected)', (p, v) => p.deleteIfMatch('a', 'x', bad(v))],
+      ['query(filter)', (p, v) => p.query(bad(v))],
+      ['query({ where })', (p, v) => p.query(bad({ where: v }))],
+      ['queryPage(filter)', (p, v) => paged(p).queryPage(bad(v))],
+      ['queryPage(, page)', (p, v) => paged(p).queryPage(undefined, bad(v))],
+      ['queryIter(, iter)', async (p, v) => { for await (const _ of paged(p).queryIter(undefined, bad(v))) { /* drain */ } }],
+      ['batch(, ops)', (p, v) => p.batch('x', bad(v))],
+      ['batch(, [op])', (p, v) => p.batch('x', [bad(v)])],
+      ['batch(, [{ expected }])', (p, v) => p.batch('x', [{ op: 'delete', id: 'a', expected: bad(v) }])],
+      ['delete(, , options)', (p, v) => p.delete('a', 'x', bad(v))],
+      ['update(, , , { signal })', (p, v) => p.update('a', 'x', { n: 1 }, { signal: bad(v) })],
+    ];
+
+    it('on every argument, and nothing is written', async () => {
+      const p = await open();
+      await p.create({ id: 'a', t: 'x', n: 0 });
+      const before = await snapshot(p);
+      await fc.assert(
+        fc.asyncProperty(hostile, fc.constantFrom(...positions), async (h, [where, call]) => {
+          const err: unknown = await (async () => call(p, h.make()))().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err, `${where} given ${h.label}`).toBeInstanceOf(DatastoreError);
+          expect((err as DatastoreError).code, `${where} given ${h.label}: ${(err as Error).message}`).toBe('invalid_argument');
+        }),
+        { numRuns: 150 },
+      );
+      expect(await snapshot(p)).toEqual(before);
+    });
+
+    it('a signal that only poses as an AbortSignal, and a where that is no plain object', async () => {
+      const p = await open();
+      await p.create({ id: 'a', t: 'x', n: 0 });
+      const before = await snapshot(p);
+      const poser = Object.create(AbortSignal.prototype) as AbortSignal;
+      await rejection(p.update('a', 'x', { n: 1 }, { signal: poser }), 'invalid_argument');
+      await rejection(p.get('a', 'x', { signal: poser }), 'invalid_argument');
+      // Its getters are not own members: JSON would drop them, and the query would match everything.
+      const where = new (class Criteria {
+        get n(): number {
+          return 5;
+        }
+      })();
+      await rejection(p.query(bad({ where })), 'invalid_argument');
+      expect(await snapshot(p)).toEqual(before);
+    });
+  });
+
   describe(`${name}: errors blame the right party and say the right thing`, () => {
     it('a detached method or a foreign this is invalid_argument, naming the misuse', async () => {
       const p = await open();
@@ -267,6 +342,23 @@ describe('options: a misspelt option is refused, not ignored', () => {
   ])('%s', async (_what, make) => {
     const err = await rejection(Promise.resolve().then(make), 'invalid_argument');
     expect(err.message).toMatch(/unknown option "(shraed|creatIfNotExists)"/);
+  });
+
+  it.each([
+    ['MemoryProvider', (o: unknown) => new MemoryProvider(bad(o))],
+    ['createProvider', (o: unknown) => createProvider(bad(o))],
+    ['CosmosProvider.connect', (o: unknown) => CosmosProvider.connect(bad(o))],
+  ])('%s given options that throw when read is invalid_argument', async (_what, make) => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const getter = Object.defineProperty({ kind: 'memory' }, 'partitionKeyPath', { enumerable: true, get: () => { throw new Error('nope'); } });
+    for (const o of [revoked.proxy, getter]) await rejection(Promise.resolve().then(() => make(o)), 'invalid_argument');
+  });
+
+  it('a partitionKeyPath with a lone surrogate is refused', async () => {
+    expect(() => new MemoryProvider({ partitionKeyPath: '/t\ud800' })).toThrow(/surrogate/);
+    const err = await rejection(CosmosProvider.connect(cosmosOptions('c-x', { partitionKeyPath: '/t\ud800' })), 'invalid_argument');
+    expect(err.message).toMatch(/surrogate/);
   });
 
   it('a shared store name with a lone surrogate is refused', () => {

@@ -5,7 +5,7 @@
  * answer is the `BatchResult` as JSON text.
  */
 
-import { checkExpected, checkName, decode, encodeObject } from './codec.js';
+import { checkExpected, checkName, decode, encodeObject, reading } from './codec.js';
 import { DatastoreError, invalidArgument } from './errors.js';
 import type { BatchResult } from './types.js';
 
@@ -59,8 +59,10 @@ function encodeOp(op: unknown, i: number): string {
 
 /** The operations of a batch as one JSON array (count, partition and sizes are checked natively). */
 export function encodeBatch(ops: unknown): string {
-  if (!Array.isArray(ops)) throw invalidArgument('batch operations must be an array of operations');
-  return `[${ops.map((op: unknown, i) => encodeOp(op, i)).join(',')}]`;
+  return reading('batch operations', () => {
+    if (!Array.isArray(ops)) throw invalidArgument('batch operations must be an array of operations');
+    return `[${ops.map((op: unknown, i) => reading(`ops[${i}]`, () => encodeOp(op, i))).join(',')}]`;
+  });
 }
 
 /** The native answer: a `BatchResult` as JSON text. */

@@ -5,7 +5,7 @@
  * them; Cosmos also hands them to the native call (`lib/cosmos.ts`).
  */
 
-import { checkOptionNames } from './codec.js';
+import { checkOptionNames, reading } from './codec.js';
 import { DatastoreError, invalidArgument } from './errors.js';
 import type { CallOptions } from './types.js';
 
@@ -29,6 +29,10 @@ export function checkTimeoutMs(v: unknown, what?: string): number | undefined {
  * signal's reason as `cause`).
  */
 export function checkCallOptions(options: unknown, what: string): CallOptions {
+  return reading(`${what}: the call options`, () => checkCallOptionsValue(options, what));
+}
+
+function checkCallOptionsValue(options: unknown, what: string): CallOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidArgument(`${what}: the last argument must be call options like { signal, timeoutMs }, got ${options === null ? 'null' : typeof options}`);
   }

@@ -38,9 +38,28 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
+  try {
+    if (Array.isArray(v)) return 'an array';
+    if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
+  } catch {
+    return 'an object that cannot be read (a revoked proxy, or a trap or getter that throws)';
+  }
   return typeof v;
+}
+
+/**
+ * `check()`, whose reads of a caller's value (`what`) may throw: a revoked
+ * proxy, a proxy trap or a getter that throws. Such a throw is the
+ * caller's `invalid_argument`, never `internal`.
+ */
+export function reading<R>(what: string, check: () => R): R {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof DatastoreError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new DatastoreError('invalid_argument', `${what} could not be read: ${why}`, undefined, { cause: e });
+  }
 }
 
 /**
@@ -110,12 +129,13 @@ function checkValue(v: unknown, at: () => string): unknown {
  * set to the members as they were read and written.
  */
 export function encodeObject(value: unknown, what: string, out?: { flat?: Record<string, unknown> }): string {
-  if (!isPlainObject(value)) {
+  if (!reading(what, () => isPlainObject(value))) {
     throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
   }
+  const obj = value as Record<string, unknown>;
   // A proxy, or a root with a toJSON: the general path, exactly as JSON.stringify reads them.
-  if (types.isProxy(value) || 'toJSON' in value) return stringifyChecked(value, what, undefined);
-  return encodeFlat(value, what, out);
+  if (types.isProxy(obj) || reading(what, () => 'toJSON' in obj)) return stringifyChecked(obj, what, undefined);
+  return encodeFlat(obj, what, out);
 }
 
 /**
@@ -267,6 +287,10 @@ export function encodePartitionKey(pk: unknown, what = 'partitionKey'): string {
 
 /** `expected` of `updateIfMatch`: at least one of `etag` (string) and `rev` (number). */
 export function checkExpected(expected: unknown): { etag: string | undefined; rev: number | undefined } {
+  return reading('expected', () => checkExpectedValue(expected));
+}
+
+function checkExpectedValue(expected: unknown): { etag: string | undefined; rev: number | undefined } {
   if (!isPlainObject(expected)) {
     throw invalidArgument(`expected must be an object like { etag } or { rev }, got ${describe(expected)}`);
   }
@@ -292,12 +316,21 @@ export function checkExpected(expected: unknown): { etag: string | undefined; re
 /** A query filter, as JSON text (checked field by field in Rust). */
 export function encodeFilter<T>(filter: QueryFilter<T> | undefined): string | undefined {
   if (filter === undefined) return undefined;
+  return reading('query filter', () => encodeFilterValue(filter));
+}
+
+function encodeFilterValue<T>(filter: QueryFilter<T>): string {
   if (isPlainObject(filter) && 'partitionKey' in filter) {
     // Present means "this partition": a null or undefined key must never widen to all of them.
     encodePartitionKey(filter.partitionKey, 'query filter: partitionKey');
   }
-  if (isPlainObject(filter) && isPlainObject(filter.where)) {
-    for (const [field, value] of Object.entries(filter.where)) {
+  const where: unknown = isPlainObject(filter) ? filter.where : undefined;
+  if (where !== undefined && where !== null && !Array.isArray(where) && !isPlainObject(where)) {
+    // JSON keeps only own members: a class instance's getters would be dropped, and the query widen.
+    throw invalidArgument(`query filter: where must be a plain object like { status: 'open' }, got ${describe(where)}`);
+  }
+  if (isPlainObject(where)) {
+    for (const [field, value] of Object.entries(where)) {
       // JSON would drop it, and the clause with it: the query would widen.
       if (value === undefined) throw invalidArgument(`query filter: where.${field} is undefined; give a value, or leave the field out`);
     }
@@ -332,7 +365,7 @@ export function decodeUpdateIfMatch<T>(out: string | number): UpdateIfMatchResul
 
 /** Refuses option names a caller misspelt: a silently ignored option is a bug waiting. */
 export function checkOptionNames(options: object, known: readonly string[], what: string): void {
-  for (const name of Object.keys(options)) {
+  for (const name of reading(`the options of ${what}`, () => Object.keys(options))) {
     if (!known.includes(name)) {
       throw invalidArgument(`unknown option ${JSON.stringify(name)} for ${what} (known: ${known.join(', ')})`);
     }

@@ -7,7 +7,7 @@
 
 import { cosmosConnect, NativeCall, type NativeCosmosStore } from '../index.js';
 import { checkCallOptions, checkTimeoutMs, withAbortCause } from './call.js';
-import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse } from './codec.js';
+import { checkName, checkOptionNames, closed, decode, encodeFilter, misuse, reading } from './codec.js';
 import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -222,6 +222,9 @@ export class CosmosProvider<T extends BaseDocument = BaseDocument> implements Da
       throw invalidArgument('CosmosProvider.connect needs options like { endpoint, key, database, container, partitionKeyPath }');
     }
     checkOptionNames(options, COSMOS_OPTIONS, 'CosmosProvider.connect');
+    // Read once: a getter that throws is the caller's invalid_argument.
+    options = reading('CosmosProvider.connect options', () => ({ ...options }));
+    if (typeof options.partitionKeyPath === 'string') checkName(options.partitionKeyPath, 'partitionKeyPath');
     for (const name of ['database', 'container'] as const) {
       if (typeof options[name] === 'string') checkName(options[name], name);
     }

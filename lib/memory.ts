@@ -23,7 +23,7 @@ import {
   memoryUpsert,
 } from '../index.js';
 import { checkCallOptions } from './call.js';
-import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, encodePatch, misuse } from './codec.js';
+import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, encodePatch, misuse, reading } from './codec.js';
 import { DocCache, MIN_CHARS, storedFromFlat } from './doc-cache.js';
 import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
@@ -91,10 +91,11 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       throw invalidArgument('MemoryProvider options must be an object like { partitionKeyPath: "/tenantId" }');
     }
     checkOptionNames(options, ['partitionKeyPath', 'shared'], 'MemoryProvider');
-    const { partitionKeyPath, shared } = options;
+    const { partitionKeyPath, shared } = reading('MemoryProvider options', () => ({ ...options }));
     if (typeof partitionKeyPath !== 'string') {
       throw invalidArgument('partitionKeyPath must be a string like "/tenantId"');
     }
+    checkName(partitionKeyPath, 'partitionKeyPath');
     if (shared !== undefined) checkName(shared, 'shared');
     try {
       this.#store = memoryOpen(partitionKeyPath, shared);

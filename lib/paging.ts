@@ -8,7 +8,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { checkOptionNames } from './codec.js';
+import { checkOptionNames, reading } from './codec.js';
 import { invalidArgument } from './errors.js';
 import type { PageOptions, QueryPage, Stored } from './types.js';
 
@@ -42,6 +42,10 @@ function pageSize(v: unknown, name: string, what: string): number {
 
 /** `queryIter`'s options, checked: the page size. */
 export function checkIterOptions(options: unknown, what: string): number {
+  return reading(`${what}: the options`, () => checkIterOptionsValue(options, what));
+}
+
+function checkIterOptionsValue(options: unknown, what: string): number {
   if (options === undefined) return DEFAULT_PAGE_SIZE;
   if (typeof options !== 'object' || options === null) throw invalidArgument(`${what}: options must be an object like { pageSize: 100 }`);
   checkOptionNames(options, ['pageSize'], what);
@@ -63,6 +67,15 @@ export function checkPageOptions(
   filterJson: string | undefined,
   what: string,
 ): { maxItems: number; from: Position | null } {
+  return reading(`${what}: the page options`, () => checkPageOptionsValue(options, kind, filterJson, what));
+}
+
+function checkPageOptionsValue(
+  options: unknown,
+  kind: Envelope['k'],
+  filterJson: string | undefined,
+  what: string,
+): { maxItems: number; from: Position | null } {
   if (options === undefined) return { maxItems: DEFAULT_PAGE_SIZE, from: null };
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument(`${what}: page options must be an object like { maxItems: 100, continuation }`);
@@ -79,7 +92,8 @@ export function checkPageOptions(
     e = null;
   }
   // Cosmos: the SDK's token; Memory: the number of the version a page ended at.
-  const atOk = typeof e?.at === 'string' && (kind === 'cosmos' || /^[1-9][0-9]{0,19}$/.test(e.at));
+  // An empty SDK token would start the query over, not continue it.
+  const atOk = typeof e?.at === 'string' && (kind === 'cosmos' ? e.at !== '' : /^[1-9][0-9]{0,19}$/.test(e.at));
   const rOk = e?.r === null || (Number.isInteger(e?.r) && (e?.r as number) >= 0);
   if (e === null || typeof e !== 'object' || e.v !== 1 || e.k !== kind || !atOk || !rOk) {
     throw invalidArgument(`${what}: continuation is not a token this provider gave`);
@@ -113,7 +127,7 @@ export function pageOf<T>(kind: Envelope['k'], filterJson: string | undefined, r
 
 /** Refuses `orderBy`, which cannot be paged (see the module comment). */
 export function refuseOrderBy(filter: unknown, what: string): void {
-  if (typeof filter === 'object' && filter !== null && (filter as { orderBy?: unknown }).orderBy !== undefined) {
+  if (typeof filter === 'object' && filter !== null && reading('query filter', () => (filter as { orderBy?: unknown }).orderBy) !== undefined) {
     throw invalidArgument(`${what}: orderBy cannot be paged (the Cosmos provider orders in process, as Memory does); use query() for an ordered result`);
   }
 }

@@ -170,6 +170,26 @@ export function batchConformance(makeProvider: ProviderFactory, options: Conform
       expect(await p.get('a', 't1')).toMatchObject({ n: 2, rev: 3 });
     });
 
+    it('a document nested as deep as a single write takes it is taken by every batch operation', async () => {
+      // `meta` sits at depth 1: 126 more levels reach depth 127, the deepest a document may hold.
+      const nest = (levels: number): { [k: string]: unknown } => {
+        let v: { [k: string]: unknown } = {};
+        for (let i = 0; i < levels; i++) v = { v };
+        return v;
+      };
+      const deep = nest(126);
+      await p.create(job('single', { meta: deep }));
+      const r = await p.batch('t1', [
+        { op: 'create', doc: job('a', { meta: deep }) },
+        { op: 'upsert', doc: job('b', { meta: deep }) },
+        { op: 'replace', doc: job('a', { meta: deep, n: 1 }) },
+        { op: 'update', id: 'b', patch: { meta: nest(126), n: 2 } },
+      ]);
+      expect(r.ok).toBe(true);
+      expect(await p.get('a', 't1')).toMatchObject({ meta: deep, n: 1, rev: 2 });
+      expect(await p.get('b', 't1')).toMatchObject({ meta: deep, n: 2, rev: 2 });
+    });
+
     describe('limits and bad input: rejected before anything is applied', () => {
       it('100 operations are fine, 101 are refused', async () => {
         const ops = (n: number): BatchOp<Job>[] => Array.from({ length: n }, (_, i) => ({ op: 'create', doc: job(`d${i}`) }));

@@ -750,6 +750,10 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         for (const continuation of ['nonsense', 'eyJ2IjoxfQ', bad<string>(7)]) {
           await rejection(paged().queryPage({ partitionKey: 't1' }, { continuation }), 'invalid_argument');
         }
+        // The real token with its position emptied: it would start the query over, not continue it.
+        const envelope = JSON.parse(Buffer.from(first.continuation ?? '', 'base64url').toString('utf8')) as { at: string };
+        const emptied = Buffer.from(JSON.stringify({ ...envelope, at: '' }), 'utf8').toString('base64url');
+        await rejection(paged().queryPage({ partitionKey: 't1' }, { maxItems: 2, continuation: emptied }), 'invalid_argument');
         for (const maxItems of [0, 1001, 1.5, bad<number>('2')]) {
           await rejection(paged().queryPage(undefined, { maxItems }), 'invalid_argument');
         }

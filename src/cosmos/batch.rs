@@ -26,6 +26,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
 use azure_data_cosmos::models::TransactionalBatchOperationResult;
 use azure_data_cosmos::options::{
     BatchDeleteOptions, BatchOptions, BatchReadOptions, BatchReplaceOptions, Precondition,
@@ -67,7 +71,9 @@ struct Present {
 #[derive(Clone)]
 enum Pin {
     Absent,
-    Etag(String),
+    /// The etag, and the rev and token of that version (to tell it from
+    /// another life of the document), when known.
+    Etag(String, Option<(u64, String)>),
 }
 
 /// A batch ready to send, and what judging its outcome needs.
@@ -188,7 +194,12 @@ impl CosmosStore {
             pins.insert(
                 id,
                 match &state {
-                    Some(Present { etag: Some(e), .. }) => Pin::Etag(e.clone()),
+                    Some(Present {
+                        etag: Some(e),
+                        rev,
+                        ring,
+                        ..
+                    }) => Pin::Etag(e.clone(), ring.token_at(*rev).map(|t| (*rev, t.to_owned()))),
                     _ => Pin::Absent,
                 },
             );
@@ -212,7 +223,7 @@ impl CosmosStore {
             };
             // The pin, on the first operation of each document.
             let pin_etag = match (is_first, pins.get(id)) {
-                (true, Some(Pin::Etag(e))) => Some(e.clone()),
+                (true, Some(Pin::Etag(e, _))) => Some(e.clone()),
                 _ => None,
             };
             let miss = match (op, &view.state) {
@@ -274,9 +285,13 @@ impl CosmosStore {
                             Some(p) => opts.with_precondition(p),
                             None => opts,
                         };
-                        request.replace_item(id.to_owned(), &*doc, Some(opts))
+                        request.replace_item(
+                            id.to_owned(),
+                            body_value(&doc).map_err(|e| at(i, e))?,
+                            Some(opts),
+                        )
                     } else {
-                        request.create_item(&*doc)
+                        request.create_item(body_value(&doc).map_err(|e| at(i, e))?)
                     }
                     .map_err(|e| {
                         DsError::internal(format!(
@@ -508,14 +523,23 @@ fn verdict(plan: &Plan, seen: &[Option<Current>]) -> Verdict {
     for ((_, pin, end), cur) in plan.written.iter().zip(seen) {
         let v = match (end, cur) {
             (_, Some(c)) if c.ring.contains(&plan.token) => Verdict::Landed,
-            (_, Some(c)) if matches!(pin, Pin::Etag(e) if *e == c.etag) => Verdict::Pending,
+            (_, Some(c)) if matches!(pin, Pin::Etag(e, _) if *e == c.etag) => Verdict::Pending,
             (None, _) => Verdict::Unknown,
             (Some(rev), cur) => {
-                let cond = match pin {
-                    Pin::Absent => Condition::Absent,
-                    Pin::Etag(e) => Condition::Etag(e.clone()),
+                let (cond, base) = match pin {
+                    Pin::Absent => (Condition::Absent, None),
+                    Pin::Etag(e, base) => (
+                        Condition::Etag(e.clone()),
+                        base.as_ref().map(|(r, t)| (*r, t.as_str())),
+                    ),
                 };
-                judge(&cond, *rev, &plan.token, cur.as_ref().map(Current::seen))
+                judge(
+                    &cond,
+                    *rev,
+                    &plan.token,
+                    base,
+                    cur.as_ref().map(Current::seen),
+                )
             }
         };
         match v {
@@ -552,6 +576,48 @@ fn landed(batch: &Batch, plan: &Plan, seen: &[Option<Current>]) -> DsResult<Batc
         }
     }
     Ok(BatchOutcome::Applied(docs))
+}
+
+/// Containers a document handed to the SDK's batch builder may nest: the
+/// datastore's own limit (a value at depth 128, checked before any write)
+/// with room to spare; scanned before the parse below, which has no limit.
+const MAX_BODY_NESTING: usize = 160;
+
+/// `doc` as the `serde_json::Value` the SDK's batch builder keeps. Handed
+/// the raw text, the builder parses it with serde_json's 128-level limit,
+/// one level short of the deepest document a single write stores.
+fn body_value(doc: &RawValue) -> DsResult<Value> {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &c in doc.get().as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_BODY_NESTING {
+        return Err(DsError::invalid(format!(
+            "document is nested deeper than {MAX_BODY_NESTING} levels"
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_str(doc.get());
+    de.disable_recursion_limit();
+    Value::deserialize(&mut de)
+        .map_err(|e| DsError::internal(format!("a stamped document did not parse ({e})")))
 }
 
 #[cfg(test)]
@@ -616,8 +682,9 @@ mod tests {
         .unwrap()
     }
 
+    /// Pinned to `e`, the version written at rev 1 by token `old`.
     fn etag(e: &str) -> Pin {
-        Pin::Etag(e.to_owned())
+        Pin::Etag(e.to_owned(), Some((1, "old".to_owned())))
     }
 
     #[test]
@@ -648,8 +715,11 @@ mod tests {
         };
         let a_at_pin = || Some(stored("a", "e1", 1, &[(1, "old")]));
         let b_mine = Some(stored("b", "f2", 2, &[(2, "ours")]));
-        let b_theirs = Some(stored("b", "f3", 2, &[(2, "theirs")]));
+        let b_theirs = Some(stored("b", "f3", 2, &[(1, "old"), (2, "theirs")]));
         assert_eq!(many(vec![a_at_pin(), b_mine]), Verdict::Landed);
+        // Deleted and created again up to our rev: no proof another write won.
+        let reborn = || Some(stored("a", "n2", 2, &[(1, "new"), (2, "theirs")]));
+        assert_eq!(one(etag("e1"), Some(2), reborn()), Verdict::Unknown);
         assert_eq!(many(vec![a_at_pin(), b_theirs]), Verdict::Superseded);
         assert_eq!(many(vec![a_at_pin(), None]), Verdict::Pending);
     }

@@ -53,15 +53,26 @@ pub enum Verdict {
     Unknown,
 }
 
-/// Judges a write that intended to produce revision `rev` under `token`.
-pub fn judge(cond: &Condition, rev: u64, token: &Token, seen: Option<Seen<'_>>) -> Verdict {
+/// Judges a write that intended to produce revision `rev` under `token`,
+/// on the version `base` (its `rev` and the token that wrote it, when known).
+pub fn judge(
+    cond: &Condition,
+    rev: u64,
+    token: &Token,
+    base: Option<(u64, &str)>,
+    seen: Option<Seen<'_>>,
+) -> Verdict {
     match (cond, seen) {
         (_, Some(s)) if s.ring.contains(token) => Verdict::Landed,
         (_, None) => Verdict::Unknown,
         (Condition::Absent, Some(_)) => Verdict::Superseded,
         (Condition::Etag(e), Some(s)) if s.etag == e => Verdict::Pending,
         (Condition::Etag(_), Some(s)) => {
-            if s.rev >= rev && s.ring.covers(rev) {
+            // Another write took our revision only in the life of the document
+            // we wrote on: its ring still holds our base. Deleted and created
+            // again, it reaches our rev with other tokens though ours landed.
+            let same_life = base.is_some_and(|(r, t)| s.ring.token_at(r) == Some(t));
+            if s.rev >= rev && s.ring.covers(rev) && same_life {
                 Verdict::Superseded
             } else {
                 Verdict::Unknown
@@ -88,7 +99,13 @@ mod tests {
             ring: &r,
         };
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Landed
         );
         let created = ring(&[(1, "ours")]);
@@ -98,7 +115,7 @@ mod tests {
             ring: &created,
         };
         assert_eq!(
-            judge(&Condition::Absent, 1, &ours, Some(seen)),
+            judge(&Condition::Absent, 1, &ours, None, Some(seen)),
             Verdict::Landed
         );
     }
@@ -113,7 +130,13 @@ mod tests {
             ring: &r,
         };
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Pending
         );
     }
@@ -128,7 +151,13 @@ mod tests {
             ring: &r,
         };
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Superseded
         );
         let other = ring(&[(1, "theirs")]);
@@ -138,7 +167,40 @@ mod tests {
             ring: &other,
         };
         assert_eq!(
-            judge(&Condition::Absent, 1, &ours, Some(seen)),
+            judge(&Condition::Absent, 1, &ours, None, Some(seen)),
+            Verdict::Superseded
+        );
+    }
+
+    #[test]
+    fn another_life_at_our_rev_is_no_proof_that_another_write_won() {
+        let ours = Token::fixed("ours");
+        // Deleted (after ours landed) and created again, then written up to rev 5.
+        let reborn = ring(&[(1, "n1"), (2, "n2"), (3, "n3"), (4, "n4"), (5, "n5")]);
+        let seen = Seen {
+            etag: "n5",
+            rev: 5,
+            ring: &reborn,
+        };
+        let judged = |base| judge(&Condition::Etag("e4".into()), 5, &ours, base, Some(seen));
+        assert_eq!(judged(Some((4, "a"))), Verdict::Unknown);
+        // Without the base's token, nothing ties the version seen to it.
+        assert_eq!(judged(None), Verdict::Unknown);
+        // The same life: it holds our base at rev 4, and another token at 5.
+        let moved = ring(&[(4, "a"), (5, "theirs")]);
+        let seen = Seen {
+            etag: "e5",
+            rev: 5,
+            ring: &moved,
+        };
+        assert_eq!(
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Superseded
         );
     }
@@ -149,10 +211,19 @@ mod tests {
         // Gone: a replace may have landed and been deleted since; a create
         // may have landed and been deleted, and a resend would create it again.
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, None),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                None
+            ),
             Verdict::Unknown
         );
-        assert_eq!(judge(&Condition::Absent, 1, &ours, None), Verdict::Unknown);
+        assert_eq!(
+            judge(&Condition::Absent, 1, &ours, None, None),
+            Verdict::Unknown
+        );
         // Too many writes since: the ring no longer reaches revision 5.
         let r = ring(&[(7, "a"), (8, "b")]);
         let seen = Seen {
@@ -161,7 +232,13 @@ mod tests {
             ring: &r,
         };
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Unknown
         );
         // Written by someone who keeps no ring.
@@ -172,7 +249,13 @@ mod tests {
             ring: &empty,
         };
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Unknown
         );
         // Revisions reset (deleted and created again): ours may have landed on the old one.
@@ -183,7 +266,13 @@ mod tests {
             ring: &reset,
         };
         assert_eq!(
-            judge(&Condition::Etag("e4".into()), 5, &ours, Some(seen)),
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
             Verdict::Unknown
         );
     }

@@ -387,7 +387,8 @@ impl CosmosStore {
         let what = format!("delete of {id:?}");
         let _slot = self.admit(call, &what).await?;
         Ok(matches!(
-            self.remove(call, &what, id, pk_json, pk, None).await?,
+            self.remove(call, &what, id, pk_json, pk, None, None)
+                .await?,
             WriteOutcome::Written(())
         ))
     }
@@ -405,12 +406,21 @@ impl CosmosStore {
         let what = format!("deleteIfMatch of {id:?}");
         let _slot = self.admit(call, &what).await?;
         for _ in 0..MAX_ROUNDS {
-            let etag = match (expected.etag.as_deref(), expected.rev) {
+            // The etag to delete, and the version it names (its rev and the
+            // token that wrote it) when known: from the read, or remembered.
+            let (etag, named) = match (expected.etag.as_deref(), expected.rev) {
                 // One round trip: the server compares. Only for an etag that can
                 // travel as a header and name a version: a blank If-Match is
                 // ignored (an unconditional delete), a control character breaks
                 // the request; such an etag is compared after a read instead.
-                (Some(etag), None) if is_sendable_etag(etag) => etag.to_owned(),
+                (Some(etag), None) if is_sendable_etag(etag) => {
+                    let named = self
+                        .cache
+                        .get(pk_json, id)
+                        .filter(|v| v.etag == etag)
+                        .and_then(|v| v.ring.token_at(v.rev).map(|t| (v.rev, t.to_owned())));
+                    (etag.to_owned(), named)
+                }
                 _ => {
                     let Some(cur) = self.read(call, id, pk_json, pk.clone(), &what).await? else {
                         return Ok(WriteOutcome::NotFound);
@@ -418,11 +428,12 @@ impl CosmosStore {
                     if !expected.matches(&cur.etag, cur.rev) {
                         return Ok(WriteOutcome::Conflict);
                     }
-                    cur.etag
+                    let named = cur.ring.token_at(cur.rev).map(|t| (cur.rev, t.to_owned()));
+                    (cur.etag, named)
                 }
             };
             match self
-                .remove(call, &what, id, pk_json, pk.clone(), Some(etag))
+                .remove(call, &what, id, pk_json, pk.clone(), Some(etag), named)
                 .await?
             {
                 // Given `rev` alone, a 412 says only that the version read is
@@ -440,7 +451,11 @@ impl CosmosStore {
     /// Sends a delete (conditional on `etag` when given) and resolves an
     /// ambiguous failure by re-reading: still there (at `etag`, when
     /// conditional) means ours did not land and is resent; gone means it
-    /// cannot be told whether ours or another removed it.
+    /// cannot be told whether ours or another removed it; at another etag,
+    /// ours cannot have landed only if that version descends from the one
+    /// `etag` names (`named`: its rev and token), else the document may have
+    /// been deleted by ours and created again.
+    #[allow(clippy::too_many_arguments)]
     async fn remove(
         &self,
         call: &Call,
@@ -449,6 +464,7 @@ impl CosmosStore {
         pk_json: &str,
         pk: PartitionKey,
         etag: Option<String>,
+        named: Option<(u64, String)>,
     ) -> DsResult<WriteOutcome<()>> {
         self.cache.forget(pk_json, id);
         let mut ambiguous = false;
@@ -501,9 +517,20 @@ impl CosmosStore {
                     ))
                 }
                 Some(cur) if etag.as_ref().is_some_and(|e| *e != cur.etag) => {
-                    // A delete of ours cannot have landed on a document that
-                    // is still there; it now has another version.
-                    return Ok(WriteOutcome::Conflict);
+                    // Another version of the life we named: a delete of ours
+                    // cannot have landed on it. Of another life (created again
+                    // since), or not known to descend from ours: cannot tell.
+                    let same_life = named
+                        .as_ref()
+                        .is_some_and(|(r, t)| cur.ring.token_at(*r) == Some(t.as_str()));
+                    if same_life {
+                        return Ok(WriteOutcome::Conflict);
+                    }
+                    return Err(self.unknown(
+                        &failure,
+                        what,
+                        "the document has another version, not known to descend from the one named: this delete may have landed and the document been created again",
+                    ));
                 }
                 // Not landed yet: resend, unless the call has stopped (the
                 // abandoned request may still land, so it cannot be "not applied").
@@ -739,6 +766,11 @@ impl CosmosStore {
     ) -> DsResult<Written> {
         let pk = partition_key(pk_json)?;
         let token = Token::fresh();
+        // The version written on, for telling it from another life of the document.
+        let base_token = match base {
+            Base::Absent => None,
+            Base::Version(v) => v.ring.token_at(v.rev).map(|t| (v.rev, t.to_owned())),
+        };
         let (cond, rev, ring) = match base {
             Base::Absent => (Condition::Absent, 1, Ring::default().with(1, &token)),
             Base::Version(v) => (
@@ -826,7 +858,8 @@ impl CosmosStore {
                     return Err(self.unknown(&failure, what, "the document could not be re-read"))
                 }
             };
-            match judge(&cond, rev, &token, seen.as_ref().map(Current::seen)) {
+            let base = base_token.as_ref().map(|(r, t)| (*r, t.as_str()));
+            match judge(&cond, rev, &token, base, seen.as_ref().map(Current::seen)) {
                 Verdict::Landed => match seen {
                     Some(cur) if cur.rev == rev => {
                         return Ok(Written::by(
