@@ -166,7 +166,49 @@ pub(super) enum Failure {
     Stopped(Stop),
 }
 
+/// What the failed answer to a write's request says on its own.
+enum Answer {
+    /// The server's verdict on the only attempt so far.
+    Conflict(Diagnostics),
+    NotFound(Diagnostics),
+    /// Refused for a reason that holds whatever landed before: the error.
+    Rejected(DsError),
+    /// Says nothing about the outcome: resolve it by re-reading.
+    Ambiguous,
+}
+
 impl CosmosStore {
+    /// Classifies the failure of a write's request. A definite rejection
+    /// (a bad request, auth) ends the write at any attempt. A 404, a 412
+    /// (and 409 when `conflict_409`) or a 429 decides only the first
+    /// attempt: after a lost response or a resend, it may be about an
+    /// earlier attempt of ours that landed, so it is re-read instead.
+    fn first_answer(
+        &self,
+        failure: &Failure,
+        earlier_ambiguous: bool,
+        conflict_409: bool,
+        what: &str,
+    ) -> Answer {
+        let Failure::Sdk(err) = failure else {
+            return Answer::Ambiguous;
+        };
+        let (status, sub_status) = status_of(err);
+        if is_definite_rejection(status, sub_status) {
+            return Answer::Rejected(from_cosmos(err, what, &self.redactor));
+        }
+        if earlier_ambiguous {
+            return Answer::Ambiguous;
+        }
+        match status {
+            412 => Answer::Conflict(diagnostics_of(err)),
+            409 if conflict_409 => Answer::Conflict(diagnostics_of(err)),
+            404 => Answer::NotFound(diagnostics_of(err)),
+            429 => Answer::Rejected(from_cosmos(err, what, &self.redactor)),
+            _ => Answer::Ambiguous,
+        }
+    }
+
     /// The rejection of a write whose outcome the re-read could not tell.
     pub(super) fn unknown(&self, f: &Failure, what: &str, why: &str) -> DsError {
         match f {
@@ -472,19 +514,11 @@ impl CosmosStore {
                 }
                 Err(stop) => Failure::Stopped(stop),
             };
-            if let Failure::Sdk(err) = &failure {
-                let (status, sub_status) = status_of(err);
-                if is_definite_rejection(status, sub_status) {
-                    return Err(from_cosmos(err, what, &self.redactor));
-                }
-                if !ambiguous {
-                    match status {
-                        404 => return Ok(WriteOutcome::NotFound),
-                        412 => return Ok(WriteOutcome::Conflict),
-                        429 => return Err(from_cosmos(err, what, &self.redactor)),
-                        _ => {}
-                    }
-                }
+            match self.first_answer(&failure, ambiguous, false, what) {
+                Answer::NotFound(_) => return Ok(WriteOutcome::NotFound),
+                Answer::Conflict(_) => return Ok(WriteOutcome::Conflict),
+                Answer::Rejected(e) => return Err(e),
+                Answer::Ambiguous => {}
             }
             ambiguous = true;
             let seen = self
@@ -837,22 +871,11 @@ impl CosmosStore {
                 Err(stop) => Failure::Stopped(stop),
             };
             self.cache.forget(pk_json, id);
-            if let Failure::Sdk(err) = &failure {
-                let (status, sub_status) = status_of(err);
-                if is_definite_rejection(status, sub_status) {
-                    return Err(from_cosmos(err, what, &self.redactor));
-                }
-                if !ambiguous {
-                    // The answer to our only attempt: about this request alone.
-                    match status {
-                        412 | 409 => {
-                            return Ok(Written::by(WriteOutcome::Conflict, diagnostics_of(err)))
-                        }
-                        404 => return Ok(Written::by(WriteOutcome::NotFound, diagnostics_of(err))),
-                        429 => return Err(from_cosmos(err, what, &self.redactor)),
-                        _ => {}
-                    }
-                }
+            match self.first_answer(&failure, ambiguous, true, what) {
+                Answer::Conflict(d) => return Ok(Written::by(WriteOutcome::Conflict, d)),
+                Answer::NotFound(d) => return Ok(Written::by(WriteOutcome::NotFound, d)),
+                Answer::Rejected(e) => return Err(e),
+                Answer::Ambiguous => {}
             }
             ambiguous = true;
             // A lost response, a timeout, an abort, a 5xx, or any answer to
