@@ -6,11 +6,13 @@
  * `unavailable`/`timeout` saying the outcome is unknown.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
 import type { BatchOp, CallDiagnostics, CosmosProviderOptions } from '@bytelyst/datastore';
 import type { IncomingHttpHeaders } from 'node:http';
-import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
+import { EMULATOR_KEY, startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
 import { conditionalReplace, documentRequest, FaultProxy } from './setup/fault-proxy.js';
 
 interface Job {
@@ -1004,5 +1006,38 @@ describe('CosmosProvider: consistencyLevel and preferredRegions', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('the test servers themselves', () => {
+  // A connection the SDK's pool had half-opened when a test ended kept the
+  // proxy's close() waiting until the pool reaped it as idle (up to 180 s),
+  // which read as a 180 s stall in the 10,000-get hardening case.
+  it('close() ends a connection still in its TLS handshake instead of waiting for it', async () => {
+    const proxy = await FaultProxy.start(upstreamPort);
+    const raw = connect(Number(new URL(proxy.endpoint).port), '127.0.0.1'); // TCP only: never starts TLS
+    raw.on('error', () => {});
+    await once(raw, 'connect');
+    while (proxy.openConnections === 0) await new Promise((resolve) => setImmediate(resolve));
+    const ended = once(raw, 'close').then(() => 'ended');
+    // Node's own TLS handshake timeout is 120 s; 10 s is only this check's patience.
+    const patience = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
+    const closed = proxy.close();
+    expect(await Promise.race([ended, patience])).toBe('ended');
+    await closed;
+    expect(proxy.openConnections).toBe(0);
+  });
+
+  it('stopServer() ends a connection still in its TLS handshake instead of waiting for it', async () => {
+    const { server, port } = await startCosmosServer();
+    const raw = connect(port, '127.0.0.1');
+    raw.on('error', () => {});
+    await once(raw, 'connect');
+    while ((await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)))) === 0) await new Promise((resolve) => setImmediate(resolve));
+    const ended = once(raw, 'close').then(() => 'ended');
+    const patience = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
+    const stopped = stopServer(server);
+    expect(await Promise.race([ended, patience])).toBe('ended');
+    await stopped;
   });
 });

@@ -10,13 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { inspect } from 'node:util';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosClient } from '@azure/cosmos';
 import { CosmosProvider, DatastoreError, createProvider } from '@bytelyst/datastore';
 import type { BaseDocument, CosmosProviderOptions } from '@bytelyst/datastore';
 import { conformance, rejection } from './suites/conformance.js';
 import { liveAccount } from '../testing/backends.mjs';
 import { EMULATOR_KEY } from '../testing/cosmos-server.mjs';
+import { FaultProxy } from './setup/fault-proxy.js';
 
 const endpoint = inject('cosmosEndpoint');
 const local = (container: string, partitionKeyPath: string): CosmosProviderOptions => ({
@@ -187,3 +188,77 @@ if (live) {
     it('needs COSMOS_ENDPOINT and COSMOS_KEY', () => undefined);
   });
 }
+
+describe('CosmosProvider: who orders a query', () => {
+  // Every query text the provider sends, read off the wire by a proxy that forwards everything.
+  const sent: string[] = [];
+  const state = {} as { proxy: FaultProxy; p: CosmosProvider<Ordered> };
+  interface Ordered {
+    id: string;
+    t: string;
+    n?: unknown;
+  }
+  beforeAll(async () => {
+    state.proxy = await FaultProxy.start(Number(new URL(endpoint).port));
+    state.proxy.arm({
+      match: (req) => {
+        if (req.method === 'POST' && String(req.headers['content-type']).startsWith('application/query+json')) sent.push(String((JSON.parse(req.body.toString()) as { query: string }).query));
+        return false;
+      },
+      fault: 'reset',
+      times: Number.MAX_SAFE_INTEGER,
+    });
+    state.p = await CosmosProvider.connect<Ordered>({ ...local(`order-${randomUUID()}`, '/t'), endpoint: state.proxy.endpoint });
+    for (const [id, n] of [['five', 5], ['three', 3], ['none', undefined], ['one', 1]] as const) await state.p.create(n === undefined ? { id, t: 'a' } : { id, t: 'a', n });
+    await state.p.create({ id: 'other', t: 'b', n: 4 });
+  });
+  afterAll(async () => {
+    await state.proxy?.close();
+  });
+  const run = async (filter: Parameters<CosmosProvider<Ordered>['query']>[0]): Promise<{ ids: string[]; sql: string[] }> => {
+    sent.length = 0;
+    const docs = await state.p.query(filter);
+    return { ids: docs.map((d) => d.id), sql: [...sent] };
+  };
+
+  it('one partition: the server runs ORDER BY and TOP, and a query for the documents without the field', async () => {
+    const desc = await run({ partitionKey: 'a', orderBy: { field: 'n', direction: 'desc' }, limit: 2 });
+    expect(desc.ids).toEqual(['five', 'three']);
+    expect(desc.sql).toEqual([
+      'SELECT TOP @limit * FROM c WHERE c["t"] = @p1 AND IS_DEFINED(c["n"]) ORDER BY c["n"] DESC',
+      'SELECT TOP @limit * FROM c WHERE c["t"] = @p1 AND NOT IS_DEFINED(c["n"])',
+    ]);
+    const asc = await run({ partitionKey: 'a', orderBy: { field: 'n' } });
+    expect(asc.ids).toEqual(['none', 'one', 'three', 'five']);
+    expect(asc.sql).toHaveLength(2);
+  });
+
+  it('across partitions: one unordered query, ordered in process', async () => {
+    const all = await run({ orderBy: { field: 'n' }, limit: 3 });
+    expect(all.ids).toEqual(['none', 'one', 'three']);
+    expect(all.sql).toEqual(['SELECT * FROM c']);
+  });
+
+  it('one partition whose ORDER BY the server refuses (a path without a range index): ordered in process', async () => {
+    state.proxy.arm({
+      match: (req) => req.body.toString().includes('ORDER BY'),
+      fault: 'respond',
+      respond: { status: 400, body: { code: 'BadRequest', message: 'Order-by item requires a range index to be defined on the corresponding index path.' } },
+      times: 1,
+    });
+    const r = await run({ partitionKey: 'a', orderBy: { field: 'n', direction: 'desc' }, limit: 3 });
+    expect(r.ids).toEqual(['five', 'three', 'one']);
+    expect(r.sql).toEqual(['SELECT TOP @limit * FROM c WHERE c["t"] = @p1 AND IS_DEFINED(c["n"]) ORDER BY c["n"] DESC', 'SELECT * FROM c WHERE c["t"] = @p0']);
+  });
+
+  it('one partition with values the server may order otherwise: ordered in process after all', async () => {
+    await state.p.create({ id: 'emoji', t: 'c', n: '😀' });
+    await state.p.create({ id: 'last-bmp', t: 'c', n: '\uffff' });
+    await state.p.create({ id: 'plain', t: 'c', n: 'z' });
+    const r = await run({ partitionKey: 'c', orderBy: { field: 'n' } });
+    // Code point order (Memory's); the test server's UTF-16 order puts the emoji first.
+    expect(r.ids).toEqual(['plain', 'last-bmp', 'emoji']);
+    expect(r.sql).toHaveLength(3);
+    expect(r.sql[2]).toBe('SELECT * FROM c WHERE c["t"] = @p0');
+  });
+});

@@ -342,6 +342,8 @@ interface Mix {
   weights: Partial<Record<Op['op'], number>>;
   /** Bigger pools, indices spread evenly: many distinct documents (for queries). */
   wide?: boolean;
+  /** Documents crowd a few partitions with mixed, missing and null values of `n`; queries order one partition by it. */
+  ordered?: boolean;
   /** Weight of live targets against pool targets (1 : 1 unless set). */
   live?: number;
 }
@@ -370,6 +372,21 @@ const OTHER_FIELDS = ['o', 'x', 'a b', 'é', '$', '', 'constructor', 'toString',
 const SYSTEM_INPUT_FIELDS = ['_etag', '_ts', '_rid', '_self', '_attachments', '_lsn', 'rev'] as const;
 const BAD_UNDERSCORE_FIELDS = ['_foo', '_dsw', '__proto__', '_', '_Etag', '_etag ', '_ts_'] as const;
 
+/** Two partitions and twelve plain ids, so that an ordered query has many documents to order. */
+const orderedPk: fc.Arbitrary<Ref> = fc.nat(1).map((pool): Ref => ({ pool }));
+const orderedId: fc.Arbitrary<Ref> = fc.nat(11).map((i): Ref => ({ lit: `o${i}` }));
+
+/**
+ * Values of an ordered field: every type and the strings where UTF-16 and
+ * code point order disagree (a surrogate pair against U+E000..U+FFFF).
+ */
+const orderValueArb: fc.Arbitrary<ValueSpec> = fc.oneof(
+  { weight: 3, arbitrary: scalarArb as fc.Arbitrary<ValueSpec> },
+  { weight: 10, arbitrary: fc.constantFrom<ValueSpec>('\ue000', '😀', '\uffff', '\u{10ffff}', 'a😀', 'a\uffff', '\ud7ff', 'z') },
+  { weight: 2, arbitrary: fc.constantFrom<ValueSpec>(null, true, false, 0, -1, 1e21) },
+  { weight: 1, arbitrary: goodValueArb },
+);
+
 function fieldsArb(mix: Mix, forPatch: boolean): fc.Arbitrary<Array<[string, ValueSpec]>> {
   const scalar = fc.tuple(fc.constantFrom<string>(...SCALAR_FIELDS), scalarArb as fc.Arbitrary<ValueSpec>);
   const other = fc.tuple(fc.constantFrom<string>(...OTHER_FIELDS), valueArb(mix.bad));
@@ -380,6 +397,7 @@ function fieldsArb(mix: Mix, forPatch: boolean): fc.Arbitrary<Array<[string, Val
     { weight: 4, arbitrary: other },
     { weight: forPatch ? 1 : 2, arbitrary: system },
     { weight: mix.bad === 0 ? 0 : 1, arbitrary: underscore },
+    { weight: mix.ordered === true ? 16 : 0, arbitrary: fc.tuple(fc.constant('n'), orderValueArb) },
   );
   return fc.array(field, { maxLength: 4 });
 }
@@ -418,8 +436,8 @@ function docArb(mix: Mix): fc.Arbitrary<DocSpec> {
       weight: 3,
       arbitrary: fc.record(
         {
-          id: fc.oneof({ weight: 30, arbitrary: refArb(BAD_IDS, mix.badRef, mix.wide) }, { weight: mix.badRef === 0 ? 0 : 1, arbitrary: fc.constant<'missing'>('missing') }),
-          pk: fc.oneof({ weight: 30, arbitrary: refArb(BAD_PKS, mix.badRef, mix.wide) }, { weight: mix.badRef === 0 ? 0 : 1, arbitrary: fc.constant<'missing'>('missing') }),
+          id: fc.oneof({ weight: 30, arbitrary: mix.ordered === true ? orderedId : refArb(BAD_IDS, mix.badRef, mix.wide) }, { weight: mix.badRef === 0 ? 0 : 1, arbitrary: fc.constant<'missing'>('missing') }),
+          pk: fc.oneof({ weight: 30, arbitrary: mix.ordered === true ? orderedPk : refArb(BAD_PKS, mix.badRef, mix.wide) }, { weight: mix.badRef === 0 ? 0 : 1, arbitrary: fc.constant<'missing'>('missing') }),
           fields: fieldsArb(mix, false),
         },
         { noNullPrototype: true },
@@ -556,6 +574,18 @@ function filterArb(mix: Mix): fc.Arbitrary<FilterSpec> {
   return fc.oneof({ weight: 1, arbitrary: fc.constant<FilterSpec>({ none: true }) }, { weight: 8, arbitrary: some });
 }
 
+/** A query of one partition ordered by a field, now and then with a limit (the queries property mixes in `where`). */
+function orderedFilterArb(): fc.Arbitrary<FilterSpec> {
+  return fc.record(
+    {
+      pk: fc.oneof({ weight: 2, arbitrary: orderedPk }, { weight: 1, arbitrary: fc.nat(5).map((live): Ref => ({ live })) }),
+      orderBy: fc.record({ field: fc.constantFrom('n', 'n', 'n', 'n', 's', 'zz'), direction: fc.constantFrom('asc', 'desc') }, { noNullPrototype: true, requiredKeys: ['field'] }),
+      limit: fc.integer({ min: 1, max: 3 }) as fc.Arbitrary<Lit>,
+    },
+    { noNullPrototype: true, requiredKeys: ['pk', 'orderBy'] },
+  );
+}
+
 function opArb(mix: Mix): fc.Arbitrary<Op> {
   const target = targetArb(mix);
   const w = (k: Op['op']): number => mix.weights[k] ?? 0;
@@ -574,7 +604,10 @@ function opArb(mix: Mix): fc.Arbitrary<Op> {
       weight: HAS_DELETE_IF_MATCH ? w('deleteIfMatch') : 0,
       arbitrary: fc.tuple(target, expectedArb(mix)).map(([t, expected]): Op => ({ op: 'deleteIfMatch', ...t, expected })),
     },
-    { weight: w('query'), arbitrary: fc.record({ op: fc.constant('query' as const), filter: filterArb(mix) }, { noNullPrototype: true }) },
+    {
+      weight: w('query'),
+      arbitrary: fc.record({ op: fc.constant('query' as const), filter: mix.ordered === true ? orderedFilterArb() : filterArb(mix) }, { noNullPrototype: true }),
+    },
     {
       weight: w('big'),
       arbitrary: fc.record(
@@ -1277,6 +1310,13 @@ const PROPERTIES: Array<{ name: string; mix: Mix; runs: number; maxOps?: number;
     runs: RUNS,
     minOps: 8,
     maxOps: 16,
+  },
+  {
+    name: 'ordered queries of one partition: missing fields, nulls and mixed types on the order field',
+    mix: { bad: 0, badRef: 0, wide: true, ordered: true, weights: { create: 14, upsert: 10, update: 3, delete: 1, query: 6 } },
+    runs: RUNS,
+    minOps: 16,
+    maxOps: 28,
   },
   {
     name: 'size limit: documents at and just over 2 MiB − 1 KiB',

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -91,6 +91,8 @@ export class FaultProxy {
   /** Headers added to (or replacing those of) each forwarded answer: what the test server does not send, such as `x-ms-request-charge`. */
   injectHeaders: ((req: ProxiedRequest) => Record<string, string> | undefined) | undefined;
   #rules: FaultRule[] = [];
+  /** Every TCP connection accepted, from before its TLS handshake: see `close()`. */
+  readonly #sockets = new Set<Socket>();
   readonly #server: Server;
   readonly #agent: Agent;
 
@@ -111,6 +113,11 @@ export class FaultProxy {
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     proxy = new FaultProxy(server, agent, (server.address() as AddressInfo).port);
+    const sockets = proxy.#sockets;
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     return proxy;
   }
 
@@ -123,8 +130,21 @@ export class FaultProxy {
     this.#rules = [];
   }
 
+  /** Connections open to the proxy now, including any still in their TLS handshake. */
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Ends every connection and stops listening. `closeAllConnections()` alone
+   * only sees connections past their TLS handshake: one the SDK's pool had
+   * half-opened kept `server.close()` waiting until the pool dropped it as
+   * idle (reqwest's 90 s reaper: up to 180 s), so every raw socket is
+   * destroyed too.
+   */
   async close(): Promise<void> {
     this.#server.closeAllConnections();
+    for (const socket of this.#sockets) socket.destroy();
     this.#agent.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }

@@ -376,6 +376,44 @@ export function conformance(name: string, makeProvider: ProviderFactory, options
         expect(await p.query({ limit: 2 })).toHaveLength(2);
       });
 
+      it('orders missing fields, nulls and mixed types in one partition alike, each limit a prefix', async () => {
+        // Ascending: missing < null < false < true < numbers < strings (by code point) < arrays < objects.
+        const order: Array<[string, unknown]> = [
+          ['m0', undefined],
+          ['m1', null],
+          ['m2', false],
+          ['m3', true],
+          ['m4', -1.5],
+          ['m5', 2],
+          ['m6', 10],
+          ['m7', ''],
+          ['m8', 'B'],
+          ['m9', 'a'],
+          ['mA', '\uffff'],
+          ['mB', '😀'],
+          ['mC', [1]],
+          ['mD', { a: 1 }],
+        ];
+        // Written out of order, so that write order cannot pass for sort order.
+        for (const [id, when] of [...order].reverse()) await p.create(when === undefined ? { id, tenantId: 'm' } : { id, tenantId: 'm', when });
+        const asc = order.map(([id]) => id);
+        const desc = [...asc].reverse();
+        expect(ids(await p.query({ partitionKey: 'm', orderBy: { field: 'when' } }))).toEqual(asc);
+        expect(ids(await p.query({ partitionKey: 'm', orderBy: { field: 'when', direction: 'desc' } }))).toEqual(desc);
+        for (const limit of [1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 20]) {
+          expect(ids(await p.query({ partitionKey: 'm', orderBy: { field: 'when' }, limit })), `asc, limit ${limit}`).toEqual(asc.slice(0, limit));
+          expect(ids(await p.query({ partitionKey: 'm', orderBy: { field: 'when', direction: 'desc' }, limit })), `desc, limit ${limit}`).toEqual(
+            desc.slice(0, limit),
+          );
+        }
+        // Only portable values (no surrogate pairs, no arrays or objects): the case a server may order.
+        const plain = new Set(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+        for (const id of asc) if (!plain.has(id)) await p.delete(id, 'm');
+        expect(ids(await p.query({ partitionKey: 'm', orderBy: { field: 'when' }, limit: 3 }))).toEqual(['m0', 'm1', 'm2']);
+        expect(ids(await p.query({ partitionKey: 'm', orderBy: { field: 'when', direction: 'desc' }, limit: 3 }))).toEqual(['m9', 'm8', 'm7']);
+        expect(ids(await p.query({ partitionKey: 'm', where: { when: null }, orderBy: { field: 'when' } }))).toEqual(['m1']);
+      });
+
       it('sees writes', async () => {
         await p.update('b', 't1', { status: 'queued' });
         await p.delete('a', 't1');

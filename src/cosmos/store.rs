@@ -166,7 +166,49 @@ pub(super) enum Failure {
     Stopped(Stop),
 }
 
+/// What the failed answer to a write's request says on its own.
+enum Answer {
+    /// The server's verdict on the only attempt so far.
+    Conflict(Diagnostics),
+    NotFound(Diagnostics),
+    /// Refused for a reason that holds whatever landed before: the error.
+    Rejected(DsError),
+    /// Says nothing about the outcome: resolve it by re-reading.
+    Ambiguous,
+}
+
 impl CosmosStore {
+    /// Classifies the failure of a write's request. A definite rejection
+    /// (a bad request, auth) ends the write at any attempt. A 404, a 412
+    /// (and 409 when `conflict_409`) or a 429 decides only the first
+    /// attempt: after a lost response or a resend, it may be about an
+    /// earlier attempt of ours that landed, so it is re-read instead.
+    fn first_answer(
+        &self,
+        failure: &Failure,
+        earlier_ambiguous: bool,
+        conflict_409: bool,
+        what: &str,
+    ) -> Answer {
+        let Failure::Sdk(err) = failure else {
+            return Answer::Ambiguous;
+        };
+        let (status, sub_status) = status_of(err);
+        if is_definite_rejection(status, sub_status) {
+            return Answer::Rejected(from_cosmos(err, what, &self.redactor));
+        }
+        if earlier_ambiguous {
+            return Answer::Ambiguous;
+        }
+        match status {
+            412 => Answer::Conflict(diagnostics_of(err)),
+            409 if conflict_409 => Answer::Conflict(diagnostics_of(err)),
+            404 => Answer::NotFound(diagnostics_of(err)),
+            429 => Answer::Rejected(from_cosmos(err, what, &self.redactor)),
+            _ => Answer::Ambiguous,
+        }
+    }
+
     /// The rejection of a write whose outcome the re-read could not tell.
     pub(super) fn unknown(&self, f: &Failure, what: &str, why: &str) -> DsError {
         match f {
@@ -506,19 +548,11 @@ impl CosmosStore {
                 }
                 Err(stop) => Failure::Stopped(stop),
             };
-            if let Failure::Sdk(err) = &failure {
-                let (status, sub_status) = status_of(err);
-                if is_definite_rejection(status, sub_status) {
-                    return Err(from_cosmos(err, what, &self.redactor));
-                }
-                if !ambiguous {
-                    match status {
-                        404 => return Ok(WriteOutcome::NotFound),
-                        412 => return Ok(WriteOutcome::Conflict),
-                        429 => return Err(from_cosmos(err, what, &self.redactor)),
-                        _ => {}
-                    }
-                }
+            match self.first_answer(&failure, ambiguous, false, what) {
+                Answer::NotFound(_) => return Ok(WriteOutcome::NotFound),
+                Answer::Conflict(_) => return Ok(WriteOutcome::Conflict),
+                Answer::Rejected(e) => return Err(e),
+                Answer::Ambiguous => {}
             }
             ambiguous = true;
             let seen = self
@@ -586,24 +620,68 @@ impl CosmosStore {
     /// `filter` as parameterized SQL, and the feed it reads: its
     /// partition, or the whole container.
     fn prepared(&self, filter: &QueryFilter, what: &str) -> DsResult<(Query, FeedScope)> {
-        let q = sql::build(filter, self.pk.field())?;
+        let q = self.parameterized(sql::build(filter, self.pk.field())?, what)?;
+        Ok((q, Self::scope(filter)?))
+    }
+
+    fn parameterized(&self, q: sql::SqlQuery, what: &str) -> DsResult<Query> {
         let mut query = Query::from(q.text);
         for (name, value) in q.params {
             query = query
                 .with_parameter(name, value)
                 .map_err(|e| from_cosmos(&e, what, &self.redactor))?;
         }
-        let scope = match &filter.partition_key {
+        Ok(query)
+    }
+
+    fn scope(filter: &QueryFilter) -> DsResult<FeedScope> {
+        Ok(match &filter.partition_key {
             Some(pk) => FeedScope::partition(partition_key(pk.get())?),
             None => FeedScope::full_container(),
-        };
-        Ok((query, scope))
+        })
     }
 
     /// Runs the portable query as parameterized SQL; returns a JSON array.
+    /// A single-partition `orderBy` is ordered by the server when its answer
+    /// is provably Memory's order (`sql::server_ordered`), else in process.
     pub async fn query(&self, call: &Call, filter: &QueryFilter) -> DsResult<String> {
         let (query, scope) = self.prepared(filter, "query")?;
+        let halves = match (
+            sql::build_ordered(filter, self.pk.field(), sql::Half::Defined)?,
+            sql::build_ordered(filter, self.pk.field(), sql::Half::Missing)?,
+        ) {
+            (Some(d), Some(m)) => Some((
+                self.parameterized(d, "query")?,
+                self.parameterized(m, "query")?,
+            )),
+            _ => None,
+        };
         let _slot = self.admit(call, "query").await?;
+        if let Some((defined, missing)) = halves {
+            // A 400 here is the server refusing the ORDER BY (on Cosmos DB, a
+            // path without a range index); the unordered query still works.
+            match self.fetch_all(call, defined, Self::scope(filter)?).await {
+                Ok(defined) => {
+                    let missing = self.fetch_all(call, missing, Self::scope(filter)?).await?;
+                    if let Some(docs) = sql::server_ordered(filter, defined, missing) {
+                        return Ok(json_array(docs));
+                    }
+                }
+                Err(e) if e.status == Some(400) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let docs = self.fetch_all(call, query, scope).await?;
+        Ok(json_array(sql::order_and_limit(filter, docs)))
+    }
+
+    /// Every document `query` answers, all pages, as the caller sees them.
+    async fn fetch_all(
+        &self,
+        call: &Call,
+        query: Query,
+        scope: FeedScope,
+    ) -> DsResult<Vec<String>> {
         let collect =
             async {
                 let mut pages =
@@ -633,11 +711,7 @@ impl CosmosStore {
                 Ok::<_, DsError>(items)
             };
         let items = call.run(collect).await.map_err(|s| s.read("query"))??;
-        let docs = items
-            .iter()
-            .map(|item| for_caller(item.get()))
-            .collect::<DsResult<Vec<String>>>()?;
-        Ok(json_array(sql::order_and_limit(filter, docs)))
+        items.iter().map(|item| for_caller(item.get())).collect()
     }
 
     /// One page of the portable query, at most `max_items` documents,
@@ -862,22 +936,11 @@ impl CosmosStore {
                 Err(stop) => Failure::Stopped(stop),
             };
             self.cache.forget(pk_json, id);
-            if let Failure::Sdk(err) = &failure {
-                let (status, sub_status) = status_of(err);
-                if is_definite_rejection(status, sub_status) {
-                    return Err(from_cosmos(err, what, &self.redactor));
-                }
-                if !ambiguous {
-                    // The answer to our only attempt: about this request alone.
-                    match status {
-                        412 | 409 => {
-                            return Ok(Written::by(WriteOutcome::Conflict, diagnostics_of(err)))
-                        }
-                        404 => return Ok(Written::by(WriteOutcome::NotFound, diagnostics_of(err))),
-                        429 => return Err(from_cosmos(err, what, &self.redactor)),
-                        _ => {}
-                    }
-                }
+            match self.first_answer(&failure, ambiguous, true, what) {
+                Answer::Conflict(d) => return Ok(Written::by(WriteOutcome::Conflict, d)),
+                Answer::NotFound(d) => return Ok(Written::by(WriteOutcome::NotFound, d)),
+                Answer::Rejected(e) => return Err(e),
+                Answer::Ambiguous => {}
             }
             ambiguous = true;
             // A lost response, a timeout, an abort, a 5xx, or any answer to
