@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CosmosProvider, DatastoreError } from '@bytelyst/datastore';
 import type { BatchOp, CallDiagnostics, CosmosProviderOptions } from '@bytelyst/datastore';
@@ -1040,4 +1041,35 @@ describe('the test servers themselves', () => {
     expect(await Promise.race([ended, patience])).toBe('ended');
     await stopped;
   });
+});
+
+describe('a worker that ends with writes queued', () => {
+  // Nobody is left to hear their answers: what it had not sent is not sent,
+  // so nothing lands seconds after the thread that asked is gone.
+  for (const withCallOptions of [false, true]) {
+    it(`sends none of them afterwards${withCallOptions ? ' (calls with their own options)' : ''}`, async () => {
+      const proxy = await FaultProxy.start(upstreamPort);
+      try {
+        const container = `orphans-${randomUUID()}`;
+        const direct = await CosmosProvider.connect<Job>(faultOptions(endpoint, container));
+        await direct.create({ id: 'j', tenantId: 't', owner: null });
+        const writes = 300;
+        const worker = new Worker(new URL('./fixtures/orphan-writes-worker.mjs', import.meta.url), {
+          workerData: { options: faultOptions(proxy.endpoint, container), id: 'j', pk: 't', writes, withCallOptions },
+        });
+        await once(worker, 'message');
+        await worker.terminate();
+        const atEnd = proxy.requests.length;
+        // Long enough for dozens of the queued writes to land if they were still sent.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const afterwards = proxy.requests.slice(atEnd).map((r) => r.method);
+        // At most the write that was in flight, resolved by a re-read (and a resend of it).
+        expect(afterwards.length, `sent after the worker ended: ${afterwards.slice(0, 8).join(' ')}`).toBeLessThanOrEqual(3);
+        const doc = await direct.get('j', 't');
+        expect(doc?.rev).toBeLessThan(writes / 2);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });

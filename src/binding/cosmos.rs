@@ -5,6 +5,7 @@
 //! wire JSON (`DsError::wire`) travels as a `[[{…}]] message` prefix;
 //! `lib/errors.ts` decodes it before anyone sees it.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, Either, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
+use tokio_util::sync::CancellationToken;
 
 use super::credential::{GetToken, JsCredential};
 use super::outcome::{doc_or_miss, miss_code};
@@ -62,7 +64,7 @@ pub struct NativeCosmosStore {
 #[napi]
 pub struct NativeCall {
     timeout: Option<Duration>,
-    abort: tokio_util::sync::CancellationToken,
+    abort: CancellationToken,
     meter: Arc<Meter>,
 }
 
@@ -76,16 +78,40 @@ pub struct NativeMetered {
     pub sub_status: Option<u32>,
 }
 
+thread_local! {
+    /// Fired when this thread's JavaScript environment is torn down.
+    static ENV_ENDED: RefCell<Option<CancellationToken>> = const { RefCell::new(None) };
+}
+
+/// A token fired when the calling thread's environment ends (a worker
+/// terminated or exiting, the process exiting). Every call listens to it,
+/// so what an ended worker queued is never sent: nobody is left to hear
+/// its answer, and a write landing seconds after its thread is gone
+/// surprises whoever ended it. A write already in flight is resolved as an
+/// aborted one is.
+fn env_ended(env: &Env) -> Result<CancellationToken> {
+    ENV_ENDED.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some(token) = slot.as_ref().filter(|t| !t.is_cancelled()) {
+            return Ok(token.clone());
+        }
+        let token = CancellationToken::new();
+        env.add_env_cleanup_hook(token.clone(), |t| t.cancel())?;
+        *slot = Some(token.clone());
+        Ok(token)
+    })
+}
+
 #[napi]
 impl NativeCall {
     /// `timeoutMs` is checked by the TypeScript layer (a whole number ≥ 1).
     #[napi(constructor)]
-    pub fn new(timeout_ms: Option<u32>) -> Self {
-        NativeCall {
+    pub fn new(env: Env, timeout_ms: Option<u32>) -> Result<Self> {
+        Ok(NativeCall {
             timeout: timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
-            abort: tokio_util::sync::CancellationToken::new(),
+            abort: env_ended(&env)?.child_token(),
             meter: Arc::default(),
-        }
+        })
     }
 
     /// What the call heard so far (read it once the call has settled).
@@ -109,14 +135,15 @@ impl NativeCall {
     }
 }
 
-/// The limits of a call on `store`: its own, or the provider's alone.
-fn limits(store: &CosmosStore, call: Option<&NativeCall>) -> Call {
-    match call {
+/// The limits of a call on `store`: its own, or the provider's alone;
+/// either way it stops when its environment ends.
+fn limits(env: &Env, store: &CosmosStore, call: Option<&NativeCall>) -> Result<Call> {
+    Ok(match call {
         Some(c) => store
             .call(c.timeout, Some(c.abort.clone()))
             .metered(Arc::clone(&c.meter)),
-        None => store.call(None, None),
-    }
+        None => store.call(None, Some(env_ended(env)?)),
+    })
 }
 
 /// Connects to the container (creating it when asked) on the shared
@@ -169,7 +196,7 @@ where
     F: FnOnce(Arc<CosmosStore>, Call) -> Fut,
     Fut: Future<Output = DsResult<T>> + Send + 'static,
 {
-    let fut = op(Arc::clone(store), limits(store, call));
+    let fut = op(Arc::clone(store), limits(env, store, call)?);
     AsyncBlockBuilder::new(async move { fut.await.map_err(reject) }).build(env)
 }
 
