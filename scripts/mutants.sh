@@ -14,6 +14,9 @@
 #   MUTANTS_TIMEOUT     seconds a mutant's `cargo test` may take (default 20: the suite takes ~2 s; a
 #                       mutant that breaks the retry loop hangs until then)
 #   MUTANTS_JOBS        cargo-mutants --jobs (default 1: a 2-core machine)
+#   MUTANTS_RE=<regex>  cargo-mutants --re: only the mutants whose names
+#                       (as `cargo mutants --list` shows them) match, e.g.
+#                       'stored_members|value_end' for the functions changed
 #   MUTANTS_ITERATE=1   cargo-mutants --iterate: skip the mutants an earlier
 #                       run (same output directory) already caught
 #   MUTANTS_REV=<rev>   mutate a clean snapshot of that commit (git archive)
@@ -52,6 +55,9 @@ run_rust() {
   # and reused by later runs, and it is not the target/ that `npm test` and
   # `pnpm run build` use, so a mutation run never blocks or clobbers them.
   export CARGO_TARGET_DIR="${MUTANTS_CARGO_TARGET_DIR:-$root/target/mutants-build}"
+  # No debug info in that build: a mutant's crate compiles and its test
+  # binary links several times faster (the crate's own target/ is untouched).
+  export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
   local baseline=run f status src="$root"
   if [ -n "${MUTANTS_REV:-}" ]; then
     src="$(mktemp -d /tmp/datastore-mutants-src.XXXXXX)"
@@ -65,7 +71,12 @@ run_rust() {
     # The tree is copied to a temporary build directory (no --in-place), so
     # edits in the working tree during the run do not mix with the mutants.
     # --gitignore: do not copy target/, node_modules/ and the built addon.
-    # Oracle: `cargo test` (all the crate's tests).
+    # Oracle: `cargo test --lib`: all the crate's tests (it has no tests/ dir
+    # and no doc tests), without building the cdylib and the doc-test rlib,
+    # which halves each mutant's build.
+    # Never run two of these at once on one CARGO_TARGET_DIR: the second
+    # waits for the build lock inside its test timeout, and its mutants are
+    # reported as false timeouts.
     "${nice[@]}" cargo mutants \
       --dir "$src" \
       --file "$f" \
@@ -76,6 +87,8 @@ run_rust() {
       --baseline "$baseline" \
       --output "$root/target/mutants/${f//\//_}" \
       --no-shuffle \
+      --cargo-arg=--lib \
+      ${MUTANTS_RE:+--re "$MUTANTS_RE"} \
       ${MUTANTS_ITERATE:+--iterate} \
       || status=$?
     # Exit 2: mutants survived, 3: some timed out: results to read, not a

@@ -447,6 +447,178 @@ mod tests {
         }
     }
 
+    fn local() -> RawOptions {
+        raw(Some("https://localhost:8081/"), Some(KEY), None, true)
+    }
+
+    fn refused(r: RawOptions) -> String {
+        let e = ConnectOptions::parse(r).unwrap_err();
+        assert_eq!(e.code, Code::InvalidArgument, "{}", e.message);
+        e.message
+    }
+
+    #[test]
+    fn every_option_is_carried_over() {
+        let mut r = local();
+        r.database = "my db".into();
+        r.container = "jobs-1".into();
+        r.create_if_not_exists = true;
+        r.timeout_ms = Some(1500);
+        let o = ConnectOptions::parse(r).unwrap();
+        assert_eq!(o.endpoint, "https://localhost:8081/");
+        assert_eq!(
+            (o.database.as_str(), o.container.as_str()),
+            ("my db", "jobs-1")
+        );
+        assert!(o.emulator && o.create_if_not_exists);
+        assert_eq!(o.timeout, Some(std::time::Duration::from_millis(1500)));
+        assert!(o.preferred_regions.is_empty());
+        assert_eq!(o.consistency, None);
+        let o = ConnectOptions::parse(raw(Some("https://a/"), Some(KEY), None, false)).unwrap();
+        assert!(!o.emulator && !o.create_if_not_exists);
+        assert_eq!(o.timeout, None);
+        let mut r = local();
+        r.timeout_ms = Some(1);
+        let o = ConnectOptions::parse(r).unwrap();
+        assert_eq!(o.timeout, Some(std::time::Duration::from_millis(1)));
+        let mut r = local();
+        r.timeout_ms = Some(0);
+        assert!(refused(r).contains("timeoutMs"));
+        assert_eq!(
+            format!("{:?}", AccountKey(KEY.into())),
+            "AccountKey(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn each_consistency_level_by_its_name() {
+        for (level, want) in [
+            ("Strong", Consistency::Strong),
+            ("Session", Consistency::Session),
+            ("Eventual", Consistency::Eventual),
+        ] {
+            let mut r = local();
+            r.consistency_level = Some(level.into());
+            assert_eq!(ConnectOptions::parse(r).unwrap().consistency, Some(want));
+        }
+        let mut r = local();
+        r.consistency_level = Some("ConsistentPrefix".into());
+        assert!(refused(r).contains("pinned"));
+    }
+
+    #[test]
+    fn region_names_up_to_64_letters_digits_and_spaces() {
+        let regions = |names: &[&str]| {
+            let mut r = local();
+            r.preferred_regions = Some(names.iter().map(|s| (*s).to_owned()).collect());
+            r
+        };
+        let long = "a".repeat(64);
+        let o = ConnectOptions::parse(regions(&["North Europe", &long])).unwrap();
+        assert_eq!(
+            o.preferred_regions,
+            ["northeurope".to_owned(), long.clone()]
+        );
+        for bad in ["   ", "east-us", "\u{e9}ast"] {
+            assert!(
+                refused(regions(&[bad])).contains("not an Azure region"),
+                "{bad:?}"
+            );
+        }
+        let too_long = "a".repeat(65);
+        assert!(refused(regions(&[&too_long])).contains("not an Azure region"));
+        assert!(refused(regions(&["westus", "West US"])).contains("twice"));
+    }
+
+    #[test]
+    fn a_credential_with_a_connection_string_is_refused() {
+        let cs = format!("AccountEndpoint=https://localhost:8081/;AccountKey={KEY}");
+        let mut r = raw(None, None, Some(&cs), true);
+        r.credential_id = Some(3);
+        assert!(refused(r).contains("not both"));
+    }
+
+    #[test]
+    fn a_blank_key_is_refused() {
+        let r = raw(Some("https://localhost:1/"), Some("  "), None, true);
+        assert!(refused(r).contains("key must not be empty"));
+    }
+
+    #[test]
+    fn the_endpoint_is_the_account_url_alone() {
+        for url in [
+            "https://user@localhost:1/",
+            "https://:pw@localhost:1/",
+            "https://localhost:1/?x=1",
+            "https://localhost:1/#top",
+            "https://localhost:1/dbs",
+        ] {
+            let msg = refused(raw(Some(url), Some(KEY), None, true));
+            assert!(msg.contains("account URL alone"), "{url}: {msg}");
+        }
+    }
+
+    #[test]
+    fn connection_string_parts_in_any_case_and_order() {
+        let cs =
+            format!(" accountkey = {KEY} ; Database=x;ACCOUNTENDPOINT=https://localhost:8081/");
+        let o = ConnectOptions::parse(raw(None, None, Some(&cs), true)).unwrap();
+        assert_eq!(
+            (o.endpoint.as_str(), o.auth.key().unwrap_or_default()),
+            ("https://localhost:8081/", KEY)
+        );
+        for cs in [
+            "AccountEndpoint=https://localhost:8081/;AccountKey=",
+            "AccountEndpoint=;AccountKey=abcdefgh",
+            "AccountEndpoint=https://localhost:8081/",
+        ] {
+            let msg = refused(raw(None, None, Some(cs), true));
+            assert!(msg.contains("needs both"), "{cs}: {msg}");
+        }
+    }
+
+    /// Messages that would echo a secret (here a database or container name
+    /// holding the key) are scrubbed of the key, of a connection string's
+    /// parts and of their values.
+    #[test]
+    fn a_message_never_carries_a_secret() {
+        let secret = "s3cret-key-value";
+        let mut r = raw(Some("https://localhost:1/"), Some(secret), None, true);
+        r.database = format!("{secret}/");
+        let msg = refused(r);
+        assert!(!msg.contains(secret) && msg.contains("<redacted>"), "{msg}");
+        let cs = format!("AccountEndpoint=https://localhost:1/;AccountKey={secret}");
+        let mut r = raw(None, None, Some(&cs), true);
+        r.container = format!("{secret}?");
+        let msg = refused(r);
+        assert!(!msg.contains(secret) && msg.contains("<redacted>"), "{msg}");
+    }
+
+    #[test]
+    fn database_and_container_ids_cosmos_accepts() {
+        let named = |name: &str| {
+            let mut r = local();
+            r.database = name.to_owned();
+            r
+        };
+        let longest = "d".repeat(255);
+        for good in ["a", "a.b", "...", "a b", longest.as_str()] {
+            assert!(ConnectOptions::parse(named(good)).is_ok(), "{good:?}");
+        }
+        let too_long = "d".repeat(256);
+        for bad in [
+            "", &too_long, "a/b", "a\\b", "a?b", "a#b", "a\u{1}b", ".", "..", "a ",
+        ] {
+            assert!(
+                refused(named(bad)).contains("not a valid Cosmos DB id"),
+                "{bad:?}"
+            );
+        }
+        let mut r = local();
+        r.container = "c/d".into();
+        assert!(refused(r).contains("container"));
+    }
+
     #[test]
     fn refuses_incomplete_or_insecure_options() {
         assert!(ConnectOptions::parse(raw(Some("https://a/"), None, None, false)).is_err());

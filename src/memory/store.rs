@@ -575,6 +575,25 @@ mod tests {
         assert_eq!(parse(&doc)["n"], 3);
     }
 
+    /// `create_fields` answers only the new document's system fields (the
+    /// caller has the rest), the very ones a read then shows, and refuses
+    /// a duplicate as `create` does.
+    #[test]
+    fn create_fields_answers_the_stored_system_fields() {
+        let s = store();
+        let fields = parse(&s.create_fields(r#"{"id":"a","t":"x","n":1}"#).unwrap());
+        let d = parse(&s.get("a", "\"x\"").unwrap().unwrap());
+        assert_eq!(
+            fields,
+            serde_json::json!({"rev": 1, "_etag": d["_etag"], "_ts": d["_ts"]})
+        );
+        assert_eq!(d["n"], 1);
+        assert_eq!(
+            s.create_fields(r#"{"id":"a","t":"x"}"#).unwrap_err().code,
+            Code::Conflict
+        );
+    }
+
     /// Threads released together by a barrier race one conditional write on
     /// the same revision, round after round: exactly one wins each round.
     /// (Without the barrier the threads never overlapped, and a store that

@@ -6,9 +6,9 @@
  * provider: the mapping is the fleet's code, the same on every provider.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryProvider } from '@bytelyst/datastore';
+import { MemoryProvider, type Patch } from '@bytelyst/datastore';
 import { FleetContainer, type FleetEntity } from './single-container.js';
-import { FLEET_PARTITION_KEY_PATH, type FleetLease, type FleetLock } from './types.js';
+import { FLEET_PARTITION_KEY_PATH, type FleetLease, type FleetLock, type FleetRun } from './types.js';
 
 const F = 'fleet-1';
 
@@ -36,6 +36,19 @@ const lease = (id: string, over: Partial<FleetLease> = {}): FleetLease => ({
   expiresAt: 10,
   renewals: 0,
   ...over,
+});
+
+const run = (id: string): FleetRun => ({
+  id,
+  fleetId: F,
+  jobId: 'j',
+  agentId: 'a',
+  leaseEpoch: 1,
+  lock: null,
+  startedAt: 0,
+  endedAt: null,
+  outcome: 'running',
+  detail: null,
 });
 
 /** A stored document's caller fields (system fields dropped). */
@@ -169,6 +182,21 @@ describe('single container: a kind view', () => {
     await leases.close();
     await expect(locks.get('x', F)).rejects.toMatchObject({ code: 'invalid_argument' });
   });
+
+  it('a view disposed of closes the container', async () => {
+    const { container } = open();
+    await container.view('lock')[Symbol.asyncDispose]();
+    await expect(container.view('lease').get('x', F)).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('prefixes only a string id in a patch: a number is not taken for the id', async () => {
+    const { container } = open();
+    const locks = container.view('lock');
+    await locks.create(lock('5'));
+    const patch = { id: 5, holderEpoch: 1 } as unknown as Patch<FleetLock>;
+    await expect(locks.update('5', F, patch)).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect((await locks.get('5', F))?.holderEpoch).toBeNull();
+  });
 });
 
 describe('single container: a cross-kind batch', () => {
@@ -189,6 +217,31 @@ describe('single container: a cross-kind batch', () => {
       ['lock', lock('L', { holderJobId: 'j' })],
     ]);
     expect(await raw.get('lease:j:1', F)).toBeNull();
+  });
+
+  it('answers a run in its kind, and a delete of every kind as null', async () => {
+    const { container, raw } = open();
+    await raw.create({ id: 'job:J', fleetId: F, kind: 'job', status: 'queued' });
+    await container.view('lock').create(lock('L'));
+    await container.view('lease').create(lease('E'));
+    const out = await container.batch(F, [
+      { kind: 'run', op: { op: 'create', doc: run('R') } },
+      { kind: 'run', op: { op: 'read', id: 'R' } },
+      { kind: 'job', op: { op: 'delete', id: 'J' } },
+      { kind: 'run', op: { op: 'delete', id: 'R' } },
+      { kind: 'lease', op: { op: 'delete', id: 'E' } },
+      { kind: 'lock', op: { op: 'delete', id: 'L' } },
+    ]);
+    if (!out.ok) throw new Error(`batch failed at ${out.index}: ${out.reason}`);
+    expect(out.results.map((r) => [r.kind, fields(r.doc)])).toEqual([
+      ['run', run('R')],
+      ['run', run('R')],
+      ['job', null],
+      ['run', null],
+      ['lease', null],
+      ['lock', null],
+    ]);
+    expect(await raw.query({ partitionKey: F })).toEqual([]);
   });
 
   it('passes a failure through with its index, nothing applied', async () => {
