@@ -95,6 +95,21 @@ describe('Memory: shared stores can be dropped', () => {
     expect(await second.get('a', 'x')).toBeNull();
   });
 
+  it('a name no shared store can have is refused by dropShared as by the constructor', () => {
+    const refusal = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return 'accepted';
+    };
+    const byDrop = refusal(() => MemoryProvider.dropShared(''));
+    const byOpen = refusal(() => new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: '' }));
+    expect(byDrop).toMatchObject({ code: 'invalid_argument', message: 'shared store name must be a non-empty string' });
+    expect(byDrop).toMatchObject({ code: (byOpen as { code: string }).code, message: (byOpen as { message: string }).message });
+  });
+
   it('a shared store outlives the provider that created it', async () => {
     const name = `outlive-${randomUUID()}`;
     const opener = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: name });

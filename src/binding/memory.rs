@@ -37,8 +37,8 @@ pub fn memory_open(
 
 /// Forgets the process-wide store `name`; `true` when there was one.
 #[napi]
-pub fn memory_drop_shared(name: String) -> bool {
-    registry::drop_shared(&name)
+pub fn memory_drop_shared(name: String) -> Result<bool> {
+    Ok(registry::drop_shared(&name)?)
 }
 
 /// `pkJson` is `JSON.stringify(partitionKey)`.

@@ -18,11 +18,7 @@ static SHARED: LazyLock<Mutex<HashMap<String, Arc<Store>>>> = LazyLock::new(Defa
 /// Opens (or creates) the store named `name`. Every opener must agree on the
 /// partition key path.
 pub fn open_shared(name: &str, pk: PartitionKeyPath) -> DsResult<Arc<Store>> {
-    if name.is_empty() {
-        return Err(DsError::invalid(
-            "shared store name must be a non-empty string",
-        ));
-    }
+    check_name(name)?;
     let mut stores = SHARED.lock();
     if let Some(store) = stores.get(name) {
         if store.partition_key() != &pk {
@@ -40,9 +36,19 @@ pub fn open_shared(name: &str, pk: PartitionKeyPath) -> DsResult<Arc<Store>> {
 }
 
 /// Forgets the store named `name`; its open handles keep it alive. `true`
-/// when there was one.
-pub fn drop_shared(name: &str) -> bool {
-    SHARED.lock().remove(name).is_some()
+/// when there was one. A name no store can have is refused, as on open.
+pub fn drop_shared(name: &str) -> DsResult<bool> {
+    check_name(name)?;
+    Ok(SHARED.lock().remove(name).is_some())
+}
+
+fn check_name(name: &str) -> DsResult<()> {
+    if name.is_empty() {
+        return Err(DsError::invalid(
+            "shared store name must be a non-empty string",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -65,8 +71,9 @@ mod tests {
         let pk = || PartitionKeyPath::parse("/t").unwrap();
         let a = open_shared("registry-drop", pk()).unwrap();
         a.create(r#"{"id":"x","t":"p"}"#).unwrap();
-        assert!(drop_shared("registry-drop"));
-        assert!(!drop_shared("registry-drop"));
+        assert!(drop_shared("registry-drop").unwrap());
+        assert!(!drop_shared("registry-drop").unwrap());
+        assert!(drop_shared("").is_err());
         assert!(
             a.get("x", "\"p\"").unwrap().is_some(),
             "old handle keeps its data"
