@@ -647,6 +647,47 @@ mod tests {
             .is_none());
     }
 
+    /// `text` as the raw document `body_value` gets (parsed without a depth limit).
+    fn raw(text: &str) -> Box<RawValue> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit();
+        Box::<RawValue>::deserialize(&mut de).unwrap()
+    }
+
+    /// `n` arrays, each inside the one before.
+    fn arrays(n: usize) -> String {
+        format!("{}{}", "[".repeat(n), "]".repeat(n))
+    }
+
+    /// A document `depth` containers deep: an object holding `depth - 1` arrays.
+    fn nested(depth: usize) -> String {
+        format!(r#"{{"d":{}}}"#, arrays(depth - 1))
+    }
+
+    #[test]
+    fn a_batch_takes_documents_nested_up_to_its_limit() {
+        let at_limit = nested(MAX_BODY_NESTING);
+        let v = body_value(&raw(&at_limit)).unwrap();
+        assert_eq!(v.to_string(), at_limit);
+        let e = body_value(&raw(&nested(MAX_BODY_NESTING + 1))).unwrap_err();
+        assert_eq!(e.code, crate::error::Code::InvalidArgument);
+        assert_eq!(e.message, "document is nested deeper than 160 levels");
+        // Closed containers give their depth back: many side by side are shallow.
+        let wide = format!(r#"{{"d":[{}[]]}}"#, "[],".repeat(2 * MAX_BODY_NESTING));
+        assert_eq!(body_value(&raw(&wide)).unwrap().to_string(), wide);
+    }
+
+    #[test]
+    fn brackets_in_strings_are_not_nesting() {
+        // Brackets inside strings, also after an escaped quote, are text.
+        let deep = "[".repeat(2 * MAX_BODY_NESTING);
+        let text = format!(r#"{{"s":"{deep}","t":"\"{deep}{{"}}"#);
+        assert_eq!(body_value(&raw(&text)).unwrap().to_string(), text);
+        // A string ends at its closing quote: what follows is counted again.
+        let after = format!(r#"{{"s":"a","t":"\\","d":{}}}"#, arrays(MAX_BODY_NESTING));
+        assert!(body_value(&raw(&after)).is_err());
+    }
+
     /// A plan as `verdict` and `landed` read it (the request is never sent).
     fn plan(
         token: &Token,

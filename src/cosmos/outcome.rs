@@ -217,6 +217,30 @@ mod tests {
     }
 
     #[test]
+    fn our_base_under_another_etag_is_no_proof_that_another_write_won() {
+        let ours = Token::fixed("ours");
+        // Still rev 4 with our base's token, but not the etag we wrote against:
+        // rewritten without a new revision (a restore of the old body, a writer
+        // that keeps no ring). Ours may have landed at 5 and been undone.
+        let r = ring(&[(3, "z"), (4, "a")]);
+        let seen = Seen {
+            etag: "e4-restored",
+            rev: 4,
+            ring: &r,
+        };
+        assert_eq!(
+            judge(
+                &Condition::Etag("e4".into()),
+                5,
+                &ours,
+                Some((4, "a")),
+                Some(seen)
+            ),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
     fn unknown() {
         let ours = Token::fixed("ours");
         // Gone: a replace may have landed and been deleted since; a create
