@@ -127,6 +127,13 @@ export declare function memoryUpdateIfMatchFrom(store: ExternalObject<'MemorySto
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
 /**
+ * The count every change to any Memory store's documents moves (see
+ * `store::write_count`): while it reads the same, nothing has changed.
+ * A number, exact below 2^53 (some hundred days at a billion writes a second).
+ */
+export declare function memoryWriteCount(): number
+
+/**
  * What a conditional write answers instead of a document (or of `0`, for
  * a delete) when it wrote nothing: the compare failed. Exported to
  * JavaScript, so `lib/codec.ts` decodes by these and not by copies.

@@ -854,5 +854,6 @@ module.exports.memoryUpdate = nativeBinding.memoryUpdate
 module.exports.memoryUpdateIfMatch = nativeBinding.memoryUpdateIfMatch
 module.exports.memoryUpdateIfMatchFrom = nativeBinding.memoryUpdateIfMatchFrom
 module.exports.memoryUpsert = nativeBinding.memoryUpsert
+module.exports.memoryWriteCount = nativeBinding.memoryWriteCount
 module.exports.MISS_CONFLICT = nativeBinding.MISS_CONFLICT
 module.exports.MISS_NOT_FOUND = nativeBinding.MISS_NOT_FOUND

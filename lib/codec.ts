@@ -105,11 +105,22 @@ function checkValue(v: unknown, at: () => string): unknown {
 }
 
 /**
- * A plain object as JSON text; `what` names it in errors (`document`,
- * `ops[2].patch`). When every member was a JSON primitive, `out.flat` is
- * set to the members as they were read and written.
+ * What `encodeObject` tells its caller beside the text: `flat`, the members
+ * as read and written, when every one was a JSON primitive. With `lazy`,
+ * such an object is not written: `encodeObject` returns '' and the caller
+ * writes `flat` with `JSON.stringify` (which cannot fail on it) if it needs
+ * the text.
  */
-export function encodeObject(value: unknown, what: string, out?: { flat?: Record<string, unknown> }): string {
+export interface Encoded {
+  flat?: Record<string, unknown>;
+  lazy?: boolean;
+}
+
+/**
+ * A plain object as JSON text; `what` names it in errors (`document`,
+ * `ops[2].patch`). See `Encoded` for `out`.
+ */
+export function encodeObject(value: unknown, what: string, out?: Encoded): string {
   if (!isPlainObject(value)) {
     throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
   }
@@ -130,7 +141,7 @@ export function encodeObject(value: unknown, what: string, out?: { flat?: Record
  * caller's object: every member is still read once, in order, and errors
  * arise in the same order as before.
  */
-function encodeFlat(value: Record<string, unknown>, what: string, out?: { flat?: Record<string, unknown> }): string {
+function encodeFlat(value: Record<string, unknown>, what: string, out?: Encoded): string {
   const keys = Object.keys(value);
   const copy: Record<string, unknown> = {};
   const n = keys.length;
@@ -157,7 +168,10 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: { flat?:
   }
   // A getter may have given Object.prototype a toJSON meanwhile: the root's was looked up before any member was read.
   if ('toJSON' in copy) Object.setPrototypeOf(copy, null);
-  else if (i === n && out !== undefined) out.flat = copy;
+  else if (i === n && out !== undefined) {
+    out.flat = copy;
+    if (out.lazy === true) return '';
+  }
   if (i === n) return JSON.stringify(copy);
   // From the first member not yet read (`__proto__`) or the one after the object that stopped the loop.
   for (let j = keys[i] === '__proto__' ? i : i + 1; j < n; j++) {

@@ -35,6 +35,14 @@ pub fn memory_open(
     Ok(External::new(store))
 }
 
+/// The count every change to any Memory store's documents moves (see
+/// `store::write_count`): while it reads the same, nothing has changed.
+/// A number, exact below 2^53 (some hundred days at a billion writes a second).
+#[napi]
+pub fn memory_write_count() -> f64 {
+    crate::memory::store::write_count() as f64
+}
+
 /// Forgets the process-wide store `name`; `true` when there was one.
 #[napi]
 pub fn memory_drop_shared(name: String) -> bool {

@@ -24,7 +24,26 @@ const SHARDS: usize = 32;
 
 /// Etags are unique across every store in the process, so a document that is
 /// deleted and created again never matches an etag of its earlier life.
+///
+/// Every change to any store's documents takes a number from here inside
+/// its lock section (a write for its etag, a delete by `bump`), so while
+/// the counter has not moved, no document anywhere has changed: the
+/// TypeScript layer reads it (`write_count`) to answer from a version it
+/// holds without a native call.
 static NEXT_ETAG: AtomicU64 = AtomicU64::new(1);
+
+/// Marks a change that takes no etag (a delete); call it inside the lock
+/// section that makes the change.
+pub(super) fn bump() {
+    NEXT_ETAG.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The counter every change moves: equal readings mean no document in the
+/// process changed between them. A write of etag `n` leaves it at `n + 1`
+/// or more.
+pub fn write_count() -> u64 {
+    NEXT_ETAG.load(Ordering::SeqCst)
+}
 
 #[derive(Clone)]
 pub(super) struct Entry {
@@ -299,7 +318,12 @@ impl Store {
 
     pub fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
         let key = self.key(id, pk_json)?;
-        Ok(self.shard(&key).lock().remove(key.as_str()).is_some())
+        let mut shard = self.shard(&key).lock();
+        let removed = shard.remove(key.as_str()).is_some();
+        if removed {
+            bump();
+        }
+        Ok(removed)
     }
 
     /// The conditional delete: compare and remove in one lock section.
@@ -316,6 +340,7 @@ impl Store {
             Some(e) if !matches(expected, e) => WriteOutcome::Conflict,
             Some(_) => {
                 shard.remove(key.as_str());
+                bump();
                 WriteOutcome::Written(())
             }
         })
@@ -573,6 +598,52 @@ mod tests {
             panic!("holding rev 1, a write onto rev 2 needs the whole document: {out:?}")
         };
         assert_eq!(parse(&doc)["n"], 3);
+    }
+
+    /// Every change moves the write count the TypeScript layer trusts to
+    /// answer from a version it holds; a delete takes no etag, so it moves
+    /// it by itself (without that, a deleted document would still be read).
+    #[test]
+    fn every_change_moves_the_write_count() {
+        let s = store();
+        let x = "\"x\"";
+        let moved = |what: &str, change: &dyn Fn()| {
+            let before = write_count();
+            change();
+            assert!(
+                write_count() > before,
+                "{what} did not move the write count"
+            );
+        };
+        let rev = |n| expected(None, Some(n)).unwrap();
+        moved("create", &|| {
+            drop(s.create(r#"{"id":"a","t":"x"}"#).unwrap())
+        });
+        moved("upsert", &|| {
+            drop(s.upsert(r#"{"id":"a","t":"x","n":1}"#).unwrap())
+        });
+        moved("replace", &|| {
+            drop(s.replace(r#"{"id":"a","t":"x","n":2}"#).unwrap())
+        });
+        moved("update", &|| drop(s.update("a", x, r#"{"n":3}"#).unwrap()));
+        moved("updateIfMatch", &|| {
+            drop(s.update_if_match("a", x, &rev(4), r#"{"n":4}"#).unwrap())
+        });
+        moved("delete", &|| assert!(s.delete("a", x).unwrap()));
+        s.create(r#"{"id":"a","t":"x"}"#).unwrap();
+        moved("deleteIfMatch", &|| {
+            assert_eq!(
+                s.delete_if_match("a", x, &rev(1)).unwrap(),
+                WriteOutcome::Written(())
+            )
+        });
+        s.create(r#"{"id":"a","t":"x"}"#).unwrap();
+        moved("a batch's delete", &|| {
+            let b = crate::batch::parse(x, r#"[{"op":"delete","id":"a"}]"#, s.partition_key());
+            assert!(s.get("a", x).unwrap().is_some());
+            drop(s.batch(&b.unwrap()).unwrap());
+            assert!(s.get("a", x).unwrap().is_none());
+        });
     }
 
     /// Threads released together by a barrier race one conditional write on
