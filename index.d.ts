@@ -79,6 +79,13 @@ export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJs
  */
 export declare function memoryCreateFields(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/**
+ * `createFields` for a document whose long string members come apart
+ * from its text: `docJson` holds a placeholder for each, `strings` their
+ * keys and values (key, value, …), written into the stored text here.
+ */
+export declare function memoryCreateFieldsWith(store: ExternalObject<'MemoryStore'>, docJson: string, strings: Array<string>): string
+
 export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): boolean
 
 /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */

@@ -841,6 +841,7 @@ module.exports.cosmosConnect = nativeBinding.cosmosConnect
 module.exports.memoryBatch = nativeBinding.memoryBatch
 module.exports.memoryCreate = nativeBinding.memoryCreate
 module.exports.memoryCreateFields = nativeBinding.memoryCreateFields
+module.exports.memoryCreateFieldsWith = nativeBinding.memoryCreateFieldsWith
 module.exports.memoryDelete = nativeBinding.memoryDelete
 module.exports.memoryDeleteIfMatch = nativeBinding.memoryDeleteIfMatch
 module.exports.memoryDropShared = nativeBinding.memoryDropShared

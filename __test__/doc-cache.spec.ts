@@ -247,3 +247,25 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
     });
   }
 });
+
+describe('MemoryProvider.create: long strings handed to the native layer beside the text', () => {
+  const long = (s: string): string => s.repeat(Math.ceil(2048 / s.length));
+  it('stores what JSON.stringify would have written: escapes, member order, id and partition key in place', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const docs: Doc[] = [
+      { id: 'a', t: 'x', first: long('plain'), n: 1, last: long('q"\\\n\t\r\b\f\u0001\u001f\u007f\u2028é😀') },
+      { id: 'b', t: long('k'), 10: long('ten'), 2: 'short', s: long('s') },
+      { id: long('i').slice(0, 200), t: 'x', rev: long('r'), _etag: long('e'), u: undefined, z: -0 },
+    ];
+    for (const doc of docs) {
+      const created = await p.create(doc);
+      const read = await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get(doc.id, doc.t);
+      expect(created).toStrictEqual(read);
+      const { rev: _r, _etag: _e, ...own } = JSON.parse(JSON.stringify(doc)) as Doc;
+      expect(JSON.stringify(read)).toBe(JSON.stringify({ ...own, rev: 1, _etag: read?._etag, _ts: read?._ts }));
+    }
+    await expect(p.create({ id: 'c', t: 'x', _own: long('o') })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(p.create({ id: 'a', t: 'x', more: long('m') })).rejects.toMatchObject({ code: 'conflict' });
+  });
+});

@@ -109,11 +109,14 @@ function checkValue(v: unknown, at: () => string): unknown {
  * as read and written, when every one was a JSON primitive. With `lazy`,
  * such an object is not written: `encodeObject` returns '' and the caller
  * writes `flat` with `JSON.stringify` (which cannot fail on it) if it needs
- * the text.
+ * the text. With `lazyFrom`, only an object with a string member of at
+ * least that many characters is left unwritten.
  */
 export interface Encoded {
   flat?: Record<string, unknown>;
   lazy?: boolean;
+  /** As `lazy`, but only when a string member is this long or longer. */
+  lazyFrom?: number;
 }
 
 /**
@@ -145,6 +148,8 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: Encoded)
   const keys = Object.keys(value);
   const copy: Record<string, unknown> = {};
   const n = keys.length;
+  const lazyFrom = out?.lazyFrom ?? Number.POSITIVE_INFINITY;
+  let long = false;
   let i = 0;
   try {
     for (; i < n; i++) {
@@ -156,6 +161,7 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: Encoded)
       }
       if (typeof v === 'string' ? isWellFormed(v) : typeof v === 'number' ? Number.isFinite(v) : typeof v === 'boolean' || v === null || v === undefined) {
         copy[k] = v;
+        if (typeof v === 'string' && v.length >= lazyFrom) long = true;
       } else if (typeof v === 'object') {
         copy[k] = v;
         break;
@@ -170,7 +176,7 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: Encoded)
   if ('toJSON' in copy) Object.setPrototypeOf(copy, null);
   else if (i === n && out !== undefined) {
     out.flat = copy;
-    if (out.lazy === true) return '';
+    if (out.lazy === true || long) return '';
   }
   if (i === n) return JSON.stringify(copy);
   // From the first member not yet read (`__proto__`) or the one after the object that stopped the loop.

@@ -91,6 +91,18 @@ pub fn memory_create_fields(
     Ok(store.create_fields(&doc_json)?)
 }
 
+/// `createFields` for a document whose long string members come apart
+/// from its text: `docJson` holds a placeholder for each, `strings` their
+/// keys and values (key, value, …), written into the stored text here.
+#[napi]
+pub fn memory_create_fields_with(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    doc_json: String,
+    strings: Vec<String>,
+) -> Result<String> {
+    Ok(store.create_fields_with(&doc_json, &strings)?)
+}
+
 #[napi]
 pub fn memory_upsert(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,

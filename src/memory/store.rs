@@ -16,7 +16,7 @@ use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{DsError, DsResult};
 use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyPath};
 use crate::write::{
-    already_exists, does_not_exist, merge_stored, prepare, Expectation, WriteOutcome,
+    already_exists, does_not_exist, merge_stored, prepare, prepare_with, Expectation, WriteOutcome,
 };
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
@@ -177,8 +177,25 @@ impl Store {
         self.create_answering(doc_json, Entry::fields_json)
     }
 
+    /// `create_fields` for a document whose long strings come apart from
+    /// its text (`write::prepare_with`).
+    pub fn create_fields_with(&self, doc_json: &str, strings: &[String]) -> DsResult<String> {
+        let p = prepare_with(doc_json, &self.pk, strings)?;
+        self.insert_new(map_key(&p.pk_json, &p.id), p.id, p.body, Entry::fields_json)
+    }
+
     fn create_answering(&self, doc_json: &str, answer: fn(&Entry) -> String) -> DsResult<String> {
         let (key, id, body) = self.prepare_doc(doc_json)?;
+        self.insert_new(key, id, body, answer)
+    }
+
+    fn insert_new(
+        &self,
+        key: String,
+        id: String,
+        body: String,
+        answer: fn(&Entry) -> String,
+    ) -> DsResult<String> {
         let mut shard = self.shard(&key).lock();
         if shard.contains_key(key.as_str()) {
             return Err(already_exists(&id));
