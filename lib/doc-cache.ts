@@ -13,8 +13,8 @@
  *
  * Held documents are never handed out: callers get copies, so they may
  * mutate what they receive. The cache is bounded (entries and characters),
- * so documents stay off the V8 heap but for a few recent ones, and holds
- * only documents of at least `MIN_CHARS`.
+ * so documents stay off the V8 heap but for a few recent ones; of a
+ * write's answers it holds parsed only those of at least `MIN_CHARS`.
  *
  * Beside each version (of any size) it keeps the native write count
  * (`memoryWriteCount`) at a moment that version was current. Every change
