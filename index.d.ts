@@ -79,6 +79,13 @@ export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJs
  */
 export declare function memoryCreateFields(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/**
+ * `createFields` for a document whose long string members come apart
+ * from its text: `docJson` holds a placeholder for each, `strings` their
+ * keys and values (key, value, …), written into the stored text here.
+ */
+export declare function memoryCreateFieldsWith(store: ExternalObject<'MemoryStore'>, docJson: string, strings: Array<string>): string
+
 export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): boolean
 
 /** `0` when deleted; `1` (conflict) or `2` (not found) otherwise. */
@@ -125,6 +132,13 @@ export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>
 export declare function memoryUpdateIfMatchFrom(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number
 
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
+
+/**
+ * The count every change to any Memory store's documents moves (see
+ * `store::write_count`): while it reads the same, nothing has changed.
+ * A number, exact below 2^53 (some hundred days at a billion writes a second).
+ */
+export declare function memoryWriteCount(): number
 
 /**
  * What a conditional write answers instead of a document (or of `0`, for

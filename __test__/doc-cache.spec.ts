@@ -129,11 +129,12 @@ describe('DocCache', () => {
     expect(c.etagOf('k4')).toBe('e4');
   });
 
-  it('does not hold a document under MIN_CHARS', () => {
+  it('does not hold a write\'s answer under MIN_CHARS parsed; a read\'s it holds at any size', () => {
     const c = new DocCache();
-    c.fromJson('big', `{"pad":"${pad}","_etag":"b"}`);
-    c.fromJson('small', '{"_etag":"s"}');
-    expect([c.etagOf('big'), c.etagOf('small')]).toEqual(['b', undefined]);
+    c.fromJson('big', `{"pad":"${pad}","_etag":"b"}`, Number.NaN, true);
+    c.fromJson('small', '{"_etag":"s"}', Number.NaN, true);
+    c.fromJson('read', '{"_etag":"r"}');
+    expect([c.etagOf('big'), c.etagOf('small'), c.etagOf('read')]).toEqual(['b', undefined, 'r']);
   });
 
   it('copies JSON trees as JSON.parse would make them', () => {
@@ -162,5 +163,109 @@ describe('DocCache', () => {
     const c = new DocCache();
     expect(() => c.copyOf('"x"\na')).toThrow('no document held for "x"\na');
     expect(() => c.fromWrite('"x"\nb', '{}', '{}')).toThrow('no document held for "x"\nb');
+  });
+});
+
+describe('MemoryProvider: answers from a held version while nothing has changed', () => {
+  // Small documents too: a read's answer is held at any size, a write's version is kept.
+  const sizes: Array<[string, Record<string, unknown>]> = [
+    ['small', {}],
+    ['large', { pad }],
+  ];
+
+  for (const [size, extra] of sizes) {
+    it(`a stale claim on a ${size} document with a patch the store refuses is refused, not answered conflict`, async () => {
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+      const a = await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+      const w = await p.updateIfMatch('a', 'x', { etag: a._etag }, { n: 1 }); // p holds rev 2
+      if (!w.ok) throw new Error('write lost');
+      await p.get('a', 'x');
+      for (const patch of [{ rev: 5 }, { _x: 1 }, { id: 'b' }, { t: 'y' }, { n: Number.NaN }, { deep: { n: 1n } }]) {
+        await expect(p.updateIfMatch('a', 'x', { etag: a._etag }, patch as never)).rejects.toMatchObject({ code: 'invalid_argument' });
+        await expect(p.updateIfMatch('a', 'x', { rev: 1 }, patch as never)).rejects.toMatchObject({ code: 'invalid_argument' });
+      }
+      // The same id and partition key, unchanged, are allowed: the compare decides.
+      expect(await p.updateIfMatch('a', 'x', { rev: 1 }, { id: 'a', t: 'x' })).toEqual({ ok: false, reason: 'conflict' });
+      expect(await p.updateIfMatch('a', 'x', { rev: 1 }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+      expect(await p.get('a', 'x')).toMatchObject({ n: 1, rev: 2 });
+    });
+
+    it(`an etag of the current ${size} version spelt otherwise (as the store still reads it) wins as it does natively`, async () => {
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+      const a = await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+      // '"000…7"' read as hex: a leading '+' for a leading '0' is the same number to the store.
+      const spelt = `"+${a._etag.slice(2)}`;
+      expect(spelt).not.toBe(a._etag);
+      const w = await p.updateIfMatch('a', 'x', { etag: spelt }, { n: 1 });
+      expect(w).toMatchObject({ ok: true, doc: { n: 1, rev: 2 } });
+    });
+
+    it(`a ${size} version changed by another provider is never answered from the one held`, async () => {
+      const store = shared();
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+      const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+      const a = await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+      await p.get('a', 'x'); // held, and current
+      const b = await q.updateIfMatch('a', 'x', { etag: a._etag }, { n: 1 });
+      if (!b.ok) throw new Error('write lost');
+      expect(await p.get('a', 'x')).toMatchObject({ n: 1, rev: 2 });
+      // q writes again; p's held etag is the one q expects: it wins, whatever p held.
+      await p.updateIfMatch('a', 'x', { etag: b.doc._etag }, { n: 2 });
+      const c = await q.get('a', 'x');
+      await q.update('a', 'x', { n: 3 });
+      expect(await p.updateIfMatch('a', 'x', { etag: (await q.get('a', 'x'))?._etag ?? '' }, { n: 4 })).toMatchObject({ ok: true });
+      expect(await p.updateIfMatch('a', 'x', { etag: c?._etag ?? '' }, { n: 5 })).toEqual({ ok: false, reason: 'conflict' });
+    });
+
+    for (const how of ['delete', 'deleteIfMatch', 'batch'] as const) {
+      it(`a ${size} document deleted by another provider (${how}) is gone at once: get is null, a stale claim is not_found`, async () => {
+        const store = shared();
+        const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        const a = await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+        const w = await p.updateIfMatch('a', 'x', { etag: a._etag }, { n: 1 });
+        if (!w.ok) throw new Error('write lost');
+        await p.get('a', 'x');
+        if (how === 'delete') await q.delete('a', 'x');
+        else if (how === 'deleteIfMatch') expect(await q.deleteIfMatch('a', 'x', { etag: w.doc._etag })).toEqual({ ok: true });
+        else expect(await q.batch('x', [{ op: 'delete', id: 'a' }])).toMatchObject({ ok: true });
+        expect(await p.updateIfMatch('a', 'x', { etag: a._etag }, { n: 2 })).toEqual({ ok: false, reason: 'not_found' });
+        expect(await p.get('a', 'x')).toBeNull();
+      });
+    }
+
+    it(`every ${size} read from the held version is its own copy`, async () => {
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+      await p.create({ id: 'a', t: 'x', meta: { tags: ['q'] }, ...extra });
+      const first = await p.get('a', 'x');
+      const second = await p.get('a', 'x');
+      if (first === null || second === null) throw new Error('a vanished');
+      expect(second).not.toBe(first);
+      (second['meta'] as { tags: string[] }).tags.push('mutated');
+      second['t'] = 'changed';
+      expect(await p.get('a', 'x')).toMatchObject({ t: 'x', meta: { tags: ['q'] } });
+    });
+  }
+});
+
+describe('MemoryProvider.create: long strings handed to the native layer beside the text', () => {
+  const long = (s: string): string => s.repeat(Math.ceil(2048 / s.length));
+  it('stores what JSON.stringify would have written: escapes, member order, id and partition key in place', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const docs: Doc[] = [
+      { id: 'a', t: 'x', first: long('plain'), n: 1, last: long('q"\\\n\t\r\b\f\u0001\u001f\u007f\u2028é😀') },
+      { id: 'b', t: long('k'), 10: long('ten'), 2: 'short', s: long('s') },
+      { id: long('i').slice(0, 200), t: 'x', rev: long('r'), _etag: long('e'), u: undefined, z: -0 },
+    ];
+    for (const doc of docs) {
+      const created = await p.create(doc);
+      const read = await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get(doc.id, doc.t);
+      expect(created).toStrictEqual(read);
+      const { rev: _r, _etag: _e, ...own } = JSON.parse(JSON.stringify(doc)) as Doc;
+      expect(JSON.stringify(read)).toBe(JSON.stringify({ ...own, rev: 1, _etag: read?._etag, _ts: read?._ts }));
+    }
+    await expect(p.create({ id: 'c', t: 'x', _own: long('o') })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(p.create({ id: 'a', t: 'x', more: long('m') })).rejects.toMatchObject({ code: 'conflict' });
   });
 });

@@ -129,11 +129,25 @@ function checkValue(v: unknown, at: () => string): unknown {
 }
 
 /**
- * A plain object as JSON text; `what` names it in errors (`document`,
- * `ops[2].patch`). When every member was a JSON primitive, `out.flat` is
- * set to the members as they were read and written.
+ * What `encodeObject` tells its caller beside the text: `flat`, the members
+ * as read and written, when every one was a JSON primitive. With `lazy`,
+ * such an object is not written: `encodeObject` returns '' and the caller
+ * writes `flat` with `JSON.stringify` (which cannot fail on it) if it needs
+ * the text. With `lazyFrom`, only an object with a string member of at
+ * least that many characters is left unwritten.
  */
-export function encodeObject(value: unknown, what: string, out?: { flat?: Record<string, unknown> }): string {
+export interface Encoded {
+  flat?: Record<string, unknown>;
+  lazy?: boolean;
+  /** As `lazy`, but only when a string member is this long or longer. */
+  lazyFrom?: number;
+}
+
+/**
+ * A plain object as JSON text; `what` names it in errors (`document`,
+ * `ops[2].patch`). See `Encoded` for `out`.
+ */
+export function encodeObject(value: unknown, what: string, out?: Encoded): string {
   let general: boolean;
   try {
     if (!isPlainObject(value)) throw invalidArgument(`${what} must be a plain object, got ${describe(value)}`);
@@ -157,10 +171,12 @@ export function encodeObject(value: unknown, what: string, out?: { flat?: Record
  * caller's object: every member is still read once, in order, and errors
  * arise in the same order as before.
  */
-function encodeFlat(value: Record<string, unknown>, what: string, out?: { flat?: Record<string, unknown> }): string {
+function encodeFlat(value: Record<string, unknown>, what: string, out?: Encoded): string {
   const keys = Object.keys(value);
   const copy: Record<string, unknown> = {};
   const n = keys.length;
+  const lazyFrom = out?.lazyFrom ?? Number.POSITIVE_INFINITY;
+  let long = false;
   let i = 0;
   try {
     for (; i < n; i++) {
@@ -172,6 +188,7 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: { flat?:
       }
       if (typeof v === 'string' ? isWellFormed(v) : typeof v === 'number' ? Number.isFinite(v) : typeof v === 'boolean' || v === null || v === undefined) {
         copy[k] = v;
+        if (typeof v === 'string' && v.length >= lazyFrom) long = true;
       } else if (typeof v === 'object') {
         copy[k] = v;
         break;
@@ -184,7 +201,10 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: { flat?:
   }
   // A getter may have given Object.prototype a toJSON meanwhile: the root's was looked up before any member was read.
   if ('toJSON' in copy) Object.setPrototypeOf(copy, null);
-  else if (i === n && out !== undefined) out.flat = copy;
+  else if (i === n && out !== undefined) {
+    out.flat = copy;
+    if (out.lazy === true || long) return '';
+  }
   if (i === n) return JSON.stringify(copy);
   // From the first member not yet read (`__proto__`) or the one after the object that stopped the loop.
   for (let j = keys[i] === '__proto__' ? i : i + 1; j < n; j++) {

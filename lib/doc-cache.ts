@@ -13,10 +13,18 @@
  *
  * Held documents are never handed out: callers get copies, so they may
  * mutate what they receive. The cache is bounded (entries and characters),
- * so documents stay off the V8 heap but for a few recent ones, and holds
- * only documents of at least `MIN_CHARS`.
+ * so documents stay off the V8 heap but for a few recent ones; of a
+ * write's answers it holds parsed only those of at least `MIN_CHARS`.
+ *
+ * Beside each version (of any size) it keeps the native write count
+ * (`memoryWriteCount`) at a moment that version was current. Every change
+ * to any Memory store in the process moves that count inside its lock
+ * section, so while it reads the same the version is still current, and
+ * a `get` or a stale claim is answered without crossing into the native
+ * layer. A moved count only sends the call to the native store, as before.
  */
 
+import { memoryWriteCount } from '../index.js';
 import type { Stored } from './types.js';
 
 /** A parsed document, as JSON.parse makes it. */
@@ -25,8 +33,11 @@ type Obj = { [k: string]: Json };
 
 const MAX_ENTRIES = 256;
 /**
- * Documents shorter than this (JSON characters) are not held: V8 parses a
- * small text faster than a tree is copied member by member.
+ * A write's answer shorter than this (JSON characters) is not held parsed,
+ * only its version: V8 parses a small text faster than a tree is merged
+ * and copied member by member. A read's answer is held at any size: while
+ * the write count stands still, the next read of it is a copy, with no
+ * native call.
  */
 export const MIN_CHARS = 1024;
 /** JSON characters held at most (about twice that in bytes on the heap). */
@@ -34,8 +45,39 @@ const MAX_CHARS = 4 * 1024 * 1024;
 
 interface Held {
   etag: string;
-  doc: Obj;
+  rev: unknown;
+  /**
+   * `memoryWriteCount()` at a moment this version was current; NaN when
+   * unknown; `AFTER_WRITE` for a version a write answered, until it is
+   * first needed (then the count that write left, from its etag).
+   */
+  count: number;
+  /** The parsed version, for documents of `MIN_CHARS` or more. */
+  doc: Obj | undefined;
   chars: number;
+}
+
+/** An etag as the native store writes it: 16 lowercase hex digits in quotes. Others it may read alike (`"+0…"`, upper case) are left to it. */
+const CANONICAL_ETAG = /^"[0-9a-f]{16}"$/;
+
+/**
+ * The write count a write of `etag` left (its number plus one): the store
+ * takes etags from the counter. NaN when `etag` is not one of the store's
+ * or past exact numbers.
+ */
+function countAfter(etag: unknown): number {
+  if (typeof etag !== 'string' || !CANONICAL_ETAG.test(etag)) return Number.NaN;
+  const n = Number.parseInt(etag.slice(1, 17), 16) + 1;
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/** `Held.count` of a version a write answered: the count that write left, worked out when first needed. */
+const AFTER_WRITE = -1;
+
+/** The write count at which `h` was current. */
+function countOf(h: Held): number {
+  if (h.count === AFTER_WRITE) h.count = countAfter(h.etag);
+  return h.count;
 }
 
 /** A deep copy of a parsed JSON value (what `JSON.parse` of its text would give). */
@@ -93,40 +135,88 @@ export function storedFromFlat<T>(flat: Record<string, unknown>, fieldsJson: str
   return out as Stored<T>;
 }
 
+let lastKeyPk = '';
+let lastKeyId = '';
+let lastKey = '\n';
+
 export class DocCache {
   readonly #held = new Map<string, Held>();
   #chars = 0;
 
   /** The key of a document: its partition key's JSON and its id. */
   static key(pkJson: string, id: string): string {
-    return `${pkJson}\n${id}`;
+    // The last key is kept: a caller repeating a call on one document looks it up without building a string.
+    if (pkJson === lastKeyPk && id === lastKeyId) return lastKey;
+    lastKeyPk = pkJson;
+    lastKeyId = id;
+    lastKey = `${pkJson}\n${id}`;
+    return lastKey;
   }
 
-  /** The etag of the version held for `key`, if any. */
+  /** The etag of the parsed version held for `key`, if any. */
   etagOf(key: string): string | undefined {
-    return this.#held.get(key)?.etag;
+    const h = this.#held.get(key);
+    return h?.doc === undefined ? undefined : h.etag;
   }
+
+  /** A copy of the parsed version held for `key` when it is still current (the write count has not moved); else undefined. */
+  current<T>(key: string): Stored<T> | undefined {
+    const h = this.#held.get(key);
+    if (h?.doc === undefined || countOf(h) !== memoryWriteCount()) return undefined;
+    return copyJson(h.doc) as unknown as Stored<T>;
+  }
+
+  /**
+   * Whether a claim expecting `etag` and/or `rev` is certain to lose: the
+   * version held for `key` is still current (the write count has not
+   * moved) and is not the one expected. `false` when in doubt.
+   */
+  stale(key: string, etag: string | undefined, rev: number | undefined): boolean {
+    const h = this.#held.get(key);
+    if (h === undefined) return false;
+    const other = (rev !== undefined && rev !== h.rev) || (etag !== undefined && etag !== h.etag && this.#canonical(etag));
+    return other && countOf(h) === memoryWriteCount();
+  }
+
+  #lastCanonical: string | undefined;
+
+  #canonical(etag: string): boolean {
+    if (etag === this.#lastCanonical) return true;
+    if (!CANONICAL_ETAG.test(etag)) return false;
+    this.#lastCanonical = etag;
+    return true;
+  }
+
 
   /** Whether nothing is held (then a caller need not build a key). */
   get empty(): boolean {
     return this.#held.size === 0;
   }
 
-  /** A copy of the version held for `key` (the caller checked it is current). */
-  copyOf<T>(key: string): Stored<T> {
+  /**
+   * A copy of the version held for `key` (the caller checked it is
+   * current), which was current at write count `count` (NaN: unknown).
+   */
+  copyOf<T>(key: string, count = Number.NaN): Stored<T> {
     const h = this.#held.get(key);
-    if (h === undefined) throw new Error(`no document held for ${key}`);
+    if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
+    h.count = count;
     return copyJson(h.doc) as unknown as Stored<T>;
   }
 
-  /** Parses `json`; holds it for `key` and returns a copy, or returns it when it is too small to hold. */
-  fromJson<T>(key: string, json: string): Stored<T> {
+  /**
+   * Parses `json`; holds it for `key` and returns a copy, or returns it when
+   * it is too small to hold (noting only its version). `count` is a write
+   * count read before the native call that answered `json` (NaN: unknown);
+   * a write's answer carries its own (`written`).
+   */
+  fromJson<T>(key: string, json: string, count = Number.NaN, written = false): Stored<T> {
     const doc = JSON.parse(json) as Obj;
-    if (json.length < MIN_CHARS) {
-      this.drop(key);
+    if (written && json.length < MIN_CHARS) {
+      this.#version(key, doc['_etag'], doc['rev']);
       return doc as unknown as Stored<T>;
     }
-    this.#hold(key, doc, json.length);
+    this.#hold(key, doc, json.length, written ? AFTER_WRITE : count);
     return copyJson(doc) as unknown as Stored<T>;
   }
 
@@ -136,9 +226,10 @@ export class DocCache {
    */
   fromWrite<T>(key: string, patchJson: string, fieldsJson: string): Stored<T> {
     const h = this.#held.get(key);
-    if (h === undefined) throw new Error(`no document held for ${key}`);
-    const doc = merged(h.doc, JSON.parse(patchJson) as Obj, JSON.parse(fieldsJson) as Obj);
-    this.#hold(key, doc, h.chars + patchJson.length);
+    if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
+    const fields = JSON.parse(fieldsJson) as Obj;
+    const doc = merged(h.doc, JSON.parse(patchJson) as Obj, fields);
+    this.#hold(key, doc, h.chars + patchJson.length, AFTER_WRITE);
     return copyJson(doc) as unknown as Stored<T>;
   }
 
@@ -150,11 +241,24 @@ export class DocCache {
     this.#chars -= h.chars;
   }
 
-  #hold(key: string, doc: Obj, chars: number): void {
+  /** Notes the version a write answered, not held parsed: its etag and rev. */
+  #version(key: string, etag: Json | undefined, rev: Json | undefined): void {
+    this.drop(key);
+    if (typeof etag !== 'string') return;
+    this.#held.set(key, { etag, rev, count: AFTER_WRITE, doc: undefined, chars: 0 });
+    this.#evict();
+  }
+
+  #hold(key: string, doc: Obj, chars: number, count = Number.NaN): void {
     this.drop(key);
     if (chars > MAX_CHARS) return;
-    this.#held.set(key, { etag: doc['_etag'] as string, doc, chars });
+    this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, doc, chars });
     this.#chars += chars;
+    this.#evict();
+  }
+
+  #evict(): void {
+    if (this.#held.size <= MAX_ENTRIES && this.#chars <= MAX_CHARS) return;
     // Oldest first, by insertion order.
     for (const [k, h] of this.#held) {
       if (this.#held.size <= MAX_ENTRIES && this.#chars <= MAX_CHARS) break;

@@ -53,6 +53,16 @@ impl<'a> Members<'a> {
         write_object(self.0.iter().map(|(k, v)| (k.as_ref(), v.get())))
     }
 
+    /// `to_json`, with the members named in `strings` written as the JSON
+    /// text given there instead of their own.
+    pub fn to_json_with(&self, strings: &[(&str, String)]) -> String {
+        write_object(self.0.iter().map(|(k, v)| {
+            let k = k.as_ref();
+            let text = strings.iter().find(|(sk, _)| *sk == k);
+            (k, text.map_or(v.get(), |(_, t)| t.as_str()))
+        }))
+    }
+
     /// Shallow merge: members of `patch` replace same-named members of
     /// `self` in place, new ones are appended.
     pub fn merge(&self, patch: &Members<'_>) -> String {

@@ -4,7 +4,7 @@
 //! The providers differ only in where the compare happens (a lock section
 //! in Memory, `If-Match` on the server in Cosmos).
 
-use crate::doc::Members;
+use crate::doc::{push_json_string, Members};
 use crate::error::{Code, DsError, DsResult};
 use crate::validate::{check_size, doc_key, document_fields, expected_rev, PartitionKeyPath};
 
@@ -70,6 +70,41 @@ pub fn prepare(doc_json: &str, pk: &PartitionKeyPath) -> DsResult<Prepared> {
     let (id, pk_raw) = doc_key(&members, pk)?;
     let pk_json = pk_raw.get().to_owned();
     let body = members.to_json();
+    check_size(body.len(), &id)?;
+    Ok(Prepared { id, pk_json, body })
+}
+
+/// `prepare`, for a document whose long string members come apart from its
+/// text (V8's `JSON.stringify` writes long strings slowly; see
+/// lib/memory.ts): `doc_json` holds a placeholder for each, and `strings`
+/// their keys and values (key, value, key, value…), escaped into the body
+/// here. Such a member may not be `id`, the partition key or a field the
+/// datastore owns, and must be in `doc_json`.
+pub fn prepare_with(
+    doc_json: &str,
+    pk: &PartitionKeyPath,
+    strings: &[String],
+) -> DsResult<Prepared> {
+    let members = document_fields(Members::parse(doc_json, "document")?)?;
+    let (id, pk_raw) = doc_key(&members, pk)?;
+    let mut texts = Vec::with_capacity(strings.len() / 2);
+    for pair in strings.chunks(2) {
+        let [key, value] = pair else {
+            return Err(DsError::internal(
+                "a document's strings came without their key",
+            ));
+        };
+        if key == "id" || key == pk.field() || members.get(key).is_none() {
+            return Err(DsError::internal(format!(
+                "a document's string {key:?} came apart from a member it may not replace"
+            )));
+        }
+        let mut text = String::with_capacity(value.len() + 2);
+        push_json_string(&mut text, value);
+        texts.push((key.as_str(), text));
+    }
+    let pk_json = pk_raw.get().to_owned();
+    let body = members.to_json_with(&texts);
     check_size(body.len(), &id)?;
     Ok(Prepared { id, pk_json, body })
 }

@@ -35,6 +35,14 @@ pub fn memory_open(
     Ok(External::new(store))
 }
 
+/// The count every change to any Memory store's documents moves (see
+/// `store::write_count`): while it reads the same, nothing has changed.
+/// A number, exact below 2^53 (some hundred days at a billion writes a second).
+#[napi]
+pub fn memory_write_count() -> f64 {
+    crate::memory::store::write_count() as f64
+}
+
 /// Forgets the process-wide store `name`; `true` when there was one.
 #[napi]
 pub fn memory_drop_shared(name: String) -> Result<bool> {
@@ -81,6 +89,18 @@ pub fn memory_create_fields(
     doc_json: String,
 ) -> Result<String> {
     Ok(store.create_fields(&doc_json)?)
+}
+
+/// `createFields` for a document whose long string members come apart
+/// from its text: `docJson` holds a placeholder for each, `strings` their
+/// keys and values (key, value, …), written into the stored text here.
+#[napi]
+pub fn memory_create_fields_with(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    doc_json: String,
+    strings: Vec<String>,
+) -> Result<String> {
+    Ok(store.create_fields_with(&doc_json, &strings)?)
 }
 
 #[napi]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::store::{map_key, matches, Entry, Store};
+use super::store::{bump, map_key, matches, Entry, Store};
 use crate::batch::{at, check_batch_size, Batch, BatchOutcome, Op, Reason};
 use crate::doc::Members;
 use crate::error::DsResult;
@@ -92,7 +92,10 @@ impl Store {
             };
             match s.entry {
                 Some(e) => guards[at].insert(key.into(), e),
-                None => guards[at].remove(key),
+                None => {
+                    bump(); // a delete takes no etag
+                    guards[at].remove(key)
+                }
             };
         }
         Ok(BatchOutcome::Applied(results))

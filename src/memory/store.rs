@@ -16,7 +16,7 @@ use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{DsError, DsResult};
 use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyPath};
 use crate::write::{
-    already_exists, does_not_exist, merge_stored, prepare, Expectation, WriteOutcome,
+    already_exists, does_not_exist, merge_stored, prepare, prepare_with, Expectation, WriteOutcome,
 };
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
@@ -24,7 +24,26 @@ const SHARDS: usize = 32;
 
 /// Etags are unique across every store in the process, so a document that is
 /// deleted and created again never matches an etag of its earlier life.
+///
+/// Every change to any store's documents takes a number from here inside
+/// its lock section (a write for its etag, a delete by `bump`), so while
+/// the counter has not moved, no document anywhere has changed: the
+/// TypeScript layer reads it (`write_count`) to answer from a version it
+/// holds without a native call.
 static NEXT_ETAG: AtomicU64 = AtomicU64::new(1);
+
+/// Marks a change that takes no etag (a delete); call it inside the lock
+/// section that makes the change.
+pub(super) fn bump() {
+    NEXT_ETAG.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The counter every change moves: equal readings mean no document in the
+/// process changed between them. A write of etag `n` leaves it at `n + 1`
+/// or more.
+pub fn write_count() -> u64 {
+    NEXT_ETAG.load(Ordering::SeqCst)
+}
 
 #[derive(Clone)]
 pub(super) struct Entry {
@@ -158,8 +177,25 @@ impl Store {
         self.create_answering(doc_json, Entry::fields_json)
     }
 
+    /// `create_fields` for a document whose long strings come apart from
+    /// its text (`write::prepare_with`).
+    pub fn create_fields_with(&self, doc_json: &str, strings: &[String]) -> DsResult<String> {
+        let p = prepare_with(doc_json, &self.pk, strings)?;
+        self.insert_new(map_key(&p.pk_json, &p.id), p.id, p.body, Entry::fields_json)
+    }
+
     fn create_answering(&self, doc_json: &str, answer: fn(&Entry) -> String) -> DsResult<String> {
         let (key, id, body) = self.prepare_doc(doc_json)?;
+        self.insert_new(key, id, body, answer)
+    }
+
+    fn insert_new(
+        &self,
+        key: String,
+        id: String,
+        body: String,
+        answer: fn(&Entry) -> String,
+    ) -> DsResult<String> {
         let mut shard = self.shard(&key).lock();
         if shard.contains_key(key.as_str()) {
             return Err(already_exists(&id));
@@ -299,7 +335,12 @@ impl Store {
 
     pub fn delete(&self, id: &str, pk_json: &str) -> DsResult<bool> {
         let key = self.key(id, pk_json)?;
-        Ok(self.shard(&key).lock().remove(key.as_str()).is_some())
+        let mut shard = self.shard(&key).lock();
+        let removed = shard.remove(key.as_str()).is_some();
+        if removed {
+            bump();
+        }
+        Ok(removed)
     }
 
     /// The conditional delete: compare and remove in one lock section.
@@ -316,6 +357,7 @@ impl Store {
             Some(e) if !matches(expected, e) => WriteOutcome::Conflict,
             Some(_) => {
                 shard.remove(key.as_str());
+                bump();
                 WriteOutcome::Written(())
             }
         })
@@ -592,6 +634,52 @@ mod tests {
             s.create_fields(r#"{"id":"a","t":"x"}"#).unwrap_err().code,
             Code::Conflict
         );
+    }
+
+    /// Every change moves the write count the TypeScript layer trusts to
+    /// answer from a version it holds; a delete takes no etag, so it moves
+    /// it by itself (without that, a deleted document would still be read).
+    #[test]
+    fn every_change_moves_the_write_count() {
+        let s = store();
+        let x = "\"x\"";
+        let moved = |what: &str, change: &dyn Fn()| {
+            let before = write_count();
+            change();
+            assert!(
+                write_count() > before,
+                "{what} did not move the write count"
+            );
+        };
+        let rev = |n| expected(None, Some(n)).unwrap();
+        moved("create", &|| {
+            drop(s.create(r#"{"id":"a","t":"x"}"#).unwrap())
+        });
+        moved("upsert", &|| {
+            drop(s.upsert(r#"{"id":"a","t":"x","n":1}"#).unwrap())
+        });
+        moved("replace", &|| {
+            drop(s.replace(r#"{"id":"a","t":"x","n":2}"#).unwrap())
+        });
+        moved("update", &|| drop(s.update("a", x, r#"{"n":3}"#).unwrap()));
+        moved("updateIfMatch", &|| {
+            drop(s.update_if_match("a", x, &rev(4), r#"{"n":4}"#).unwrap())
+        });
+        moved("delete", &|| assert!(s.delete("a", x).unwrap()));
+        s.create(r#"{"id":"a","t":"x"}"#).unwrap();
+        moved("deleteIfMatch", &|| {
+            assert_eq!(
+                s.delete_if_match("a", x, &rev(1)).unwrap(),
+                WriteOutcome::Written(())
+            )
+        });
+        s.create(r#"{"id":"a","t":"x"}"#).unwrap();
+        moved("a batch's delete", &|| {
+            let b = crate::batch::parse(x, r#"[{"op":"delete","id":"a"}]"#, s.partition_key());
+            assert!(s.get("a", x).unwrap().is_some());
+            drop(s.batch(&b.unwrap()).unwrap());
+            assert!(s.get("a", x).unwrap().is_none());
+        });
     }
 
     /// Threads released together by a barrier race one conditional write on
