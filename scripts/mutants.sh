@@ -144,7 +144,7 @@ run_cosmos_store() {
     return 65
   fi
   mkdir -p "$out"
-  : >"$out/caught.txt"; : >"$out/missed.txt"; : >"$out/unviable.txt"
+  : >"$out/caught.txt"; : >"$out/missed.txt"; : >"$out/unviable.txt"; : >"$out/log.txt"
   trap 'git checkout -- "'"$file"'"' EXIT
   trap 'exit 130' INT TERM # the EXIT trap restores the file
   cargo mutants --list --json --diff --file "$file" --re "$re" >"$out/list.json"
