@@ -151,6 +151,15 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect((err as DatastoreError).message).toMatch(/outcome is unknown/);
   });
 
+  it('a delete none of whose attempts reaches the server is reported unknown after its resends, and deletes nothing', async () => {
+    const { id } = await fresh();
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'reset', times: 1_000 });
+    const r = await outcome(pair.viaProxy.delete(id, 't'));
+    pair.proxy.disarm();
+    expect(isUnknown(r), String(r)).toBe(true);
+    expect(await pair.direct.get(id, 't')).not.toBeNull();
+  });
+
   it('a delete whose response is lost is never reported "nothing to delete"', async () => {
     const { id } = await fresh();
     const firedBefore = pair.proxy.fired.length;
