@@ -151,6 +151,15 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     expect((err as DatastoreError).message).toMatch(/outcome is unknown/);
   });
 
+  it('a delete none of whose attempts reaches the server is reported unknown after its resends, and deletes nothing', async () => {
+    const { id } = await fresh();
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'reset', times: 1_000 });
+    const r = await outcome(pair.viaProxy.delete(id, 't'));
+    pair.proxy.disarm();
+    expect(isUnknown(r), String(r)).toBe(true);
+    expect(await pair.direct.get(id, 't')).not.toBeNull();
+  });
+
   it('a delete whose response is lost is never reported "nothing to delete"', async () => {
     const { id } = await fresh();
     const firedBefore = pair.proxy.fired.length;
@@ -168,6 +177,25 @@ describe('CosmosProvider: conditional writes whose response is lost', () => {
     const r = await outcome(pair.viaProxy.deleteIfMatch(id, 't', { etag }));
     expect(await pair.direct.get(id, 't')).toBeNull();
     expect((r instanceof DatastoreError ? isUnknown(r) : r.ok), JSON.stringify(r)).toBe(true);
+  });
+
+  // A 409 answers a create ("it exists"), not a delete: the delete re-reads, finds its version still there, resends.
+  it('a delete answered 409 is not a conflict: re-read, resent, deleted', async () => {
+    const { id } = await fresh();
+    pair.proxy.arm({ match: documentRequest('DELETE', id), fault: 'respond', times: 1, respond: { status: 409 } });
+    expect(await pair.viaProxy.delete(id, 't')).toBe(true);
+    expect(await pair.direct.get(id, 't')).toBeNull();
+    const again = await fresh();
+    pair.proxy.arm({ match: documentRequest('DELETE', again.id), fault: 'respond', times: 1, respond: { status: 409 } });
+    expect(await pair.viaProxy.deleteIfMatch(again.id, 't', { etag: again.etag })).toMatchObject({ ok: true });
+    expect(await pair.direct.get(again.id, 't')).toBeNull();
+  });
+
+  // A blank If-Match is ignored by the service (an unconditional delete): a blank etag is compared after a read.
+  it('deleteIfMatch with a blank etag is a conflict and deletes nothing', async () => {
+    const { id } = await fresh();
+    expect(await pair.viaProxy.deleteIfMatch(id, 't', { etag: '' })).toEqual({ ok: false, reason: 'conflict' });
+    expect(await pair.direct.get(id, 't')).not.toBeNull();
   });
 
   // Between the lost answer and the re-read, the document is deleted and created again (and written up to

@@ -7,6 +7,7 @@
 #   scripts/mutants.sh            # all three: rust, lib, fleet
 #   scripts/mutants.sh rust       # cargo-mutants only
 #   scripts/mutants.sh lib fleet  # StrykerJS only
+#   scripts/mutants.sh cosmos-store  # src/cosmos/store.rs against the JS oracle
 #
 # Environment:
 #   MUTANTS_RUST_FILES  space-separated files for cargo-mutants (default: the
@@ -32,6 +33,14 @@
 #   STRYKER_INCREMENTAL=1  Stryker --incremental: keep the results of mutants
 #                       whose code and covering tests are unchanged since the
 #                       last run (target/mutants-js/*-incremental.json)
+#
+#   COSMOS_STORE_RE     cosmos-store: cargo-mutants --re over src/cosmos/store.rs
+#                       (default: the compare-and-write decision functions)
+#   COSMOS_STORE_SKIP   cosmos-store: grep -E of mutant names not to test
+#                       (default: the whole-body return-value replacements,
+#                       which do not compile)
+#   COSMOS_STORE_MAX    cosmos-store: test at most this many mutants
+#   COSMOS_STORE_TESTS  cosmos-store: the vitest files of the oracle
 #
 # Prerequisite for `lib` and `fleet`: the addon and dist/ are built
 # (`pnpm run build`): the JS tests load them; this script does not build them.
@@ -120,6 +129,58 @@ run_fleet() {
     node ../../scripts/stryker-report-check.mjs ../../target/mutants-js/fleet.json vitest.stryker.config.ts)
 }
 
+# src/cosmos/store.rs's network paths are out of `cargo test`'s reach: its
+# oracle is the Cosmos vitest suites against the local test server. So
+# cargo-mutants only lists the mutants (with their diffs); each is applied to
+# the working tree, the debug addon rebuilt and the suites run. The file is
+# restored on every exit (trap) and the release addon rebuilt at the end.
+run_cosmos_store() {
+  local file=src/cosmos/store.rs out="$root/target/mutants-cosmos-store"
+  local re="${COSMOS_STORE_RE:-in CosmosStore::(first_answer|update_if_match|delete_if_match|remove|write|unconditional)$}"
+  local skip="${COSMOS_STORE_SKIP:- with (DsResult|Default)::}"
+  local tests=(${COSMOS_STORE_TESTS:-__test__/cosmos-faults.spec.ts __test__/cosmos.spec.ts})
+  if ! git diff --quiet -- "$file"; then
+    echo "$file has uncommitted edits: commit them first (it is restored from git)" >&2
+    return 65
+  fi
+  mkdir -p "$out"
+  : >"$out/caught.txt"; : >"$out/missed.txt"; : >"$out/unviable.txt"; : >"$out/log.txt"
+  trap 'git checkout -- "'"$file"'"' EXIT
+  trap 'exit 130' INT TERM # the EXIT trap restores the file
+  cargo mutants --list --json --diff --file "$file" --re "$re" >"$out/list.json"
+  # One mutant per line: <name>\t<base64 diff>, the skipped ones left out.
+  node -e '
+    const ms = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const skip = new RegExp(process.argv[2]);
+    for (const m of ms) {
+      if (skip.test(m.name)) continue;
+      console.log(`${m.name}\t${Buffer.from(m.diff).toString("base64")}`);
+    }' "$out/list.json" "$skip" >"$out/all.tsv"
+  head -n "${COSMOS_STORE_MAX:-1000}" "$out/all.tsv" >"$out/todo.tsv"
+  echo "== cosmos-store: $(wc -l <"$out/todo.tsv") mutants, log in $out/log.txt" >&2
+  local name diff start verdict
+  while IFS=$'\t' read -r name diff; do
+    start=$SECONDS
+    git checkout -- "$file"
+    if ! base64 -d <<<"$diff" | patch -s -p0 "$file" >/dev/null; then
+      echo "$name (patch failed)" >>"$out/unviable.txt"; continue
+    fi
+    if ! "${nice[@]}" "${pnpm[@]}" run build:debug >"$out/build.log" 2>&1; then
+      verdict=unviable
+    elif "${nice[@]}" npx vitest run "${tests[@]}" ${COSMOS_STORE_FILTER:+-t "$COSMOS_STORE_FILTER"} >"$out/vitest.log" 2>&1; then
+      verdict=missed
+    else
+      verdict=caught
+    fi
+    echo "$name" >>"$out/$verdict.txt"
+    echo "$verdict $((SECONDS - start))s $name" | tee -a "$out/log.txt" >&2
+  done <"$out/todo.tsv"
+  git checkout -- "$file"
+  trap - EXIT INT TERM
+  echo "== cosmos-store: caught $(wc -l <"$out/caught.txt"), missed $(wc -l <"$out/missed.txt"), unviable $(wc -l <"$out/unviable.txt"); rebuilding the release addon" >&2
+  "${nice[@]}" "${pnpm[@]}" run build >"$out/build.log" 2>&1
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(rust lib fleet)
 for t in "${targets[@]}"; do
@@ -127,6 +188,7 @@ for t in "${targets[@]}"; do
     rust) run_rust ;;
     lib) run_lib ;;
     fleet) run_fleet ;;
-    *) echo "unknown target $t (rust, lib, fleet)" >&2; exit 64 ;;
+    cosmos-store) run_cosmos_store ;;
+    *) echo "unknown target $t (rust, lib, fleet, cosmos-store)" >&2; exit 64 ;;
   esac
 done
