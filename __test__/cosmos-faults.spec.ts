@@ -1046,32 +1046,38 @@ describe('the test servers themselves', () => {
   // A connection the SDK's pool had half-opened when a test ended kept the
   // proxy's close() waiting until the pool reaped it as idle (up to 180 s),
   // which read as a 180 s stall in the 10,000-get hardening case.
-  it('close() ends a connection still in its TLS handshake instead of waiting for it', async () => {
-    const proxy = await FaultProxy.start(upstreamPort);
-    const raw = connect(Number(new URL(proxy.endpoint).port), '127.0.0.1'); // TCP only: never starts TLS
+
+  /** Holds a TCP connection to `port` that never starts TLS, then requires `close()` to end it rather than wait for it. */
+  async function endsHalfOpenConnection(port: number, accepted: () => Promise<boolean>, close: () => Promise<void>): Promise<void> {
+    const raw = connect(port, '127.0.0.1');
     raw.on('error', () => {});
     await once(raw, 'connect');
-    while (proxy.openConnections === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (!(await accepted())) await new Promise((resolve) => setImmediate(resolve));
     const ended = once(raw, 'close').then(() => 'ended');
     // Node's own TLS handshake timeout is 120 s; 10 s is only this check's patience.
     const patience = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
-    const closed = proxy.close();
+    const closed = close();
     expect(await Promise.race([ended, patience])).toBe('ended');
     await closed;
+  }
+
+  it('close() ends a connection still in its TLS handshake instead of waiting for it', async () => {
+    const proxy = await FaultProxy.start(upstreamPort);
+    await endsHalfOpenConnection(
+      Number(new URL(proxy.endpoint).port),
+      async () => proxy.openConnections > 0,
+      () => proxy.close(),
+    );
     expect(proxy.openConnections).toBe(0);
   });
 
   it('stopServer() ends a connection still in its TLS handshake instead of waiting for it', async () => {
     const { server, port } = await startCosmosServer();
-    const raw = connect(port, '127.0.0.1');
-    raw.on('error', () => {});
-    await once(raw, 'connect');
-    while ((await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)))) === 0) await new Promise((resolve) => setImmediate(resolve));
-    const ended = once(raw, 'close').then(() => 'ended');
-    const patience = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
-    const stopped = stopServer(server);
-    expect(await Promise.race([ended, patience])).toBe('ended');
-    await stopped;
+    await endsHalfOpenConnection(
+      port,
+      () => new Promise<boolean>((resolve) => server.getConnections((_, n) => resolve(n > 0))),
+      () => stopServer(server),
+    );
   });
 });
 

@@ -14,15 +14,25 @@ export const EMULATOR_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DjzJ2rdSJhT
 // Every accepted TCP connection, from before its TLS handshake: see `stopServer`.
 const sockets = new WeakMap<Server, Set<Socket>>();
 
-/** Starts a server on `127.0.0.1`, on a free port. */
-export async function startCosmosServer(): Promise<{ server: Server; endpoint: string; port: number }> {
-  const server = createHttpsServer({ keepAlive: true });
+/**
+ * Keeps every TCP connection `server` accepts, from before its TLS
+ * handshake, until it closes: `closeAllConnections()` only sees those past
+ * it, and one a client's pool half-opened keeps `close()` waiting until that
+ * pool drops it (reqwest: up to 180 s). Destroy them all before `close()`.
+ */
+export function trackConnections(server: Server): Set<Socket> {
   const open = new Set<Socket>();
-  sockets.set(server, open);
   server.on('connection', (socket: Socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   });
+  return open;
+}
+
+/** Starts a server on `127.0.0.1`, on a free port. */
+export async function startCosmosServer(): Promise<{ server: Server; endpoint: string; port: number }> {
+  const server = createHttpsServer({ keepAlive: true });
+  sockets.set(server, trackConnections(server));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -32,11 +42,7 @@ export async function startCosmosServer(): Promise<{ server: Server; endpoint: s
   return { server, endpoint: `https://127.0.0.1:${port}/`, port };
 }
 
-/**
- * Ends every connection, then stops listening. `closeAllConnections()` only
- * sees connections past their TLS handshake; one a client's pool had
- * half-opened would keep `close()` waiting until that pool dropped it.
- */
+/** Ends every connection (see `trackConnections`), then stops listening. */
 export async function stopServer(server: Server): Promise<void> {
   server.closeAllConnections();
   for (const socket of sockets.get(server) ?? []) socket.destroy();

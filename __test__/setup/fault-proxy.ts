@@ -14,6 +14,7 @@ import { Agent, createServer, request } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { trackConnections } from '../../testing/cosmos-server.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -91,12 +92,13 @@ export class FaultProxy {
   /** Headers added to (or replacing those of) each forwarded answer: what the test server does not send, such as `x-ms-request-charge`. */
   injectHeaders: ((req: ProxiedRequest) => Record<string, string> | undefined) | undefined;
   #rules: FaultRule[] = [];
-  /** Every TCP connection accepted, from before its TLS handshake: see `close()`. */
-  readonly #sockets = new Set<Socket>();
+  /** Every TCP connection accepted, from before its TLS handshake (`trackConnections`). */
+  readonly #sockets: Set<Socket>;
   readonly #server: Server;
   readonly #agent: Agent;
 
-  private constructor(server: Server, agent: Agent, port: number) {
+  private constructor(server: Server, agent: Agent, port: number, sockets: Set<Socket>) {
+    this.#sockets = sockets;
     this.#server = server;
     this.#agent = agent;
     this.endpoint = `https://127.0.0.1:${port}/`;
@@ -112,12 +114,7 @@ export class FaultProxy {
       },
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    proxy = new FaultProxy(server, agent, (server.address() as AddressInfo).port);
-    const sockets = proxy.#sockets;
-    server.on('connection', (socket: Socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    });
+    proxy = new FaultProxy(server, agent, (server.address() as AddressInfo).port, trackConnections(server));
     return proxy;
   }
 
@@ -135,13 +132,7 @@ export class FaultProxy {
     return this.#sockets.size;
   }
 
-  /**
-   * Ends every connection and stops listening. `closeAllConnections()` alone
-   * only sees connections past their TLS handshake: one the SDK's pool had
-   * half-opened kept `server.close()` waiting until the pool dropped it as
-   * idle (reqwest's 90 s reaper: up to 180 s), so every raw socket is
-   * destroyed too.
-   */
+  /** Ends every connection, including those still in their TLS handshake (see `trackConnections`), and stops listening. */
   async close(): Promise<void> {
     this.#server.closeAllConnections();
     for (const socket of this.#sockets) socket.destroy();
