@@ -6,8 +6,10 @@
 //! - `cosmos` — the Cosmos store class, whose methods return promises.
 //! - `credential` — a JavaScript `TokenCredential` as the SDK's credential.
 //! - `outcome` — a conditional write's answer as both hand it over.
+//! - `runtime` — the tokio runtime the Cosmos promises run on, and its size.
 
 pub mod cosmos;
 pub mod credential;
 pub mod memory;
 pub mod outcome;
+pub mod runtime;
