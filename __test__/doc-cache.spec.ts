@@ -5,6 +5,7 @@
  * copy, a write by anyone else is seen at once, and a document built from a
  * held version and a patch is exactly what a fresh read returns.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 import { copyJson, DocCache, MIN_CHARS } from '../lib/doc-cache.js';
@@ -129,12 +130,41 @@ describe('DocCache', () => {
     expect(c.etagOf('k4')).toBe('e4');
   });
 
-  it('does not hold a write\'s answer under MIN_CHARS parsed; a read\'s it holds at any size', () => {
+  it('does not hold a nested write\'s answer under MIN_CHARS parsed; a flat one, and a read\'s, it holds at any size', () => {
     const c = new DocCache();
-    c.fromJson('big', `{"pad":"${pad}","_etag":"b"}`, Number.NaN, true);
-    c.fromJson('small', '{"_etag":"s"}', Number.NaN, true);
-    c.fromJson('read', '{"_etag":"r"}');
-    expect([c.etagOf('big'), c.etagOf('small'), c.etagOf('read')]).toEqual(['b', undefined, 'r']);
+    c.fromJson('big', `{"pad":"${pad}","o":{},"_etag":"b"}`, Number.NaN, true);
+    c.fromJson('small', '{"o":[1],"_etag":"s"}', Number.NaN, true);
+    c.fromJson('flat', '{"n":1,"s":"x","z":null,"_etag":"f"}', Number.NaN, true);
+    c.fromJson('read', '{"o":{},"_etag":"r"}');
+    expect([c.etagOf('big'), c.etagOf('small'), c.etagOf('flat'), c.etagOf('read')]).toEqual(['b', undefined, 'f', 'r']);
+  });
+
+  it('a write onto a held flat document changing members it has is applied in place; answers are copies', () => {
+    const c = new DocCache();
+    const first = c.fromJson<Record<string, unknown>>('k', '{"id":"a","n":1,"s":"x","rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
+    first['n'] = 'mutated by the caller';
+    const patch = { n: 2, s: undefined, z: -0 };
+    // `z` is new: not in place, merged (its place is before the system fields).
+    const second = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch), '{"rev":2,"_etag":"e2","_ts":2}', patch);
+    expect(JSON.stringify(second)).toBe('{"id":"a","n":2,"s":"x","z":0,"rev":2,"_etag":"e2","_ts":2}');
+    second['s'] = 'mutated';
+    const patch2 = { n: -0, s: 'y', z: undefined };
+    const third = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch2), '{"rev":3,"_etag":"e3","_ts":3}', patch2);
+    expect(JSON.stringify(third)).toBe('{"id":"a","n":0,"s":"y","z":0,"rev":3,"_etag":"e3","_ts":3}');
+    expect(Object.is(third['n'], 0)).toBe(true);
+    third['n'] = 'mutated';
+    expect(JSON.stringify(c.copyOf('k'))).toBe('{"id":"a","n":0,"s":"y","z":0,"rev":3,"_etag":"e3","_ts":3}');
+    expect(c.etagOf('k')).toBe('e3');
+  });
+
+  it('a "__proto__" member of a patch onto a held flat document stays a plain member', () => {
+    const c = new DocCache();
+    c.fromJson('k', '{"__proto__":1,"n":1,"rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
+    const patch = JSON.parse('{"__proto__":2}') as Record<string, unknown>;
+    const out = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":2}', '{"rev":2,"_etag":"e2","_ts":2}', patch);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"__proto__":2,"n":1,"rev":2,"_etag":"e2","_ts":2}');
+    expect(Object.getPrototypeOf(c.copyOf('k'))).toBe(Object.prototype);
   });
 
   it('copies JSON trees as JSON.parse would make them', () => {
@@ -246,6 +276,41 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
       expect(await p.get('a', 'x')).toMatchObject({ t: 'x', meta: { tags: ['q'] } });
     });
   }
+});
+
+describe('MemoryProvider: writes applied in place to a held flat document', () => {
+  /** Member names: some every document has, some none has, an index-like one (`__proto__` the store refuses). */
+  const names = ['n', 's', 'b', 'z', 'new1', 'new2', '7'] as const;
+  const value = fc.oneof(
+    fc.integer(),
+    fc.constantFrom(-0, 0.5, -1e21, null, true, false, undefined),
+    fc.string({ unit: 'grapheme', maxLength: 8 }),
+    fc.constantFrom('"', '\\', '\u2028', '😀', ''),
+  );
+  const patch = fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 4 });
+
+  it('every answer is what a fresh read returns (text, member order, prototype), and the caller\'s mutations never reach it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.constantFrom('n', 's', 'b', '7'), value, { maxKeys: 4 }), fc.array(patch, { minLength: 1, maxLength: 8 }), async (start, patches) => {
+        const store = shared();
+        const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        let doc: Record<string, unknown> = await p.create({ ...start, id: 'a', t: 'x' } as Doc);
+        for (const raw of patches) {
+          // JSON.parse makes "__proto__" an own member; a literal would set the prototype.
+          const pt = JSON.parse(JSON.stringify(raw, (_k, v: unknown) => (v === undefined ? '\u0000undef' : v))) as Record<string, unknown>;
+          for (const k of Object.keys(pt)) if (pt[k] === '\u0000undef') pt[k] = undefined;
+          const w = await p.updateIfMatch('a', 'x', { etag: doc['_etag'] as string }, pt as never);
+          if (!w.ok) throw new Error(`uncontended write lost: ${w.reason}`);
+          expect(seen(w.doc)).toBe(await fresh(store, 'a'));
+          for (const k of Object.keys(w.doc)) if (k !== '_etag') (w.doc as Record<string, unknown>)[k] = 'mutated';
+          doc = { _etag: w.doc._etag };
+          const again = await p.get('a', 'x');
+          expect(seen(again)).toBe(await fresh(store, 'a'));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
 });
 
 describe('MemoryProvider.create: long strings handed to the native layer beside the text', () => {

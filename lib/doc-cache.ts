@@ -14,7 +14,14 @@
  * Held documents are never handed out: callers get copies, so they may
  * mutate what they receive. The cache is bounded (entries and characters),
  * so documents stay off the V8 heap but for a few recent ones; of a
- * write's answers it holds parsed only those of at least `MIN_CHARS`.
+ * write's answers it holds parsed those of at least `MIN_CHARS` and the
+ * flat ones (every member a JSON primitive) of any size.
+ *
+ * A flat document is copied with one object spread (its members are
+ * immutable primitives, so a shallow copy is a deep one), and a write that
+ * landed on the flat version held, changing only members it already has,
+ * is applied to it in place: the answer is that copy, with no parse of the
+ * whole document and no merge.
  *
  * Beside each version (of any size) it keeps the native write count
  * (`memoryWriteCount`) at a moment that version was current. Every change
@@ -33,11 +40,11 @@ type Obj = { [k: string]: Json };
 
 const MAX_ENTRIES = 256;
 /**
- * A write's answer shorter than this (JSON characters) is not held parsed,
- * only its version: V8 parses a small text faster than a tree is merged
- * and copied member by member. A read's answer is held at any size: while
- * the write count stands still, the next read of it is a copy, with no
- * native call.
+ * A write's answer shorter than this (JSON characters) is not held parsed
+ * unless it is flat, only its version: V8 parses a small text faster than
+ * a nested tree is merged and copied member by member. A read's answer is
+ * held at any size: while the write count stands still, the next read of
+ * it is a copy, with no native call.
  */
 export const MIN_CHARS = 1024;
 /** JSON characters held at most (about twice that in bytes on the heap). */
@@ -52,8 +59,10 @@ interface Held {
    * first needed (then the count that write left, from its etag).
    */
   count: number;
-  /** The parsed version, for documents of `MIN_CHARS` or more. */
+  /** The parsed version, for documents of `MIN_CHARS` or more and flat ones. */
   doc: Obj | undefined;
+  /** Every member of `doc` is a JSON primitive: copied by a spread, written in place. */
+  flat: boolean;
   chars: number;
 }
 
@@ -97,6 +106,45 @@ export function copyJson<T>(v: T): T {
     else out[k] = x;
   }
   return out as T;
+}
+
+/** Whether every member of `o` is a JSON primitive (a shallow copy of it is a deep one). */
+function isFlat(o: Obj): boolean {
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
+/** A copy of a held document, as `JSON.parse` of its text would give it. */
+function copyHeld(h: Held & { doc: Obj }): Obj {
+  // A spread defines own members (an own "__proto__" stays a member), as JSON.parse does.
+  return h.flat ? { ...h.doc } : copyJson(h.doc);
+}
+
+/**
+ * Applies a write of `patch` (members as the caller wrote them, all JSON
+ * primitives) and its new system `fields` to the flat document `doc` in
+ * place, when that keeps its member order: every member written is one
+ * `doc` already has (an assignment keeps its place; a new one would land
+ * after the system fields, where the store does not put it). `false`, and
+ * `doc` untouched, otherwise.
+ */
+function writeInPlace(doc: Obj, patch: Record<string, unknown>, fields: Obj): boolean {
+  const keys = Object.keys(patch);
+  for (const k of keys) {
+    if (k === '__proto__' || !Object.hasOwn(doc, k)) return false;
+  }
+  for (const k of keys) {
+    const v = patch[k];
+    if (v === undefined) continue; // JSON leaves it out: the member keeps its value
+    doc[k] = v === 0 ? 0 : (v as Json); // JSON writes -0 as 0
+  }
+  doc['rev'] = fields['rev'] as Json;
+  doc['_etag'] = fields['_etag'] as Json;
+  doc['_ts'] = fields['_ts'] as Json;
+  return true;
 }
 
 /** `base` shallow-merged with `patch`, then the system fields: as the native merge writes it. */
@@ -163,7 +211,7 @@ export class DocCache {
   current<T>(key: string): Stored<T> | undefined {
     const h = this.#held.get(key);
     if (h?.doc === undefined || countOf(h) !== memoryWriteCount()) return undefined;
-    return copyJson(h.doc) as unknown as Stored<T>;
+    return copyHeld(h as Held & { doc: Obj }) as unknown as Stored<T>;
   }
 
   /**
@@ -201,7 +249,7 @@ export class DocCache {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     h.count = count;
-    return copyJson(h.doc) as unknown as Stored<T>;
+    return copyHeld(h as Held & { doc: Obj }) as unknown as Stored<T>;
   }
 
   /**
@@ -212,25 +260,41 @@ export class DocCache {
    */
   fromJson<T>(key: string, json: string, count = Number.NaN, written = false): Stored<T> {
     const doc = JSON.parse(json) as Obj;
-    if (written && json.length < MIN_CHARS) {
+    const flat = isFlat(doc);
+    if (written && !flat && json.length < MIN_CHARS) {
       this.#version(key, doc['_etag'], doc['rev']);
       return doc as unknown as Stored<T>;
     }
-    this.#hold(key, doc, json.length, written ? AFTER_WRITE : count);
-    return copyJson(doc) as unknown as Stored<T>;
+    this.#hold(key, doc, flat, json.length, written ? AFTER_WRITE : count);
+    return (flat ? { ...doc } : copyJson(doc)) as unknown as Stored<T>;
   }
 
   /**
    * The version a write made on the one held for `key`: the held document
    * merged with `patchJson`, with the new system fields (`fieldsJson`).
+   * `patch`, when given, is the patch's members as written (all JSON
+   * primitives): with it, a flat held document is written in place.
    */
-  fromWrite<T>(key: string, patchJson: string, fieldsJson: string): Stored<T> {
+  fromWrite<T>(key: string, patchJson: string, fieldsJson: string, patch?: Record<string, unknown>): Stored<T> {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     const fields = JSON.parse(fieldsJson) as Obj;
+    if (h.flat && patch !== undefined && writeInPlace(h.doc, patch, fields)) {
+      h.etag = fields['_etag'] as string;
+      h.rev = fields['rev'];
+      h.count = AFTER_WRITE;
+      h.chars += patchJson.length; // an upper bound, as below
+      this.#chars += patchJson.length;
+      // Re-inserted: the most recently used is the last evicted.
+      this.#held.delete(key);
+      this.#held.set(key, h);
+      this.#evict();
+      return { ...h.doc } as unknown as Stored<T>;
+    }
     const doc = merged(h.doc, JSON.parse(patchJson) as Obj, fields);
-    this.#hold(key, doc, h.chars + patchJson.length, AFTER_WRITE);
-    return copyJson(doc) as unknown as Stored<T>;
+    const flat = h.flat && isFlat(doc);
+    this.#hold(key, doc, flat, h.chars + patchJson.length, AFTER_WRITE);
+    return (flat ? { ...doc } : copyJson(doc)) as unknown as Stored<T>;
   }
 
   /** Forgets `key` (the document is gone, or its version is unknown). */
@@ -245,14 +309,14 @@ export class DocCache {
   #version(key: string, etag: Json | undefined, rev: Json | undefined): void {
     this.drop(key);
     if (typeof etag !== 'string') return;
-    this.#held.set(key, { etag, rev, count: AFTER_WRITE, doc: undefined, chars: 0 });
+    this.#held.set(key, { etag, rev, count: AFTER_WRITE, doc: undefined, flat: false, chars: 0 });
     this.#evict();
   }
 
-  #hold(key: string, doc: Obj, chars: number, count = Number.NaN): void {
+  #hold(key: string, doc: Obj, flat: boolean, chars: number, count = Number.NaN): void {
     this.drop(key);
     if (chars > MAX_CHARS) return;
-    this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, doc, chars });
+    this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, doc, flat, chars });
     this.#chars += chars;
     this.#evict();
   }

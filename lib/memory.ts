@@ -252,7 +252,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       const out = memoryUpdateIfMatchFrom(store, idc, pk, etag, rev, patchJson, cache.etagOf(key));
       if (typeof out === 'number') return decodeUpdateIfMatch<T>(out);
       // "+" and the new system fields: the write landed on the version held.
-      if (out.charCodeAt(0) === 43) return { ok: true, doc: cache.fromWrite<T>(key, patchJson, out.slice(1)) };
+      if (out.charCodeAt(0) === 43) return { ok: true, doc: cache.fromWrite<T>(key, patchJson, out.slice(1), enc.flat) };
       return { ok: true, doc: cache.fromJson<T>(key, out, Number.NaN, true) };
     });
   }
