@@ -5,6 +5,7 @@
  * copy, a write by anyone else is seen at once, and a document built from a
  * held version and a patch is exactly what a fresh read returns.
  */
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
@@ -228,6 +229,29 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
       expect(spelt).not.toBe(a._etag);
       const w = await p.updateIfMatch('a', 'x', { etag: spelt }, { n: 1 });
       expect(w).toMatchObject({ ok: true, doc: { n: 1, rev: 2 } });
+      // Now the version is held (p wrote it, and reads it): the spelling must still reach the store, not lose here.
+      if (!w.ok) throw new Error('write lost');
+      await p.get('a', 'x');
+      const again = `"+${w.doc._etag.slice(2)}`;
+      expect(again).not.toBe(w.doc._etag);
+      expect(await p.updateIfMatch('a', 'x', { etag: again }, { n: 2 })).toMatchObject({ ok: true, doc: { n: 2, rev: 3 } });
+    });
+
+    it(`a held ${size} version no write has touched since, while others were written: the store answers "unchanged", the caller gets its own copy`, async () => {
+      const store = shared();
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+      const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+      await p.create({ id: 'a', t: 'x', meta: { tags: ['q'] }, ...extra });
+      const first = await p.get('a', 'x'); // held
+      await q.create({ id: 'b', t: 'x' }); // the write count moves; 'a' is untouched
+      const second = await p.get('a', 'x'); // asked of the store with the held etag: unchanged
+      if (first === null || second === null) throw new Error('a vanished');
+      expect(second).toStrictEqual(first);
+      expect(second).not.toBe(first);
+      (second['meta'] as { tags: string[] }).tags.push('mutated');
+      await q.update('b', 'x', { n: 1 });
+      expect(await p.get('a', 'x')).toStrictEqual(first);
+      expect(await p.get('a', 'x')).toStrictEqual(first); // and again, from the version held
     });
 
     it(`a ${size} version changed by another provider is never answered from the one held`, async () => {
@@ -333,4 +357,43 @@ describe('MemoryProvider.create: long strings handed to the native layer beside 
     await expect(p.create({ id: 'c', t: 'x', _own: long('o') })).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(p.create({ id: 'a', t: 'x', more: long('m') })).rejects.toMatchObject({ code: 'conflict' });
   });
+});
+
+describe('MemoryProvider: a write by another thread', () => {
+  /** Runs `update(n)` of document 'a' on `store` in a worker thread; resolves with the etag it wrote. */
+  function writeInThread(store: string, n: number): Promise<string> {
+    const src = `const { workerData, parentPort } = require('node:worker_threads');
+const { MemoryProvider } = require('@bytelyst/datastore');
+new MemoryProvider({ partitionKeyPath: '/t', shared: workerData.store })
+  .update('a', 'x', { n: workerData.n })
+  .then((d) => parentPort.postMessage(d._etag), (e) => parentPort.postMessage({ failed: String(e) }));`;
+    const w = new Worker(src, { eval: true, workerData: { store, n } });
+    return new Promise<unknown>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    }).then(async (etag) => {
+      await w.terminate();
+      if (typeof etag !== 'string') throw new Error(`the worker's write failed: ${JSON.stringify(etag)}`);
+      return etag;
+    });
+  }
+
+  for (const [size, extra] of [['small', {}], ['large', { pad }]] as const) {
+    it(`is seen at once by a provider holding the ${size} version it replaced: get, and a claim on the old version`, async () => {
+      const store = shared();
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+      const a = await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+      await p.get('a', 'x');
+      await p.get('a', 'x'); // held, and answered from the held version
+      const etag = await writeInThread(store, 1);
+      expect(await p.get('a', 'x')).toMatchObject({ n: 1, rev: 2, _etag: etag });
+      expect(await p.updateIfMatch('a', 'x', { etag: a._etag }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+      const third = await writeInThread(store, 2); // p holds rev 2 now; the thread writes rev 3
+      expect(await p.updateIfMatch('a', 'x', { etag }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+      expect(await p.updateIfMatch('a', 'x', { rev: 2 }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+      // A claim on the thread's version, which p does not hold, is the store's to decide: it wins.
+      expect(await p.updateIfMatch('a', 'x', { etag: third }, { n: 3 })).toMatchObject({ ok: true, doc: { n: 3, rev: 4 } });
+      expect(await p.get('a', 'x')).toMatchObject({ n: 3, rev: 4 });
+    });
+  }
 });

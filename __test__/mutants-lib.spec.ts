@@ -13,6 +13,7 @@ import type { CallOptions, PageOptions, QueryFilter, QueryPage } from '@bytelyst
 import { checkCallOptions, checkTimeoutMs, withAbortCause } from '../lib/call.js';
 import { DatastoreError as LibError } from '../lib/errors.js';
 import { checkPageOptions, token } from '../lib/paging.js';
+import { decodeDeleteIfMatch, decodeUpdateIfMatch } from '../lib/codec.js';
 import { rejection } from './suites/conformance.js';
 
 interface Doc {
@@ -43,6 +44,7 @@ describe('expected (updateIfMatch, deleteIfMatch, batch)', () => {
     [{ rev: '1' }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got string$/],
     [{ rev: null }, /^expected\.rev must be a whole number from 0 to 9007199254740991, got null$/],
     [{}, /^expected must give etag, rev, or both$/],
+    [{ etag: 'e', tag: 1 }, /^expected has an unknown member "tag" \(known: etag, rev\)$/],
   ])('%j is refused with its own message, and writes nothing', async (expected, message) => {
     const p = await provider();
     const err = await rejection(p.updateIfMatch('a', 'x', bad(expected), { n: 2 }), 'invalid_argument');
@@ -98,7 +100,7 @@ describe('partition keys and query filters', () => {
     expect((await p.get('b', true))?.id).toBe('b');
   });
 
-  it('an undefined where value is refused by name, and a where that is not a plain object is left to the native check', async () => {
+  it('an undefined where value is refused by name', async () => {
     const p = await provider();
     const err = await rejection(p.query({ where: bad({ n: undefined }) }), 'invalid_argument');
     expect(err.message).toBe('query filter: where.n is undefined; give a value, or leave the field out');
@@ -355,5 +357,87 @@ describe('call options and query pages, message by message', () => {
     expect(asked).toHaveLength(2);
     expect(asked[0]).toEqual({ maxItems: 2, continuation: null });
     expect(asked[1]).toMatchObject({ maxItems: 2, continuation: expect.any(String) });
+  });
+});
+
+describe('lib/ after the performance work: the survivors of 2026-12-02 (stryk5), message by message', () => {
+  /** An object whose `constructor` cannot be read: neither plain nor describable by its class. */
+  const unreadable = (): object =>
+    Object.create(
+      Object.defineProperty({}, 'constructor', {
+        get(): never {
+          throw new Error('no constructor');
+        },
+      }),
+    ) as object;
+
+  it('an argument whose class cannot be read is named as such, not as its typeof', async () => {
+    const p = await provider();
+    const what = 'an object that cannot be read (a revoked proxy, or a trap or getter that throws)';
+    expect((await rejection(p.create(bad(unreadable())), 'invalid_argument')).message).toBe(`document must be a plain object, got ${what}`);
+    expect((await rejection(p.updateIfMatch('a', 'x', bad(unreadable()), { n: 2 }), 'invalid_argument')).message).toBe(
+      `expected must be an object like { etag } or { rev }, got ${what}`,
+    );
+  });
+
+  it('an expected that throws while read: "expected could not be read", the cause kept, nothing written', async () => {
+    const p = await provider();
+    const boom = new Error('boom');
+    const expected = {
+      get etag(): string {
+        throw boom;
+      },
+    };
+    for (const call of [p.updateIfMatch('a', 'x', bad(expected), { n: 2 }), p.deleteIfMatch('a', 'x', bad(expected))]) {
+      const err = await rejection(call, 'invalid_argument');
+      expect(err.message).toBe('expected could not be read: boom');
+      expect(err.cause).toBe(boom);
+    }
+    expect((await p.get('a', 'x'))?.n).toBe(1);
+  });
+
+  it('values JSON cannot hold, each with its own words: a BigInt, a boxed symbol, a root toJSON answering undefined', async () => {
+    const p = await provider();
+    expect((await rejection(p.create(bad({ id: 'b', t: 'x', n: 1n })), 'invalid_argument')).message).toBe('document.n is a BigInt, which JSON cannot hold');
+    expect((await rejection(p.create(bad({ id: 'b', t: 'x', m: { n: 1n } })), 'invalid_argument')).message).toBe('document.m.n is a BigInt, which JSON cannot hold');
+    expect((await rejection(p.create(bad({ id: 'b', t: 'x', s: Object(Symbol('q')) })), 'invalid_argument')).message).toBe(
+      'document.s is a boxed symbol, which JSON cannot hold',
+    );
+    expect((await rejection(p.create(bad({ id: 'b', t: 'x', toJSON: () => undefined })), 'invalid_argument')).message).toBe(
+      'document did not serialize to a JSON object',
+    );
+    expect(await p.get('b', 'x')).toBeNull();
+  });
+
+  it('upsert and replace name their argument "document"', async () => {
+    const p = await provider();
+    expect((await rejection(p.upsert(bad(new Date(0))), 'invalid_argument')).message).toBe('document must be a plain object, got a Date');
+    expect((await rejection(p.replace(bad([])), 'invalid_argument')).message).toBe('document must be a plain object, got an array');
+  });
+
+  it("a where that is not a plain object is refused with lib/'s message", async () => {
+    const p = await provider();
+    expect((await rejection(p.query({ where: bad(new Date(0)) }), 'invalid_argument')).message).toBe(
+      "query filter: where must be a plain object like { status: 'open' }, got a Date",
+    );
+  });
+
+  it('a closed provider names queryPage', async () => {
+    const p = await provider();
+    await p.close();
+    expect((await rejection(p.queryPage(), 'invalid_argument')).message).toBe('MemoryProvider.queryPage: the provider is closed; open a new one');
+  });
+
+  it("the conditional writes' outcome decoding (the Cosmos provider's path, called from lib/ directly)", () => {
+    expect(decodeUpdateIfMatch('{"n":1}')).toStrictEqual({ ok: true, doc: { n: 1 } });
+    let err: unknown;
+    try {
+      decodeDeleteIfMatch(7);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LibError);
+    expect((err as LibError).code).toBe('internal');
+    expect((err as LibError).message).toBe('the native layer answered an unknown outcome code 7');
   });
 });

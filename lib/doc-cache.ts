@@ -235,12 +235,6 @@ export class DocCache {
     return true;
   }
 
-
-  /** Whether nothing is held (then a caller need not build a key). */
-  get empty(): boolean {
-    return this.#held.size === 0;
-  }
-
   /**
    * A copy of the version held for `key` (the caller checked it is
    * current), which was current at write count `count` (NaN: unknown).
