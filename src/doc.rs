@@ -7,7 +7,7 @@
 //! members, so nested values are never parsed into a tree.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -265,10 +265,15 @@ pub fn with_system_fields(body: &str, rev: u64, etag: &str, ts: u64) -> String {
     if inner.len() > 1 {
         out.push(',');
     }
-    // Writing to a String cannot fail.
-    let _ = write!(out, "\"rev\":{rev},\"_etag\":");
+    // itoa, not `write!`: this runs on every write (see `format_etag`).
+    let mut num = itoa::Buffer::new();
+    out.push_str("\"rev\":");
+    out.push_str(num.format(rev));
+    out.push_str(",\"_etag\":");
     push_json_string(&mut out, etag);
-    let _ = write!(out, ",\"_ts\":{ts}}}");
+    out.push_str(",\"_ts\":");
+    out.push_str(num.format(ts));
+    out.push('}');
     out
 }
 

@@ -387,8 +387,18 @@ pub(super) fn map_key(pk_json: &str, id: &str) -> String {
     k
 }
 
+/// `"` + `seq` as 16 lowercase hex digits + `"`. By hand, not `format!`:
+/// every write makes one, and the formatting machinery was ~5 % of a
+/// 300-byte `updateIfMatch` (perf).
 pub(super) fn format_etag(seq: u64) -> String {
-    format!("\"{seq:016x}\"")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(18);
+    out.push('"');
+    for shift in (0..16).rev() {
+        out.push(char::from(HEX[((seq >> (shift * 4)) & 0xf) as usize]));
+    }
+    out.push('"');
+    out
 }
 
 fn parse_etag(etag: &str) -> Option<u64> {
@@ -406,6 +416,15 @@ mod tests {
     use serde_json::Value;
     use std::sync::{Arc, Barrier};
     use std::thread;
+
+    #[test]
+    fn etags_are_sixteen_lowercase_hex_digits_in_quotes_and_read_back() {
+        for seq in [0, 1, 0xa, 0x0123_4567_89ab_cdef, u64::MAX] {
+            let e = format_etag(seq);
+            assert_eq!(e, format!("\"{seq:016x}\""));
+            assert_eq!(parse_etag(&e), Some(seq));
+        }
+    }
 
     fn store() -> Store {
         Store::new(PartitionKeyPath::parse("/t").unwrap())
