@@ -220,10 +220,26 @@ pub fn is_system_field(key: &str) -> bool {
     key == REV || COSMOS_SYSTEM.contains(&key)
 }
 
+/// Whether `s` holds a byte JSON escapes (serde_json escapes only these).
+/// Checked 32 bytes at a time with no early exit inside a block, which the
+/// compiler turns into vector compares: a long prompt (a 4 KB or 64 KB
+/// document's text) was scanned a byte at a time before, ~15 % of a 4 KB
+/// `create` (perf).
+fn needs_escape(s: &[u8]) -> bool {
+    let escaped = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+    let mut blocks = s.chunks_exact(32);
+    for block in &mut blocks {
+        if block.iter().fold(false, |hit, &c| hit | escaped(c)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&c| escaped(c))
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn push_json_string(out: &mut String, s: &str) {
-    // Nothing to escape (serde_json escapes only these): no allocation.
-    if !s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+    // Nothing to escape: no allocation.
+    if !needs_escape(s.as_bytes()) {
         out.push('"');
         out.push_str(s);
         out.push('"');
@@ -419,6 +435,21 @@ mod tests {
             let mut out = String::new();
             push_json_string(&mut out, &key);
             prop_assert_eq!(out, serde_json::to_string(&key).unwrap());
+        }
+
+        /// The block-wise scan finds a byte to escape wherever it sits in a
+        /// long string: in a 32-byte block, at its edges, in the remainder.
+        #[test]
+        fn one_byte_to_escape_is_found_anywhere_in_a_long_string(
+            len in 0usize..200,
+            at in 0usize..200,
+            c in prop::sample::select(vec!['"', '\\', '\n', '\u{0}', '\u{1f}', 'a', '\u{7f}', 'é']),
+        ) {
+            let mut s: String = "p".repeat(len);
+            s.insert(at.min(len), c);
+            let mut out = String::new();
+            push_json_string(&mut out, &s);
+            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
         }
     }
 
