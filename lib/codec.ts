@@ -30,6 +30,17 @@ function appendPath(base: string, part: string | number): string {
   return `${base}[${JSON.stringify(part)}]`;
 }
 
+/**
+ * Sets member `k` of an object this package made, as `JSON.parse` would: an
+ * own data member, even when `Object.prototype` has one of that name
+ * (`__proto__`, `toString`, or an accessor other code in the process added,
+ * whose setter an assignment would call instead: the member would be lost).
+ */
+export function setMember(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k in Object.prototype) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;
   const proto: unknown = Object.getPrototypeOf(v);
@@ -187,13 +198,13 @@ function encodeFlat(value: Record<string, unknown>, what: string, out?: Encoded)
         throw invalidArgument(`${appendPath(what, k)} has a key with a lone surrogate (not well-formed UTF-16)`);
       }
       if (typeof v === 'string' ? isWellFormed(v) : typeof v === 'number' ? Number.isFinite(v) : typeof v === 'boolean' || v === null || v === undefined) {
-        copy[k] = v;
+        setMember(copy, k, v);
         if (typeof v === 'string' && v.length >= lazyFrom) long = true;
       } else if (typeof v === 'object') {
-        copy[k] = v;
+        setMember(copy, k, v);
         break;
       } else {
-        copy[k] = checkValue(v, () => appendPath(what, k)); // throws: a value JSON cannot hold
+        setMember(copy, k, checkValue(v, () => appendPath(what, k))); // throws: a value JSON cannot hold
       }
     }
   } catch (e) {

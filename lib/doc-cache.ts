@@ -32,6 +32,7 @@
  */
 
 import { memoryWriteCount } from '../index.js';
+import { setMember } from './codec.js';
 import type { Stored } from './types.js';
 
 /** A parsed document, as JSON.parse makes it. */
@@ -100,10 +101,8 @@ export function copyJson<T>(v: T): T {
   }
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
-    const x = copyJson((v as Record<string, unknown>)[k]);
     // JSON.parse makes "__proto__" an own member; an assignment would set the prototype.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
-    else out[k] = x;
+    setMember(out, k, copyJson((v as Record<string, unknown>)[k]));
   }
   return out as T;
 }
@@ -150,10 +149,7 @@ function writeInPlace(doc: Obj, patch: Record<string, unknown>, fields: Obj): bo
 /** `base` shallow-merged with `patch`, then the system fields: as the native merge writes it. */
 function merged(base: Obj, patch: Obj, fields: Obj): Obj {
   const out: Obj = {};
-  const put = (k: string, x: Json): void => {
-    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
-    else out[k] = x;
-  };
+  const put = (k: string, x: Json): void => setMember(out, k, x);
   for (const k of Object.keys(base)) if (k !== 'rev' && k !== '_etag' && k !== '_ts') put(k, base[k] as Json);
   for (const k of Object.keys(patch)) put(k, patch[k] as Json);
   for (const k of Object.keys(fields)) put(k, fields[k] as Json);
@@ -174,12 +170,12 @@ export function storedFromFlat<T>(flat: Record<string, unknown>, fieldsJson: str
   for (const k of Object.keys(flat)) {
     const v = flat[k];
     if (v === undefined || SYSTEM.has(k)) continue; // JSON leaves undefined out; the store drops its own fields
-    out[k] = v === 0 ? 0 : v; // JSON writes -0 as 0
+    setMember(out, k, v === 0 ? 0 : v); // JSON writes -0 as 0
   }
   const fields = JSON.parse(fieldsJson) as Record<string, unknown>;
-  out['rev'] = fields['rev'];
-  out['_etag'] = fields['_etag'];
-  out['_ts'] = fields['_ts'];
+  setMember(out, 'rev', fields['rev']);
+  setMember(out, '_etag', fields['_etag']);
+  setMember(out, '_ts', fields['_ts']);
   return out as Stored<T>;
 }
 

@@ -25,7 +25,7 @@ import {
   memoryWriteCount,
 } from '../index.js';
 import { checkCallOptions } from './call.js';
-import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, misuse, reading, type Encoded } from './codec.js';
+import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, misuse, reading, setMember, type Encoded } from './codec.js';
 import { DocCache, storedFromFlat } from './doc-cache.js';
 import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
@@ -206,9 +206,9 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       const v = flat[k];
       if (typeof v === 'string' && v.length >= LONG_STRING && k !== 'id' && k !== 'rev' && k !== this.#pkField && k.charCodeAt(0) !== 95) {
         strings.push(k, v);
-        text[k] = 0; // its place in the member order
+        setMember(text, k, 0); // its place in the member order
       } else {
-        text[k] = v;
+        setMember(text, k, v);
       }
     }
     return memoryCreateFieldsWith(store, JSON.stringify(text), strings);
