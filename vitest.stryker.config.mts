@@ -19,8 +19,9 @@
 // - `memory`, for the code both providers share (codec, operations, errors,
 //   batch, provider) and lib/memory.ts: the Memory conformance legs
 //   (memory.spec.ts), the hardening suite's Memory cases (DS_TEST_LEGS),
-//   the codec fast path, lifecycle, the parsed-document cache (doc-cache)
-//   and the mutant-aimed tests;
+//   the codec fast path, lifecycle, the parsed-document cache (doc-cache),
+//   members named like Object.prototype's (polluted-prototype) and the
+//   mutant-aimed tests;
 // - `cosmos`, for lib/cosmos.ts: the Cosmos suites (conformance leg, faults,
 //   secrets, credentials), hardening's Cosmos cases, lifecycle and the
 //   mutant-aimed tests.
@@ -30,7 +31,7 @@ import { mergeConfig } from 'vitest/config';
 import base from './vitest.config.mts';
 
 const legs: Record<string, string[]> = {
-  memory: ['memory', 'hardening', 'codec-fast-path', 'lifecycle', 'mutants-lib', 'doc-cache'],
+  memory: ['memory', 'hardening', 'codec-fast-path', 'lifecycle', 'mutants-lib', 'doc-cache', 'polluted-prototype'],
   cosmos: ['cosmos', 'cosmos-faults', 'secrets', 'credential', 'hardening', 'lifecycle', 'mutants-lib'],
 };
 const leg = process.env['STRYKER_LIB_LEG'];
