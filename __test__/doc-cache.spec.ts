@@ -5,14 +5,15 @@
  * copy, a write by anyone else is seen at once, and a document built from a
  * held version and a patch is exactly what a fresh read returns.
  */
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 import { copyJson, DocCache, MIN_CHARS } from '../lib/doc-cache.js';
 
-let unique = 0;
-const shared = (): string => `doc-cache-${process.pid}-${++unique}`;
+// Unique across reloads of this file: StrykerJS reruns it in one process, where shared stores outlive the module.
+const shared = (): string => `doc-cache-${randomUUID()}`;
 
 type Doc = { id: string; t: string; [k: string]: unknown };
 /** Long enough to be held (documents under MIN_CHARS are parsed each time). */
