@@ -275,6 +275,31 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
       expect(await p.get('a', 'x')).toMatchObject({ n: 1, rev: 2 });
     });
 
+    it(`a claim by rev, or by etag and rev, on the ${size} version held wins: after a read, a write in place, a merged write, a nested one`, async () => {
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' }); // no etag seen yet
+      await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+      await p.get('a', 'x'); // held, current
+      const patches: Array<Record<string, unknown>> = [
+        { n: 1 }, // on the version read; later ones in place (flat, members it has)
+        { n: 2 },
+        { m: 1 }, // a new member: merged
+        { o: { p: [1] } }, // nested now
+        { n: 5 },
+      ];
+      let rev = 1;
+      for (const patch of patches) {
+        const w = await p.updateIfMatch('a', 'x', { rev }, patch as never);
+        expect(w).toMatchObject({ ok: true, doc: { ...patch, rev: rev + 1 } });
+        if (!w.ok) throw new Error('write lost');
+        expect(await p.updateIfMatch('a', 'x', { rev }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+        const both = await p.updateIfMatch('a', 'x', { etag: w.doc._etag, rev: rev + 1 }, { z: rev });
+        expect(both).toMatchObject({ ok: true, doc: { z: rev, rev: rev + 2 } });
+        if (!both.ok) throw new Error('write lost');
+        expect(await p.updateIfMatch('a', 'x', { etag: both.doc._etag, rev: rev + 3 }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+        rev += 2;
+      }
+    });
+
     it(`an etag of the current ${size} version spelt otherwise (as the store still reads it) wins as it does natively`, async () => {
       const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
       const a = await p.create({ id: 'a', t: 'x', n: 0, ...extra });
