@@ -265,7 +265,7 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
       const w = await p.updateIfMatch('a', 'x', { etag: a._etag }, { n: 1 }); // p holds rev 2
       if (!w.ok) throw new Error('write lost');
       await p.get('a', 'x');
-      for (const patch of [{ rev: 5 }, { _x: 1 }, { id: 'b' }, { t: 'y' }, { n: Number.NaN }, { deep: { n: 1n } }]) {
+      for (const patch of [{ rev: 5 }, { _x: 1 }, { id: 'b' }, { t: 'y' }, { n: Number.NaN }, { deep: { n: 1n } }, { rev: { a: 1 } }, { _x: [1] }, { id: { b: 1 } }]) {
         await expect(p.updateIfMatch('a', 'x', { etag: a._etag }, patch as never)).rejects.toMatchObject({ code: 'invalid_argument' });
         await expect(p.updateIfMatch('a', 'x', { rev: 1 }, patch as never)).rejects.toMatchObject({ code: 'invalid_argument' });
       }
