@@ -553,6 +553,8 @@ describe('MemoryProvider.create: long strings handed to the native layer beside 
       expect(JSON.stringify(read)).toBe(JSON.stringify({ ...own, rev: 1, _etag: read?._etag, _ts: read?._ts }));
     }
     await expect(p.create({ id: 'c', t: 'x', _own: long('o') })).rejects.toMatchObject({ code: 'invalid_argument' });
+    // An id too long stays in the text, where the store reads it and says what is wrong with it.
+    await expect(p.create({ id: long('i'), t: 'x', s: long('s') })).rejects.toThrow(/^id is longer than 255 characters/);
     await expect(p.create({ id: 'a', t: 'x', more: long('m') })).rejects.toMatchObject({ code: 'conflict' });
   });
 });
