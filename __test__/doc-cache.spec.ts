@@ -535,6 +535,38 @@ describe('MemoryProvider: writes in place among other writers, caller mutations,
   });
 });
 
+describe('MemoryProvider: messages the Memory leg of the mutation run did not check', () => {
+  it('names the constructor\'s options and the patch of updateIfMatch', async () => {
+    const refusal = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no throw';
+    };
+    const throwing = new Proxy({ partitionKeyPath: '/t' }, { get: () => { throw new Error('boom'); } });
+    expect([
+      refusal(() => new MemoryProvider(5 as never)),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t', bogus: 1 } as never)),
+      refusal(() => new MemoryProvider(throwing)),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t\ud800' })),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t', shared: '' })),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t', shared: 5 as never })),
+    ]).toEqual([
+      'MemoryProvider options must be an object like { partitionKeyPath: "/tenantId" }',
+      'unknown option "bogus" for MemoryProvider (known: partitionKeyPath, shared)',
+      'MemoryProvider options could not be read: boom',
+      'partitionKeyPath "/t\\ud800" has a lone surrogate (not well-formed UTF-16)',
+      'shared store name must be a non-empty string',
+      'shared must be a string, got number',
+    ]);
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    await p.create({ id: 'a', t: 'x' });
+    await expect(p.updateIfMatch('a', 'x', { rev: 1 }, { n: 1n } as never)).rejects.toThrow(/^patch\.n is a BigInt, which JSON cannot hold$/);
+  });
+});
+
 describe('MemoryProvider.create: long strings handed to the native layer beside the text', () => {
   const long = (s: string): string => s.repeat(Math.ceil(2048 / s.length));
   it('stores what JSON.stringify would have written: escapes, member order, id and partition key in place', async () => {
