@@ -5,14 +5,16 @@
  * copy, a write by anyone else is seen at once, and a document built from a
  * held version and a patch is exactly what a fresh read returns.
  */
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 import { copyJson, DocCache, MIN_CHARS } from '../lib/doc-cache.js';
+import { memoryWriteCount } from '../index.js';
 
-let unique = 0;
-const shared = (): string => `doc-cache-${process.pid}-${++unique}`;
+// Unique across reloads of this file: StrykerJS reruns it in one process, where shared stores outlive the module.
+const shared = (): string => `doc-cache-${randomUUID()}`;
 
 type Doc = { id: string; t: string; [k: string]: unknown };
 /** Long enough to be held (documents under MIN_CHARS are parsed each time). */
@@ -168,6 +170,58 @@ describe('DocCache', () => {
     expect(Object.getPrototypeOf(c.copyOf('k'))).toBe(Object.prototype);
   });
 
+  it('notes only the version of a nested write\'s answer under MIN_CHARS: a claim on another version is known stale while nothing is written', async () => {
+    await new MemoryProvider<Doc>({ partitionKeyPath: '/t' }).create({ id: 'a', t: 'x' }); // the write count is 1 or more
+    // The etag of the write that left the count where it stands: a version with it is current until the next write.
+    const now = `"${(memoryWriteCount() - 1).toString(16).padStart(16, '0')}"`;
+    const other = `"${'f'.repeat(16)}"`;
+    const c = new DocCache();
+    c.fromJson('k', `{"o":[1],"rev":1,"_etag":${JSON.stringify(other)}}`); // a read's answer, held parsed
+    c.fromJson('k', `{"o":[2],"rev":3,"_etag":${JSON.stringify(now)}}`, Number.NaN, true);
+    expect(c.etagOf('k')).toBeUndefined(); // not held parsed, and the version read before is gone
+    expect([c.stale('k', other, undefined), c.stale('k', undefined, 2), c.stale('k', now, undefined), c.stale('k', undefined, 3)]).toEqual([true, true, false, false]);
+    // A nested write's answer of exactly MIN_CHARS is held parsed.
+    const rest = '{"o":[],"p":"","_etag":"m"}';
+    const exact = rest.replace('"p":""', `"p":"${'p'.repeat(MIN_CHARS - rest.length)}"`);
+    expect(exact.length).toBe(MIN_CHARS);
+    c.fromJson('m', exact, Number.NaN, true);
+    expect(c.etagOf('m')).toBe('m');
+    // An answer without an etag (the store always gives one) takes no place: all 256 held stay.
+    const d = new DocCache();
+    for (let i = 0; i < 256; i++) d.fromJson(`k${i}`, `{"_etag":"e${i}"}`);
+    d.fromJson('none', '{"o":[1]}', Number.NaN, true);
+    expect(d.etagOf('k0')).toBe('e0');
+  });
+
+  it('a write in place onto a held flat document with a "__proto__" member keeps it an own member of every answer', () => {
+    const c = new DocCache();
+    c.fromJson('k', '{"__proto__":1,"n":1,"rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
+    const out = c.fromWrite<Record<string, unknown>>('k', '{"n":2}', '{"rev":2,"_etag":"e2","_ts":2}', { n: 2 });
+    for (const d of [out, c.copyOf<Record<string, unknown>>('k')]) {
+      expect(Object.getPrototypeOf(d)).toBe(Object.prototype);
+      expect(JSON.stringify(d)).toBe('{"__proto__":1,"n":2,"rev":2,"_etag":"e2","_ts":2}');
+      Reflect.set(d, '__proto__', 'mutated by the caller'); // the own member, as an assignment would
+    }
+    expect(JSON.stringify(c.copyOf('k'))).toBe('{"__proto__":1,"n":2,"rev":2,"_etag":"e2","_ts":2}');
+  });
+
+  it('a write in place counts its characters: what it adds pushes the oldest out, and the document written is the last to go', () => {
+    const c = new DocCache();
+    const mib = 'p'.repeat(1024 * 1024);
+    c.fromJson('w', '{"s":"","rev":1,"_etag":"w1","_ts":1}', Number.NaN, true); // the oldest
+    for (let i = 0; i < 3; i++) c.fromJson(`k${i}`, `{"p":"${mib}","_etag":"e${i}"}`);
+    const patch = { s: mib.slice(0, 1024 * 1024 - 200) };
+    c.fromWrite('w', JSON.stringify(patch), '{"rev":2,"_etag":"w2","_ts":2}', patch); // in place, now the newest
+    // 3 MiB + 40 held, and the write adds nearly 1 MiB: still under 4 MiB.
+    expect(['w', 'k0', 'k1', 'k2'].map((k) => c.etagOf(k))).toEqual(['w2', 'e0', 'e1', 'e2']);
+    c.fromWrite('w', JSON.stringify(patch), '{"rev":3,"_etag":"w3","_ts":3}', patch); // another 1 MiB counted: past 4 MiB
+    expect(['w', 'k0', 'k1', 'k2'].map((k) => c.etagOf(k))).toEqual(['w3', undefined, 'e1', 'e2']);
+    c.drop('w'); // gives back all it counted
+    c.fromJson('k3', `{"p":"${mib}","_etag":"e3"}`);
+    c.fromJson('k4', `{"p":"${mib.slice(0, 1024 * 1024 - 100)}","_etag":"e4"}`);
+    expect(['k1', 'k2', 'k3', 'k4'].map((k) => c.etagOf(k))).toEqual(['e1', 'e2', 'e3', 'e4']);
+  });
+
   it('copies JSON trees as JSON.parse would make them', () => {
     const src = JSON.parse('{"a":[1,{"b":null}],"__proto__":{"x":1},"7":"s"}') as Record<string, unknown>;
     const out = copyJson(src);
@@ -211,7 +265,7 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
       const w = await p.updateIfMatch('a', 'x', { etag: a._etag }, { n: 1 }); // p holds rev 2
       if (!w.ok) throw new Error('write lost');
       await p.get('a', 'x');
-      for (const patch of [{ rev: 5 }, { _x: 1 }, { id: 'b' }, { t: 'y' }, { n: Number.NaN }, { deep: { n: 1n } }]) {
+      for (const patch of [{ rev: 5 }, { _x: 1 }, { id: 'b' }, { t: 'y' }, { n: Number.NaN }, { deep: { n: 1n } }, { rev: { a: 1 } }, { _x: [1] }, { id: { b: 1 } }]) {
         await expect(p.updateIfMatch('a', 'x', { etag: a._etag }, patch as never)).rejects.toMatchObject({ code: 'invalid_argument' });
         await expect(p.updateIfMatch('a', 'x', { rev: 1 }, patch as never)).rejects.toMatchObject({ code: 'invalid_argument' });
       }
@@ -219,6 +273,31 @@ describe('MemoryProvider: answers from a held version while nothing has changed'
       expect(await p.updateIfMatch('a', 'x', { rev: 1 }, { id: 'a', t: 'x' })).toEqual({ ok: false, reason: 'conflict' });
       expect(await p.updateIfMatch('a', 'x', { rev: 1 }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
       expect(await p.get('a', 'x')).toMatchObject({ n: 1, rev: 2 });
+    });
+
+    it(`a claim by rev, or by etag and rev, on the ${size} version held wins: after a read, a write in place, a merged write, a nested one`, async () => {
+      const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' }); // no etag seen yet
+      await p.create({ id: 'a', t: 'x', n: 0, ...extra });
+      await p.get('a', 'x'); // held, current
+      const patches: Array<Record<string, unknown>> = [
+        { n: 1 }, // on the version read; later ones in place (flat, members it has)
+        { n: 2 },
+        { m: 1 }, // a new member: merged
+        { o: { p: [1] } }, // nested now
+        { n: 5 },
+      ];
+      let rev = 1;
+      for (const patch of patches) {
+        const w = await p.updateIfMatch('a', 'x', { rev }, patch as never);
+        expect(w).toMatchObject({ ok: true, doc: { ...patch, rev: rev + 1 } });
+        if (!w.ok) throw new Error('write lost');
+        expect(await p.updateIfMatch('a', 'x', { rev }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+        const both = await p.updateIfMatch('a', 'x', { etag: w.doc._etag, rev: rev + 1 }, { z: rev });
+        expect(both).toMatchObject({ ok: true, doc: { z: rev, rev: rev + 2 } });
+        if (!both.ok) throw new Error('write lost');
+        expect(await p.updateIfMatch('a', 'x', { etag: both.doc._etag, rev: rev + 3 }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+        rev += 2;
+      }
     });
 
     it(`an etag of the current ${size} version spelt otherwise (as the store still reads it) wins as it does natively`, async () => {
@@ -337,6 +416,157 @@ describe('MemoryProvider: writes applied in place to a held flat document', () =
   });
 });
 
+describe('MemoryProvider: writes in place among other writers, caller mutations, nesting and eviction', () => {
+  // "7" and "10": index-like keys, which objects order first whatever the text's order.
+  const names = ['n', 's', '7', '10', 'new'] as const;
+  const prim = fc.oneof(fc.integer(), fc.constantFrom(-0, 0.5, null, true, undefined, '', '"\\\u2028😀'));
+  const value = fc.oneof({ weight: 4, arbitrary: prim }, { weight: 1, arbitrary: fc.constantFrom<unknown>({ a: [1] }, [2, { b: null }], {}) });
+  const members = fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 3 });
+  const step = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), patch: members }) }, // p, on the version it last saw
+    { weight: 3, arbitrary: fc.constant({ op: 'get' as const }) },
+    { weight: 3, arbitrary: fc.constant({ op: 'mutate' as const }) }, // the caller writes into every answer it has, to the deepest member
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('update' as const), patch: members }) }, // q, another provider of the store
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('replace' as const), patch: members }) }, // q: members gone
+    { weight: 1, arbitrary: fc.constant({ op: 'flood' as const }) }, // p reads 300 other documents of 16 KB: past 256 held and past 4 MiB
+  );
+
+  /** Writes into `d` everywhere, as a careless caller would. */
+  function scribble(d: unknown): void {
+    if (typeof d !== 'object' || d === null) return;
+    if (Array.isArray(d)) {
+      for (const x of d) scribble(x);
+      d.push('mutated');
+      return;
+    }
+    const o = d as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (typeof o[k] === 'object' && o[k] !== null) scribble(o[k]);
+      else if (k !== '_etag') o[k] = 'mutated';
+    }
+    o['added'] = 'mutated';
+  }
+
+  /** `d` is what a provider with nothing held reads (text, member order, prototype, -0 told from 0); returns that read. */
+  async function check(d: unknown, store: string): Promise<Doc | null> {
+    const f = await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get('a', 'x');
+    expect(seen(d)).toBe(seen(f));
+    expect(d).toStrictEqual(f);
+    return f;
+  }
+
+  it('a held flat document made nested by a patch, then flat again: every answer its own, every read a fresh read\'s', async () => {
+    const store = shared();
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    await p.create({ id: 'a', t: 'x', n: 1, s: 's', 7: 'seven', 10: 'ten' });
+    let mine = (await p.get('a', 'x'))?._etag ?? ''; // held, flat
+    const patches: Array<Record<string, unknown>> = [
+      { n: 2, 10: -0, s: undefined }, // in place
+      { 7: { a: [1] } }, // nested now
+      { n: 3 },
+      { 7: null }, // flat again
+      { 10: 'x', n: -0 },
+      { fresh: 1 }, // a new member: merged
+      { fresh: 2 },
+    ];
+    for (const patch of patches) {
+      const w = await p.updateIfMatch('a', 'x', { etag: mine }, patch as never);
+      if (!w.ok) throw new Error(`uncontended write lost: ${w.reason}`);
+      await check(w.doc, store);
+      scribble(w.doc);
+      const g = await p.get('a', 'x'); // from the version held
+      await check(g, store);
+      mine = g?._etag ?? '';
+      scribble(g);
+      await check(await p.get('a', 'x'), store);
+    }
+    // Another provider writes between p's calls: p's claim on its version loses, its next read is q's version.
+    await q.update('a', 'x', { n: 9 });
+    expect(await p.updateIfMatch('a', 'x', { etag: mine }, { n: 10 })).toEqual({ ok: false, reason: 'conflict' });
+    await check(await p.get('a', 'x'), store);
+  });
+
+  it('every answer is what a fresh read returns; a claim wins exactly when its version is the current one', async () => {
+    let floods = 0;
+    await fc.assert(
+      fc.asyncProperty(members, fc.array(step, { minLength: 1, maxLength: 12 }), async (start, steps) => {
+        const store = shared();
+        const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        const answers: unknown[] = [];
+        const created = await p.create({ ...start, id: 'a', t: 'x' } as Doc);
+        answers.push(created);
+        let mine = created._etag; // the version p last saw
+        for (const s of steps) {
+          if (s.op === 'claim') {
+            const current = (await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get('a', 'x'))?._etag;
+            const w = await p.updateIfMatch('a', 'x', { etag: mine }, s.patch as never);
+            expect(w.ok).toBe(mine === current);
+            if (w.ok) {
+              await check(w.doc, store);
+              answers.push(w.doc);
+              mine = w.doc._etag;
+            }
+          } else if (s.op === 'update') {
+            await q.update('a', 'x', s.patch as never);
+          } else if (s.op === 'replace') {
+            await q.replace({ ...s.patch, id: 'a', t: 'x' } as Doc);
+          } else if (s.op === 'get') {
+            const g = await p.get('a', 'x');
+            await check(g, store);
+            answers.push(g);
+            mine = g?._etag ?? mine;
+          } else if (s.op === 'mutate') {
+            for (const d of answers) scribble(d);
+          } else if (floods < 5) {
+            floods++;
+            const big = 'f'.repeat(16 * 1024);
+            for (let i = 0; i < 300; i++) {
+              await p.create({ id: `f${floods}-${i}`, t: 'x', big });
+              await p.get(`f${floods}-${i}`, 'x');
+            }
+          }
+        }
+        await check(await p.get('a', 'x'), store);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('MemoryProvider: messages the Memory leg of the mutation run did not check', () => {
+  it('names the constructor\'s options and the patch of updateIfMatch', async () => {
+    const refusal = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no throw';
+    };
+    const throwing = new Proxy({ partitionKeyPath: '/t' }, { get: () => { throw new Error('boom'); } });
+    expect([
+      refusal(() => new MemoryProvider(5 as never)),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t', bogus: 1 } as never)),
+      refusal(() => new MemoryProvider(throwing)),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t\ud800' })),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t', shared: '' })),
+      refusal(() => new MemoryProvider({ partitionKeyPath: '/t', shared: 5 as never })),
+    ]).toEqual([
+      'MemoryProvider options must be an object like { partitionKeyPath: "/tenantId" }',
+      'unknown option "bogus" for MemoryProvider (known: partitionKeyPath, shared)',
+      'MemoryProvider options could not be read: boom',
+      'partitionKeyPath "/t\\ud800" has a lone surrogate (not well-formed UTF-16)',
+      'shared store name must be a non-empty string',
+      'shared must be a string, got number',
+    ]);
+    const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    await p.create({ id: 'a', t: 'x' });
+    await expect(p.updateIfMatch('a', 'x', { rev: 1 }, { n: 1n } as never)).rejects.toThrow(/^patch\.n is a BigInt, which JSON cannot hold$/);
+  });
+});
+
 describe('MemoryProvider.create: long strings handed to the native layer beside the text', () => {
   const long = (s: string): string => s.repeat(Math.ceil(2048 / s.length));
   it('stores what JSON.stringify would have written: escapes, member order, id and partition key in place', async () => {
@@ -355,6 +585,8 @@ describe('MemoryProvider.create: long strings handed to the native layer beside 
       expect(JSON.stringify(read)).toBe(JSON.stringify({ ...own, rev: 1, _etag: read?._etag, _ts: read?._ts }));
     }
     await expect(p.create({ id: 'c', t: 'x', _own: long('o') })).rejects.toMatchObject({ code: 'invalid_argument' });
+    // An id too long stays in the text, where the store reads it and says what is wrong with it.
+    await expect(p.create({ id: long('i'), t: 'x', s: long('s') })).rejects.toThrow(/^id is longer than 255 characters/);
     await expect(p.create({ id: 'a', t: 'x', more: long('m') })).rejects.toMatchObject({ code: 'conflict' });
   });
 });

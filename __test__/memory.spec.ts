@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { conformance, rejection } from './suites/conformance.js';
 import * as esm from '@bytelyst/datastore';
 import { MemoryProvider, createProvider, DatastoreError } from '@bytelyst/datastore';
 
-let unique = 0;
-const storeName = (what: string): string => `${what}-${process.pid}-${++unique}`;
+// Unique across reloads of this file: StrykerJS reruns it in one process, where shared stores outlive the module.
+const storeName = (what: string): string => `${what}-${randomUUID()}`;
 
 conformance('MemoryProvider', async (opts) => new MemoryProvider(opts), {
   threads: {
