@@ -380,6 +380,34 @@ describe('CosmosProvider: round trips of a write the server can decide', () => {
     expect(r).toMatchObject({ ok: true, doc: { owner: 'reborn', note: 'x', rev: 2 } });
   });
 
+  // A replace on the remembered version answered 404: the document was deleted since. An update ends there (one
+  // request, the 404's answer); an upsert goes on to create it.
+  it('an update of a remembered document another client deleted is not_found in one request; an upsert creates it', async () => {
+    const id = `job-${randomUUID()}`;
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't'); // remembers rev 1
+    expect(await pair.direct.delete(id, 't')).toBe(true);
+    let err: unknown;
+    expect(
+      await sent(id, async () => {
+        err = await pair.viaProxy.update(id, 't', { owner: 'me' }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      }),
+    ).toEqual(['PUT']);
+    expect(err).toBeInstanceOf(DatastoreError);
+    expect((err as DatastoreError).code).toBe('not_found');
+    expect(await pair.direct.get(id, 't')).toBeNull();
+
+    await pair.direct.create({ id, tenantId: 't', owner: null });
+    await pair.viaProxy.get(id, 't');
+    expect(await pair.direct.delete(id, 't')).toBe(true);
+    const up = await pair.viaProxy.upsert({ id, tenantId: 't', owner: 'me' });
+    expect(up).toMatchObject({ owner: 'me', rev: 1 });
+    expect(await pair.direct.get(id, 't')).toMatchObject({ owner: 'me', rev: 1 });
+  });
+
   it('concurrent unconditional updates from one provider take turns: every one lands, in one request each', async () => {
     const id = `job-${randomUUID()}`;
     await pair.direct.create({ id, tenantId: 't', owner: null });
@@ -415,6 +443,7 @@ describe('CosmosProvider: answers the server decides, through a proxy', () => {
     const container = `throttle-${randomUUID()}`;
     const p = await CosmosProvider.connect<Job>(opts(container, { createIfNotExists: true }));
     const id = `job-${randomUUID()}`;
+    const requestsBefore = proxy.requests.length;
     proxy.arm({
       match: documentRequest('POST', id),
       fault: 'respond',
@@ -432,6 +461,11 @@ describe('CosmosProvider: answers the server decides, through a proxy', () => {
     proxy.disarm();
     expect(err).toBeInstanceOf(DatastoreError);
     const e = err as DatastoreError;
+    // A 429 (after the SDK's own retries) to the first attempt is a definite "not applied":
+    // neither re-read nor resent, and not reported unknown.
+    expect(e.message).not.toMatch(/outcome is unknown/);
+    const reads = proxy.requests.slice(requestsBefore).filter((r) => r.method === 'GET' && r.url.endsWith(`/docs/${id}`));
+    expect(reads, 'the create re-read the document').toHaveLength(0);
     expect(e.code).toBe('throttled');
     expect(e.status).toBe(429);
     expect(e.subStatus).toBe(3200);

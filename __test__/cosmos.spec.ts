@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -147,6 +148,41 @@ describe('CosmosProvider options and errors', () => {
     const p = await CosmosProvider.connect<Doc & { blob: string }>(local(`c-${randomUUID()}`, '/t'));
     await rejection(p.create({ id: 'big', t: 'x', blob: 'x'.repeat(2 * 1024 * 1024) }), 'too_large');
     expect(await p.get('big', 'x')).toBeNull();
+  });
+
+  // A document another client wrote may carry a ring (`_dsw`) of any size, which the next write keeps: the
+  // stamped document is checked against the 2 MB less the 512 bytes kept for the server's fields, at the bound.
+  it('a stamped document over the room kept for the server\'s fields is not sent; one exactly at it is', async () => {
+    const container = `c-${randomUUID()}`;
+    const p = await CosmosProvider.connect<Doc & { owner: string | null }>(local(container, '/t'));
+    const admin = new CosmosClient({
+      endpoint,
+      key: EMULATOR_KEY,
+      agent: new Agent({ keepAlive: false, rejectUnauthorized: false }),
+      connectionPolicy: { enableEndpointDiscovery: false },
+    });
+    const items = admin.database('conformance').container(container).items;
+    const bound = 2 * 1024 * 1024 - 512;
+    for (const over of [0, 1]) {
+      const id = `d${over}`;
+      // What update(id, 'x', { owner: 'me' }) sends: the caller's fields, `rev`, the ring kept and its own pair (16 hex digits).
+      const sent = (foreign: string): number =>
+        JSON.stringify({ id, t: 'x', owner: 'me', rev: 2, _dsw: [[1, foreign], [2, '0123456789abcdef']] }).length;
+      const foreign = 'f'.repeat(bound + over - sent(''));
+      expect(sent(foreign)).toBe(bound + over);
+      await items.create({ id, t: 'x', owner: null, rev: 1, _dsw: [[1, foreign]] });
+      const r = await p.update(id, 'x', { owner: 'me' }).then(
+        (d) => d,
+        (e: unknown) => e,
+      );
+      if (over === 0) {
+        expect(r, `${bound} bytes`).toMatchObject({ id, owner: 'me', rev: 2 });
+      } else {
+        expect(r).toBeInstanceOf(DatastoreError);
+        expect((r as DatastoreError).message).toMatch(new RegExp(`the stamped document is ${bound + 1} bytes`));
+        expect(await p.get(id, 'x'), 'nothing written').toMatchObject({ owner: null, rev: 1 });
+      }
+    }
   });
 
   it('the write ring never reaches callers, and a forged one is refused with nothing written', async () => {
