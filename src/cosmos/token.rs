@@ -59,10 +59,15 @@ pub struct Ring(pub Vec<(u64, String)>);
 
 impl Ring {
     /// The ring stored in a document; a missing or foreign-shaped field is
-    /// an empty ring (the document was written by someone else).
+    /// an empty ring (the document was written by someone else). So is one
+    /// larger than any this provider writes (`RING` pairs, `RING_BYTES`):
+    /// kept, another client's oversized `_dsw` would make every later write
+    /// of the document too large to send.
     pub fn from_doc(doc: &Members<'_>) -> Self {
         doc.get(FIELD)
+            .filter(|raw| raw.get().len() <= RING_BYTES)
             .and_then(|raw| serde_json::from_str::<Vec<(u64, String)>>(raw.get()).ok())
+            .filter(|pairs| pairs.len() <= RING)
             .map(Ring)
             .unwrap_or_default()
     }
@@ -153,6 +158,29 @@ pub fn for_caller(doc_json: &str) -> DsResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_larger_than_ours_is_foreign() {
+        let ring_of = |json: &str| {
+            let doc = format!(r#"{{"id":"a","_dsw":{json}}}"#);
+            Ring::from_doc(&Members::parse(&doc, "d").expect("a JSON object"))
+        };
+        // The largest this provider writes: RING pairs, revs of 16 digits.
+        let ours = Ring(
+            (0..RING as u64)
+                .map(|i| (1_000_000_000_000_000 + i, Token::fresh().0))
+                .collect(),
+        );
+        assert!(ours.to_json().len() <= RING_BYTES);
+        assert_eq!(ring_of(&ours.to_json()), ours);
+        let nine = Ring((1..=RING as u64 + 1).map(|i| (i, "t".into())).collect());
+        assert_eq!(ring_of(&nine.to_json()), Ring::default());
+        let long = format!(r#"[[1,"{}"]]"#, "f".repeat(RING_BYTES));
+        assert_eq!(ring_of(&long), Ring::default());
+        let at_limit = format!(r#"[[1,"{}"]]"#, "f".repeat(RING_BYTES - 8));
+        assert_eq!(at_limit.len(), RING_BYTES);
+        assert_eq!(ring_of(&at_limit).0.len(), 1);
+    }
 
     #[test]
     fn tokens_are_distinct() {
