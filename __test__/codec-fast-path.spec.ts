@@ -89,4 +89,29 @@ describe('codec fast path', () => {
     expect(outcome(obj)).toBe('ok {"b":2}');
     expect(calls).toBe(1);
   });
+
+  it('a getter that gives Object.prototype a toJSON while the members are read: still the members written', () => {
+    // JSON.stringify looks up the root's toJSON before it reads a member; the copy must not pick one up later.
+    const obj = {
+      a: 1,
+      get g(): number {
+        Object.defineProperty(Object.prototype, 'toJSON', { configurable: true, writable: true, value: () => ({ id: 'other' }) });
+        return 2;
+      },
+    };
+    let fast: string;
+    let slow: string;
+    try {
+      fast = outcome(obj);
+    } finally {
+      delete (Object.prototype as { toJSON?: unknown }).toJSON;
+    }
+    try {
+      slow = general(obj);
+    } finally {
+      delete (Object.prototype as { toJSON?: unknown }).toJSON;
+    }
+    expect(fast).toBe('ok {"a":1,"g":2}');
+    expect(fast).toBe(slow);
+  });
 });
