@@ -90,6 +90,20 @@ describe('codec fast path', () => {
     expect(calls).toBe(1);
   });
 
+  it('a member named "undefined" before a nested object is read once', () => {
+    // The members after the one that stops the copy become getters: exactly those, not one past the end (keys[n]).
+    let reads = 0;
+    const obj = {
+      get undefined(): unknown {
+        reads++;
+        return reads === 1 ? 'first' : 10n;
+      },
+      a: { b: 1 },
+    };
+    expect(outcome(obj)).toBe('ok {"undefined":"first","a":{"b":1}}');
+    expect(reads).toBe(1);
+  });
+
   it('a getter that gives Object.prototype a toJSON while the members are read: still the members written', () => {
     // JSON.stringify looks up the root's toJSON before it reads a member; the copy must not pick one up later.
     const obj = {
