@@ -104,6 +104,19 @@ describe('codec fast path', () => {
     expect(reads).toBe(1);
   });
 
+  it('an own accessor named __proto__ holding an object is read once', () => {
+    let reads = 0;
+    const obj = {
+      a: 1,
+      get __proto__(): unknown {
+        reads++;
+        return reads === 1 ? { b: 2 } : 10n;
+      },
+    };
+    expect(outcome(obj)).toBe('ok {"a":1,"__proto__":{"b":2}}');
+    expect(reads).toBe(1);
+  });
+
   it('a getter that gives Object.prototype a toJSON while the members are read: still the members written', () => {
     // JSON.stringify looks up the root's toJSON before it reads a member; the copy must not pick one up later.
     const obj = {
