@@ -89,4 +89,56 @@ describe('codec fast path', () => {
     expect(outcome(obj)).toBe('ok {"b":2}');
     expect(calls).toBe(1);
   });
+
+  it('a member named "undefined" before a nested object is read once', () => {
+    // The members after the one that stops the copy become getters: exactly those, not one past the end (keys[n]).
+    let reads = 0;
+    const obj = {
+      get undefined(): unknown {
+        reads++;
+        return reads === 1 ? 'first' : 10n;
+      },
+      a: { b: 1 },
+    };
+    expect(outcome(obj)).toBe('ok {"undefined":"first","a":{"b":1}}');
+    expect(reads).toBe(1);
+  });
+
+  it('an own accessor named __proto__ holding an object is read once', () => {
+    let reads = 0;
+    const obj = {
+      a: 1,
+      get __proto__(): unknown {
+        reads++;
+        return reads === 1 ? { b: 2 } : 10n;
+      },
+    };
+    expect(outcome(obj)).toBe('ok {"a":1,"__proto__":{"b":2}}');
+    expect(reads).toBe(1);
+  });
+
+  it('a getter that gives Object.prototype a toJSON while the members are read: still the members written', () => {
+    // JSON.stringify looks up the root's toJSON before it reads a member; the copy must not pick one up later.
+    const obj = {
+      a: 1,
+      get g(): number {
+        Object.defineProperty(Object.prototype, 'toJSON', { configurable: true, writable: true, value: () => ({ id: 'other' }) });
+        return 2;
+      },
+    };
+    let fast: string;
+    let slow: string;
+    try {
+      fast = outcome(obj);
+    } finally {
+      delete (Object.prototype as { toJSON?: unknown }).toJSON;
+    }
+    try {
+      slow = general(obj);
+    } finally {
+      delete (Object.prototype as { toJSON?: unknown }).toJSON;
+    }
+    expect(fast).toBe('ok {"a":1,"g":2}');
+    expect(fast).toBe(slow);
+  });
 });

@@ -6,6 +6,7 @@
  * call an inherited setter instead of making the member, and the member
  * would silently vanish from what is stored or answered.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 
@@ -72,7 +73,9 @@ describe('Memory: members named like inherited accessors of Object.prototype', (
   }
 
   it('a shared store read by a provider that holds nothing answers the same text', async () => {
-    const shared = `polluted-${process.pid}`;
+    // Unique per run, not per process: StrykerJS reruns this file in one process, and a run that
+    // fails before dropShared would leave `a` behind for the next one's create.
+    const shared = `polluted-${randomUUID()}`;
     const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared });
     const q = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared });
     const a = await p.create({ id: 'a', t: 'x', color: 'red', owner: 'me' });
