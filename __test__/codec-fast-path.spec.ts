@@ -141,4 +141,21 @@ describe('codec fast path', () => {
     expect(fast).toBe('ok {"a":1,"g":2}');
     expect(fast).toBe(slow);
   });
+
+  // Both paths share checkValue, so the comparisons above cannot tell when it lets one of these through:
+  // JSON.stringify would write a Map, Set or buffer as {} (or its indices) and a boxed lone surrogate escaped.
+  it('collections, buffers and boxed strings with a lone surrogate are refused by name, at the root and nested', () => {
+    const values: Array<[string, () => unknown, string]> = [
+      ['Map', () => new Map([[1, 2]]), 'is a Map, which JSON would not store faithfully'],
+      ['Set', () => new Set([1]), 'is a Set, which JSON would not store faithfully'],
+      ['ArrayBuffer', () => new ArrayBuffer(2), 'is a ArrayBuffer, which JSON would not store faithfully'],
+      ['Uint8Array', () => new Uint8Array([1]), 'is a Uint8Array, which JSON would not store faithfully'],
+      ['DataView', () => new DataView(new ArrayBuffer(1)), 'is a DataView, which JSON would not store faithfully'],
+      ['boxed lone surrogate', () => new String('a\uD800'), 'is a string with a lone surrogate (not well-formed UTF-16)'],
+    ];
+    for (const [name, make, says] of values) {
+      expect(outcome({ a: 1, m: make() }), name).toBe(`err invalid_argument patch.m ${says}`);
+      expect(outcome({ a: { b: [1, make()] } }), name).toBe(`err invalid_argument patch.a.b[1] ${says}`);
+    }
+  });
 });
