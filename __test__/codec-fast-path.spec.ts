@@ -6,7 +6,7 @@
  * always takes the general path.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeObject } from '../lib/codec.js';
+import { encodeObject, encodePartitionKey } from '../lib/codec.js';
 
 /** What `encodeObject` answers: its JSON text or its error's code and message. */
 function outcome(v: object): string {
@@ -157,5 +157,14 @@ describe('codec fast path', () => {
       expect(outcome({ a: 1, m: make() }), name).toBe(`err invalid_argument patch.m ${says}`);
       expect(outcome({ a: { b: [1, make()] } }), name).toBe(`err invalid_argument patch.a.b[1] ${says}`);
     }
+  });
+
+  // The store refuses most of these too, but with its own words (or a conversion error): lib/ names the argument.
+  it('a partition key that is not a string, a finite number or a boolean is refused here, by name', () => {
+    for (const [pk, got] of [[Number.NaN, 'number'], [Number.POSITIVE_INFINITY, 'number'], [{}, 'a Object'], [null, 'null'], [undefined, 'undefined'], [1n, 'bigint'], [[1], 'an array']] as const) {
+      expect(() => encodePartitionKey(pk), String(pk)).toThrow(`partitionKey must be a string, a finite number or a boolean, got ${got}`);
+    }
+    expect(encodePartitionKey(-0)).toBe('0');
+    expect(encodePartitionKey(false)).toBe('false');
   });
 });
