@@ -116,10 +116,10 @@ function isFlat(o: Obj): boolean {
   return true;
 }
 
-/** A copy of a held document, as `JSON.parse` of its text would give it. */
-function copyHeld(h: Held & { doc: Obj }): Obj {
+/** A copy of a parsed document (`flat`: see `isFlat`), as `JSON.parse` of its text would give it. */
+function copyDoc(doc: Obj, flat: boolean): Obj {
   // A spread defines own members (an own "__proto__" stays a member), as JSON.parse does.
-  return h.flat ? { ...h.doc } : copyJson(h.doc);
+  return flat ? { ...doc } : copyJson(doc);
 }
 
 /**
@@ -149,10 +149,9 @@ function writeInPlace(doc: Obj, patch: Record<string, unknown>, fields: Obj): bo
 /** `base` shallow-merged with `patch`, then the system fields: as the native merge writes it. */
 function merged(base: Obj, patch: Obj, fields: Obj): Obj {
   const out: Obj = {};
-  const put = (k: string, x: Json): void => setMember(out, k, x);
-  for (const k of Object.keys(base)) if (k !== 'rev' && k !== '_etag' && k !== '_ts') put(k, base[k] as Json);
-  for (const k of Object.keys(patch)) put(k, patch[k] as Json);
-  for (const k of Object.keys(fields)) put(k, fields[k] as Json);
+  for (const k of Object.keys(base)) if (k !== 'rev' && k !== '_etag' && k !== '_ts') setMember(out, k, base[k]);
+  for (const k of Object.keys(patch)) setMember(out, k, patch[k]);
+  for (const k of Object.keys(fields)) setMember(out, k, fields[k]);
   return out;
 }
 
@@ -207,7 +206,7 @@ export class DocCache {
   current<T>(key: string): Stored<T> | undefined {
     const h = this.#held.get(key);
     if (h?.doc === undefined || countOf(h) !== memoryWriteCount()) return undefined;
-    return copyHeld(h as Held & { doc: Obj }) as unknown as Stored<T>;
+    return copyDoc(h.doc, h.flat) as unknown as Stored<T>;
   }
 
   /**
@@ -239,7 +238,7 @@ export class DocCache {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     h.count = count;
-    return copyHeld(h as Held & { doc: Obj }) as unknown as Stored<T>;
+    return copyDoc(h.doc, h.flat) as unknown as Stored<T>;
   }
 
   /**
@@ -256,7 +255,7 @@ export class DocCache {
       return doc as unknown as Stored<T>;
     }
     this.#hold(key, doc, flat, json.length, written ? AFTER_WRITE : count);
-    return (flat ? { ...doc } : copyJson(doc)) as unknown as Stored<T>;
+    return copyDoc(doc, flat) as unknown as Stored<T>;
   }
 
   /**
@@ -269,22 +268,12 @@ export class DocCache {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     const fields = JSON.parse(fieldsJson) as Obj;
-    if (h.flat && patch !== undefined && writeInPlace(h.doc, patch, fields)) {
-      h.etag = fields['_etag'] as string;
-      h.rev = fields['rev'];
-      h.count = AFTER_WRITE;
-      h.chars += patchJson.length; // an upper bound, as below
-      this.#chars += patchJson.length;
-      // Re-inserted: the most recently used is the last evicted.
-      this.#held.delete(key);
-      this.#held.set(key, h);
-      this.#evict();
-      return { ...h.doc } as unknown as Stored<T>;
-    }
-    const doc = merged(h.doc, JSON.parse(patchJson) as Obj, fields);
-    const flat = h.flat && isFlat(doc);
+    const inPlace = h.flat && patch !== undefined && writeInPlace(h.doc, patch, fields);
+    const doc = inPlace ? h.doc : merged(h.doc, JSON.parse(patchJson) as Obj, fields);
+    const flat = inPlace || (h.flat && isFlat(doc));
+    // Held again (re-inserted: the most recently used is the last evicted); the size is an upper bound.
     this.#hold(key, doc, flat, h.chars + patchJson.length, AFTER_WRITE);
-    return (flat ? { ...doc } : copyJson(doc)) as unknown as Stored<T>;
+    return copyDoc(doc, flat) as unknown as Stored<T>;
   }
 
   /** Forgets `key` (the document is gone, or its version is unknown). */
