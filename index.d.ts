@@ -124,12 +124,14 @@ export declare function memoryUpdate(store: ExternalObject<'MemoryStore'>, id: s
 export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string): string | number
 
 /**
- * `updateIfMatch` for a caller that holds the version `knownEtag`: on a
- * match, the document's JSON, or, when the write landed on that version,
- * `"+"` and a JSON object of only the new `rev`, `_etag` and `_ts`; `1`
- * (conflict) or `2` (not found) otherwise.
+ * `updateIfMatch` for a caller that holds the version `knownEtag`, the
+ * document named by its map `key` (the partition key's JSON, a newline, the
+ * id). On a match, the document's JSON, or, when the write landed on the
+ * version held, `"+"` and only the new system fields (`"<16 hex>"` etag,
+ * rev, `,`, `_ts`); `1` (conflict) or `2` (not found) otherwise. Short
+ * strings are read without the heap (`ArgStr`).
  */
-export declare function memoryUpdateIfMatchFrom(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number
+export declare function memoryUpdateIfMatchAt(store: ExternalObject<'MemoryStore'>, key: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number
 
 export declare function memoryUpsert(store: ExternalObject<'MemoryStore'>, docJson: string): string
 

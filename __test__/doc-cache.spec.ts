@@ -148,11 +148,11 @@ describe('DocCache', () => {
     first['n'] = 'mutated by the caller';
     const patch = { n: 2, s: undefined, z: -0 };
     // `z` is new: not in place, merged (its place is before the system fields).
-    const second = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch), '{"rev":2,"_etag":"e2","_ts":2}', patch);
+    const second = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch), { rev: 2, _etag: 'e2', _ts: 2 }, patch);
     expect(JSON.stringify(second)).toBe('{"id":"a","n":2,"s":"x","z":0,"rev":2,"_etag":"e2","_ts":2}');
     second['s'] = 'mutated';
     const patch2 = { n: -0, s: 'y', z: undefined };
-    const third = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch2), '{"rev":3,"_etag":"e3","_ts":3}', patch2);
+    const third = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch2), { rev: 3, _etag: 'e3', _ts: 3 }, patch2);
     expect(JSON.stringify(third)).toBe('{"id":"a","n":0,"s":"y","z":0,"rev":3,"_etag":"e3","_ts":3}');
     expect(Object.is(third['n'], 0)).toBe(true);
     third['n'] = 'mutated';
@@ -164,7 +164,7 @@ describe('DocCache', () => {
     const c = new DocCache();
     c.fromJson('k', '{"__proto__":1,"n":1,"rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
     const patch = JSON.parse('{"__proto__":2}') as Record<string, unknown>;
-    const out = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":2}', '{"rev":2,"_etag":"e2","_ts":2}', patch);
+    const out = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":2}', { rev: 2, _etag: 'e2', _ts: 2 }, patch);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.stringify(out)).toBe('{"__proto__":2,"n":1,"rev":2,"_etag":"e2","_ts":2}');
     expect(Object.getPrototypeOf(c.copyOf('k'))).toBe(Object.prototype);
@@ -196,7 +196,7 @@ describe('DocCache', () => {
   it('a write in place onto a held flat document with a "__proto__" member keeps it an own member of every answer', () => {
     const c = new DocCache();
     c.fromJson('k', '{"__proto__":1,"n":1,"rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
-    const out = c.fromWrite<Record<string, unknown>>('k', '{"n":2}', '{"rev":2,"_etag":"e2","_ts":2}', { n: 2 });
+    const out = c.fromWrite<Record<string, unknown>>('k', '{"n":2}', { rev: 2, _etag: 'e2', _ts: 2 }, { n: 2 });
     for (const d of [out, c.copyOf<Record<string, unknown>>('k')]) {
       expect(Object.getPrototypeOf(d)).toBe(Object.prototype);
       expect(JSON.stringify(d)).toBe('{"__proto__":1,"n":2,"rev":2,"_etag":"e2","_ts":2}');
@@ -211,10 +211,10 @@ describe('DocCache', () => {
     c.fromJson('w', '{"s":"","rev":1,"_etag":"w1","_ts":1}', Number.NaN, true); // the oldest
     for (let i = 0; i < 3; i++) c.fromJson(`k${i}`, `{"p":"${mib}","_etag":"e${i}"}`);
     const patch = { s: mib.slice(0, 1024 * 1024 - 200) };
-    c.fromWrite('w', JSON.stringify(patch), '{"rev":2,"_etag":"w2","_ts":2}', patch); // in place, now the newest
+    c.fromWrite('w', JSON.stringify(patch), { rev: 2, _etag: 'w2', _ts: 2 }, patch); // in place, now the newest
     // 3 MiB + 40 held, and the write adds nearly 1 MiB: still under 4 MiB.
     expect(['w', 'k0', 'k1', 'k2'].map((k) => c.etagOf(k))).toEqual(['w2', 'e0', 'e1', 'e2']);
-    c.fromWrite('w', JSON.stringify(patch), '{"rev":3,"_etag":"w3","_ts":3}', patch); // another 1 MiB counted: past 4 MiB
+    c.fromWrite('w', JSON.stringify(patch), { rev: 3, _etag: 'w3', _ts: 3 }, patch); // another 1 MiB counted: past 4 MiB
     expect(['w', 'k0', 'k1', 'k2'].map((k) => c.etagOf(k))).toEqual(['w3', undefined, 'e1', 'e2']);
     c.drop('w'); // gives back all it counted
     c.fromJson('k3', `{"p":"${mib}","_etag":"e3"}`);
@@ -236,7 +236,7 @@ describe('DocCache', () => {
     const c = new DocCache();
     const text = `{"__proto__":{"x":1},"keep":1,"pad":"${pad}","rev":1,"_etag":"e1","_ts":1}`;
     c.fromJson('k', text);
-    const fields = '{"rev":2,"_etag":"e2","_ts":2}';
+    const fields = { rev: 2, _etag: 'e2', _ts: 2 };
     const written = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":{"y":2},"more":3}', fields);
     const expected = JSON.parse(`{"__proto__":{"y":2},"keep":1,"pad":"${pad}","more":3,"rev":2,"_etag":"e2","_ts":2}`) as Record<string, unknown>;
     expect(Object.getOwnPropertyDescriptor(written, '__proto__')).toStrictEqual(Object.getOwnPropertyDescriptor(expected, '__proto__'));
@@ -247,7 +247,7 @@ describe('DocCache', () => {
   it('asked for a key it does not hold, names the key', () => {
     const c = new DocCache();
     expect(() => c.copyOf('"x"\na')).toThrow('no document held for "x"\na');
-    expect(() => c.fromWrite('"x"\nb', '{}', '{}')).toThrow('no document held for "x"\nb');
+    expect(() => c.fromWrite('"x"\nb', '{}', { rev: 1, _etag: 'e', _ts: 1 })).toThrow('no document held for "x"\nb');
   });
 });
 

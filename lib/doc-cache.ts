@@ -122,6 +122,13 @@ function copyDoc(doc: Obj, flat: boolean): Obj {
   return flat ? { ...doc } : copyJson(doc);
 }
 
+/** A version's system fields, as a write answers them. */
+export interface Fields {
+  rev: number;
+  _etag: string;
+  _ts: number;
+}
+
 /**
  * Applies a write of `patch` (members as the caller wrote them, all JSON
  * primitives) and its new system `fields` to the flat document `doc` in
@@ -130,7 +137,7 @@ function copyDoc(doc: Obj, flat: boolean): Obj {
  * after the system fields, where the store does not put it). `false`, and
  * `doc` untouched, otherwise.
  */
-function writeInPlace(doc: Obj, patch: Record<string, unknown>, fields: Obj): boolean {
+function writeInPlace(doc: Obj, patch: Record<string, unknown>, fields: Fields): boolean {
   const keys = Object.keys(patch);
   for (const k of keys) {
     if (k === '__proto__' || !Object.hasOwn(doc, k)) return false;
@@ -140,18 +147,21 @@ function writeInPlace(doc: Obj, patch: Record<string, unknown>, fields: Obj): bo
     if (v === undefined) continue; // JSON leaves it out: the member keeps its value
     doc[k] = v === 0 ? 0 : (v as Json); // JSON writes -0 as 0
   }
-  doc['rev'] = fields['rev'] as Json;
-  doc['_etag'] = fields['_etag'] as Json;
-  doc['_ts'] = fields['_ts'] as Json;
+  // Own members of every stored version: assigned, never a setter on the prototype.
+  doc['rev'] = fields.rev;
+  doc['_etag'] = fields._etag;
+  doc['_ts'] = fields._ts;
   return true;
 }
 
 /** `base` shallow-merged with `patch`, then the system fields: as the native merge writes it. */
-function merged(base: Obj, patch: Obj, fields: Obj): Obj {
+function merged(base: Obj, patch: Obj, fields: Fields): Obj {
   const out: Obj = {};
   for (const k of Object.keys(base)) if (k !== 'rev' && k !== '_etag' && k !== '_ts') setMember(out, k, base[k]);
   for (const k of Object.keys(patch)) setMember(out, k, patch[k]);
-  for (const k of Object.keys(fields)) setMember(out, k, fields[k]);
+  setMember(out, 'rev', fields.rev);
+  setMember(out, '_etag', fields._etag);
+  setMember(out, '_ts', fields._ts);
   return out;
 }
 
@@ -260,14 +270,13 @@ export class DocCache {
 
   /**
    * The version a write made on the one held for `key`: the held document
-   * merged with `patchJson`, with the new system fields (`fieldsJson`).
-   * `patch`, when given, is the patch's members as written (all JSON
-   * primitives): with it, a flat held document is written in place.
+   * merged with `patchJson`, with the new system `fields`. `patch`, when
+   * given, is the patch's members as written (all JSON primitives): with
+   * it, a flat held document is written in place.
    */
-  fromWrite<T>(key: string, patchJson: string, fieldsJson: string, patch?: Record<string, unknown>): Stored<T> {
+  fromWrite<T>(key: string, patchJson: string, fields: Fields, patch?: Record<string, unknown>): Stored<T> {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
-    const fields = JSON.parse(fieldsJson) as Obj;
     const inPlace = h.flat && patch !== undefined && writeInPlace(h.doc, patch, fields);
     const doc = inPlace ? h.doc : merged(h.doc, JSON.parse(patchJson) as Obj, fields);
     const flat = inPlace || (h.flat && isFlat(doc));

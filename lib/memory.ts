@@ -20,13 +20,13 @@ import {
   memoryReplace,
   memoryUpdate,
   memoryUpdateIfMatch,
-  memoryUpdateIfMatchFrom,
+  memoryUpdateIfMatchAt,
   memoryUpsert,
   memoryWriteCount,
 } from '../index.js';
 import { checkCallOptions } from './call.js';
 import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, misuse, reading, setMember, type Encoded } from './codec.js';
-import { DocCache, storedFromFlat } from './doc-cache.js';
+import { DocCache, storedFromFlat, type Fields } from './doc-cache.js';
 import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -70,6 +70,15 @@ const runBatch = ops.batch;
 
 /** Strings of this many characters or more in a created document are written by the native layer (see `#createFlat`). */
 const LONG_STRING = 1024;
+
+/**
+ * The system fields of a write's answer `+"<16 hex>"<rev>,<ts>` (see
+ * `memoryUpdateIfMatchAt`): taken apart by position, not parsed as JSON.
+ */
+function writtenFields(out: string): Fields {
+  const comma = out.indexOf(',', 19);
+  return { _etag: out.slice(1, 19), rev: Number(out.slice(19, comma)), _ts: Number(out.slice(comma + 1)) };
+}
 
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
 function settle<R>(call: () => Maybe<R>): Promise<R> {
@@ -249,10 +258,10 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       // the native store would check it: every member a JSON primitive, none it could refuse.
       if (enc.flat !== undefined && cache.stale(key, etag, rev) && this.#plain(enc.flat)) return { ok: false, reason: 'conflict' };
       const patchJson = enc.flat === undefined ? text : JSON.stringify(enc.flat);
-      const out = memoryUpdateIfMatchFrom(store, idc, pk, etag, rev, patchJson, cache.etagOf(key));
+      const out = memoryUpdateIfMatchAt(store, key, etag, rev, patchJson, cache.etagOf(key));
       if (typeof out === 'number') return decodeUpdateIfMatch<T>(out);
       // "+" and the new system fields: the write landed on the version held.
-      if (out.charCodeAt(0) === 43) return { ok: true, doc: cache.fromWrite<T>(key, patchJson, out.slice(1), enc.flat) };
+      if (out.charCodeAt(0) === 43) return { ok: true, doc: cache.fromWrite<T>(key, patchJson, writtenFields(out), enc.flat) };
       return { ok: true, doc: cache.fromJson<T>(key, out, Number.NaN, true) };
     });
   }

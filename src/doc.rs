@@ -196,11 +196,12 @@ fn value_end(b: &[u8], start: usize) -> Option<usize> {
 
 /// Writes members as a compact JSON object.
 fn write_object<'k>(members: impl Iterator<Item = (&'k str, &'k str)> + Clone) -> String {
-    let cap = members
-        .clone()
-        .map(|(k, v)| k.len() + v.len() + 4)
-        .sum::<usize>()
-        + 2;
+    // Exact when no key needs escaping: the Memory store keeps the text as
+    // a `Box<str>`, and spare capacity would cost a reallocation there.
+    let (n, len) = members.clone().fold((0usize, 0usize), |(n, len), (k, v)| {
+        (n + 1, len + k.len() + v.len() + 3)
+    });
+    let cap = len + n.saturating_sub(1) + 2;
     let mut out = String::with_capacity(cap);
     out.push('{');
     for (i, (k, v)) in members.enumerate() {

@@ -19,6 +19,7 @@ use crate::query::QueryFilter;
 use crate::validate::PartitionKeyPath;
 use crate::write::{Expectation, WriteOutcome};
 
+use super::arg_str::ArgStr;
 use super::outcome::{doc_or_miss, miss_code, MISS_CONFLICT, MISS_NOT_FOUND};
 
 /// Opens an isolated store, or the process-wide store named `shared`.
@@ -148,29 +149,24 @@ pub fn memory_update_if_match(
     )?))
 }
 
-/// `updateIfMatch` for a caller that holds the version `knownEtag`: on a
-/// match, the document's JSON, or, when the write landed on that version,
-/// `"+"` and a JSON object of only the new `rev`, `_etag` and `_ts`; `1`
-/// (conflict) or `2` (not found) otherwise.
+/// `updateIfMatch` for a caller that holds the version `knownEtag`, the
+/// document named by its map `key` (the partition key's JSON, a newline, the
+/// id). On a match, the document's JSON, or, when the write landed on the
+/// version held, `"+"` and only the new system fields (`"<16 hex>"` etag,
+/// rev, `,`, `_ts`); `1` (conflict) or `2` (not found) otherwise. Short
+/// strings are read without the heap (`ArgStr`).
 #[napi]
-pub fn memory_update_if_match_from(
+pub fn memory_update_if_match_at(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
-    id: String,
-    pk_json: String,
-    etag: Option<String>,
+    #[napi(ts_arg_type = "string")] key: ArgStr,
+    #[napi(ts_arg_type = "string | undefined | null")] etag: Option<ArgStr>,
     rev: Option<f64>,
-    patch_json: String,
-    known_etag: Option<String>,
+    #[napi(ts_arg_type = "string")] patch_json: ArgStr,
+    #[napi(ts_arg_type = "string | undefined | null")] known_etag: Option<ArgStr>,
 ) -> Result<Either<String, u32>> {
-    let expected = Expectation::from_js(etag, rev)?;
+    let expected = Expectation::from_js(etag.map(|e| e.to_owned()), rev)?;
     Ok(
-        match store.update_if_match_from(
-            &id,
-            &pk_json,
-            &expected,
-            &patch_json,
-            known_etag.as_deref(),
-        )? {
+        match store.update_if_match_at(&key, &expected, &patch_json, known_etag.as_deref())? {
             WriteOutcome::Written(r) => reply(r),
             WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
             WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
@@ -184,7 +180,7 @@ fn reply(r: Reply) -> Either<String, u32> {
     match r {
         Reply::Doc(doc) => Either::A(doc),
         Reply::Unchanged => Either::B(0),
-        Reply::Fields(fields) => Either::A(format!("+{fields}")),
+        Reply::Fields(fields) => Either::A(fields),
     }
 }
 
