@@ -98,10 +98,11 @@ export declare function memoryDropShared(name: string): boolean
 export declare function memoryGet(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): string | null
 
 /**
- * `get` for a caller that holds the version `knownEtag`: `0` when that is
+ * `get` for a caller that holds the version `knownEtag`, the document
+ * named by its map `key` (see `memoryUpdateIfMatchAt`): `0` when that is
  * still the current one, else the document's JSON, or `null`.
  */
-export declare function memoryGetFresh(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, knownEtag?: string | undefined | null): string | number | null
+export declare function memoryGetFreshAt(store: ExternalObject<'MemoryStore'>, key: string, knownEtag?: string | undefined | null): string | number | null
 
 /** Opens an isolated store, or the process-wide store named `shared`. */
 export declare function memoryOpen(partitionKeyPath: string, shared?: string | undefined | null): ExternalObject<'MemoryStore'>

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 import type { BaseDocument } from '@bytelyst/datastore';
-import { memoryCreate, memoryOpen, memoryUpdateIfMatchAt } from '../index.js';
+import { memoryCreate, memoryGetFreshAt, memoryOpen, memoryUpdateIfMatchAt } from '../index.js';
 
 interface Doc extends BaseDocument {
   id: string;
@@ -86,7 +86,7 @@ describe('Memory updateIfMatch: strings around the stack buffer\'s edge are read
     }
   });
 
-  it('the native call refuses a key that is not a partition key, a newline and an id, and an argument that is not a string', () => {
+  it('the native calls refuse a key that is not a partition key, a newline and an id, and an argument that is not a string', () => {
     const store = memoryOpen('/t', undefined);
     const doc = JSON.parse(memoryCreate(store, '{"id":"a","t":"x"}')) as { _etag: string };
     const patch = '{"n":1}';
@@ -95,6 +95,10 @@ describe('Memory updateIfMatch: strings around the stack buffer\'s edge are read
     expect(() => memoryUpdateIfMatchAt(store, '{}\na', doc._etag, undefined, patch, undefined)).toThrow(/partition key/);
     expect(() => memoryUpdateIfMatchAt(store, 7 as unknown as string, doc._etag, undefined, patch, undefined)).toThrow(/string/);
     expect(() => memoryUpdateIfMatchAt(store, '"x"\na', 7 as unknown as string, undefined, patch, undefined)).toThrow(/string/);
+    expect(() => memoryGetFreshAt(store, '"x"a', undefined)).toThrow(/newline/);
+    expect(() => memoryGetFreshAt(store, '"x"\n.', undefined)).toThrow(/path segment/);
+    expect(memoryGetFreshAt(store, '"x"\na', doc._etag)).toBe(0); // the version held is current
+    expect(memoryGetFreshAt(store, '"x"\nb', doc._etag)).toBeNull();
     // Nothing was written by any of them; the well-formed call lands, and answers only the fields.
     const out = memoryUpdateIfMatchAt(store, '"x"\na', doc._etag, undefined, patch, doc._etag);
     expect(out).toMatch(/^\+"[0-9a-f]{16}"2,\d+$/);

@@ -13,7 +13,7 @@ import {
   memoryDropShared,
   memoryDeleteIfMatch,
   memoryGet,
-  memoryGetFresh,
+  memoryGetFreshAt,
   memoryOpen,
   memoryQuery,
   memoryQueryPage,
@@ -179,7 +179,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       const held = cache.current<T>(key);
       if (held !== undefined) return held;
       const count = memoryWriteCount(); // before the read: the version read was current then too
-      const out = memoryGetFresh(store, idc, pk, cache.etagOf(key));
+      const out = memoryGetFreshAt(store, key, cache.etagOf(key));
       if (out === null || out === undefined) {
         cache.drop(key);
         return null;

@@ -420,6 +420,43 @@ mod tests {
             prop_assert_eq!(found, expected);
         }
 
+        /// `merge_stored` against the parse-and-merge, keys drawn from a handful, so that the patch
+        /// replaces members, repeats its own keys, meets a body with a key
+        /// twice, escaped keys (canonical or not) and spaces, none of which
+        /// two random maps would hit.
+        #[test]
+        fn merge_stored_agrees_with_merge_on_overlapping_keys(
+            doc in proptest::collection::vec((0..6usize, json()), 0..8),
+            patch in proptest::collection::vec((0..6usize, json()), 0..5),
+            spaces in proptest::collection::vec(0..4u8, 8),
+        ) {
+            const KEYS: [&str; 6] = ["a", "b", "id", "q\"k", "é", "\u{1}"];
+            let member = |(k, v): &(usize, Value)| (KEYS[*k], serde_json::to_string(v).unwrap());
+            let mut text = String::from("{");
+            for (i, (k, v)) in doc.iter().map(member).enumerate() {
+                // Compact, a space around the colon, one after the comma, or the key's first character escaped.
+                if i > 0 { text.push_str(if spaces[i] == 2 { ", " } else { "," }); }
+                match (spaces[i], k.chars().next()) {
+                    (3, Some(c)) if c.is_ascii_alphanumeric() => {
+                        text.push_str(&format!("\"\\u{:04x}", u32::from(c)));
+                        text.push_str(&serde_json::to_string(&k[1..]).unwrap()[1..]);
+                    }
+                    _ => push_json_string(&mut text, k),
+                }
+                text.push_str(if spaces[i] == 1 { " : " } else { ":" });
+                text.push_str(&v);
+            }
+            text.push('}');
+            let patch_text = format!("{{{}}}", patch.iter().map(member).map(|(k, v)| {
+                let mut m = String::new();
+                push_json_string(&mut m, k);
+                format!("{m}:{v}")
+            }).collect::<Vec<_>>().join(","));
+            let patch = Members::parse(&patch_text, "p").unwrap();
+            let merged = Members::parse(&text, "d").unwrap().merge(&patch);
+            prop_assert_eq!(merge_stored(&text, &patch), Some(merged));
+        }
+
         /// `merge_stored` writes what the parse-and-merge writes.
         #[test]
         fn merge_stored_agrees_with_merge(doc in object(), patch in object()) {

@@ -60,18 +60,16 @@ pub fn memory_get(
     Ok(store.get(&id, &pk_json)?)
 }
 
-/// `get` for a caller that holds the version `knownEtag`: `0` when that is
+/// `get` for a caller that holds the version `knownEtag`, the document
+/// named by its map `key` (see `memoryUpdateIfMatchAt`): `0` when that is
 /// still the current one, else the document's JSON, or `null`.
 #[napi]
-pub fn memory_get_fresh(
+pub fn memory_get_fresh_at(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
-    id: String,
-    pk_json: String,
-    known_etag: Option<String>,
+    #[napi(ts_arg_type = "string")] key: ArgStr,
+    #[napi(ts_arg_type = "string | undefined | null")] known_etag: Option<ArgStr>,
 ) -> Result<Option<Either<String, u32>>> {
-    Ok(store
-        .get_fresh(&id, &pk_json, known_etag.as_deref())?
-        .map(reply))
+    Ok(store.get_fresh_at(&key, known_etag.as_deref())?.map(reply))
 }
 
 #[napi]

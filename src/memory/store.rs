@@ -179,23 +179,23 @@ impl Store {
             .map(Entry::to_json))
     }
 
-    /// `get`, for a caller holding the version `known` (an etag): `Unchanged`
-    /// when that is still the current one, instead of copying it out.
-    pub fn get_fresh(
-        &self,
-        id: &str,
-        pk_json: &str,
-        known: Option<&str>,
-    ) -> DsResult<Option<Reply>> {
-        let key = self.key(id, pk_json)?;
+    /// `get`, for a caller holding the version `known` (an etag) of the
+    /// document at map `key` (see `update_if_match_at`): `Unchanged` when
+    /// that is still the current one, instead of copying it out.
+    pub fn get_fresh_at(&self, key: &str, known: Option<&str>) -> DsResult<Option<Reply>> {
+        self.split_key(key)?;
+        Ok(self.fresh(key, known))
+    }
+
+    fn fresh(&self, key: &str, known: Option<&str>) -> Option<Reply> {
         let known = known.and_then(parse_etag);
-        Ok(self.shard(&key).lock().get(key.as_str()).map(|e| {
+        self.shard(key).lock().get(key).map(|e| {
             if known == Some(e.etag) {
                 Reply::Unchanged
             } else {
                 Reply::Doc(e.to_json())
             }
-        }))
+        })
     }
 
     pub fn create(&self, doc_json: &str) -> DsResult<String> {
@@ -683,14 +683,14 @@ mod tests {
         let e1 = a["_etag"].as_str().unwrap().to_owned();
         let x = "\"x\"";
         assert_eq!(
-            s.get_fresh("a", x, Some(&e1)).unwrap(),
+            s.get_fresh_at(&map_key(x, "a"), Some(&e1)).unwrap(),
             Some(Reply::Unchanged)
         );
         for other in [Some("\"0000000000000000\""), Some("not ours"), None] {
-            let out = s.get_fresh("a", x, other).unwrap();
+            let out = s.get_fresh_at(&map_key(x, "a"), other).unwrap();
             assert!(matches!(out, Some(Reply::Doc(_))), "{other:?}: {out:?}");
         }
-        assert_eq!(s.get_fresh("zz", x, Some(&e1)).unwrap(), None);
+        assert_eq!(s.get_fresh_at(&map_key(x, "zz"), Some(&e1)).unwrap(), None);
 
         let by_rev = expected(None, Some(1)).unwrap();
         let out = s
