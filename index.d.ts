@@ -99,8 +99,9 @@ export declare function memoryGet(store: ExternalObject<'MemoryStore'>, id: stri
 
 /**
  * `get` for a caller that holds the version `knownEtag`, the document
- * named by its map `key` (see `memoryUpdateIfMatchAt`): `0` when that is
- * still the current one, else the document's JSON, or `null`.
+ * named by its map `key` (see `memoryUpdateIfMatchAt`): when that is
+ * still the current one, a number, the stamp of its shard (see
+ * `memoryStampHolds`); else the document's JSON, or `null`.
  */
 export declare function memoryGetFreshAt(store: ExternalObject<'MemoryStore'>, key: string, knownEtag?: string | undefined | null): string | number | null
 
@@ -119,6 +120,13 @@ export declare function memoryQueryPage(store: ExternalObject<'MemoryStore'>, fi
 
 export declare function memoryReplace(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
+/**
+ * Whether no document of the shard that `stamp` (given by
+ * `memoryGetFreshAt` or `memoryUpdateIfMatchAt`) names has changed since:
+ * then the version it was given with is still the current one.
+ */
+export declare function memoryStampHolds(store: ExternalObject<'MemoryStore'>, stamp: number): boolean
+
 export declare function memoryUpdate(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string, patchJson: string): string
 
 /** The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise. */
@@ -128,8 +136,10 @@ export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>
  * `updateIfMatch` for a caller that holds the version `knownEtag`, the
  * document named by its map `key` (the partition key's JSON, a newline, the
  * id). On a match, the document's JSON, or, when the write landed on the
- * version held, `"+"` and only the new system fields (`"<16 hex>"` etag,
- * rev, `,`, `_ts`); `1` (conflict) or `2` (not found) otherwise. Short
+ * version held, `"+"` and only the new system fields and stamp
+ * (`"<16 hex>"` etag, rev, `,`, `_ts`, `,`, the stamp of the shard as the
+ * write left it: see `memoryStampHolds`); `1` (conflict) or `2` (not
+ * found) otherwise. Short
  * strings are read without the heap (`ArgStr`).
  */
 export declare function memoryUpdateIfMatchAt(store: ExternalObject<'MemoryStore'>, key: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number

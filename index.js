@@ -851,6 +851,7 @@ module.exports.memoryOpen = nativeBinding.memoryOpen
 module.exports.memoryQuery = nativeBinding.memoryQuery
 module.exports.memoryQueryPage = nativeBinding.memoryQueryPage
 module.exports.memoryReplace = nativeBinding.memoryReplace
+module.exports.memoryStampHolds = nativeBinding.memoryStampHolds
 module.exports.memoryUpdate = nativeBinding.memoryUpdate
 module.exports.memoryUpdateIfMatch = nativeBinding.memoryUpdateIfMatch
 module.exports.memoryUpdateIfMatchAt = nativeBinding.memoryUpdateIfMatchAt

@@ -148,11 +148,11 @@ describe('DocCache', () => {
     first['n'] = 'mutated by the caller';
     const patch = { n: 2, s: undefined, z: -0 };
     // `z` is new: not in place, merged (its place is before the system fields).
-    const second = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch), { rev: 2, _etag: 'e2', _ts: 2 }, patch);
+    const second = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch), { rev: 2, _etag: 'e2', _ts: 2, stamp: Number.NaN }, patch);
     expect(JSON.stringify(second)).toBe('{"id":"a","n":2,"s":"x","z":0,"rev":2,"_etag":"e2","_ts":2}');
     second['s'] = 'mutated';
     const patch2 = { n: -0, s: 'y', z: undefined };
-    const third = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch2), { rev: 3, _etag: 'e3', _ts: 3 }, patch2);
+    const third = c.fromWrite<Record<string, unknown>>('k', JSON.stringify(patch2), { rev: 3, _etag: 'e3', _ts: 3, stamp: Number.NaN }, patch2);
     expect(JSON.stringify(third)).toBe('{"id":"a","n":0,"s":"y","z":0,"rev":3,"_etag":"e3","_ts":3}');
     expect(Object.is(third['n'], 0)).toBe(true);
     third['n'] = 'mutated';
@@ -164,7 +164,7 @@ describe('DocCache', () => {
     const c = new DocCache();
     c.fromJson('k', '{"__proto__":1,"n":1,"rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
     const patch = JSON.parse('{"__proto__":2}') as Record<string, unknown>;
-    const out = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":2}', { rev: 2, _etag: 'e2', _ts: 2 }, patch);
+    const out = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":2}', { rev: 2, _etag: 'e2', _ts: 2, stamp: Number.NaN }, patch);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.stringify(out)).toBe('{"__proto__":2,"n":1,"rev":2,"_etag":"e2","_ts":2}');
     expect(Object.getPrototypeOf(c.copyOf('k'))).toBe(Object.prototype);
@@ -196,7 +196,7 @@ describe('DocCache', () => {
   it('a write in place onto a held flat document with a "__proto__" member keeps it an own member of every answer', () => {
     const c = new DocCache();
     c.fromJson('k', '{"__proto__":1,"n":1,"rev":1,"_etag":"e1","_ts":1}', Number.NaN, true);
-    const out = c.fromWrite<Record<string, unknown>>('k', '{"n":2}', { rev: 2, _etag: 'e2', _ts: 2 }, { n: 2 });
+    const out = c.fromWrite<Record<string, unknown>>('k', '{"n":2}', { rev: 2, _etag: 'e2', _ts: 2, stamp: Number.NaN }, { n: 2 });
     for (const d of [out, c.copyOf<Record<string, unknown>>('k')]) {
       expect(Object.getPrototypeOf(d)).toBe(Object.prototype);
       expect(JSON.stringify(d)).toBe('{"__proto__":1,"n":2,"rev":2,"_etag":"e2","_ts":2}');
@@ -211,10 +211,10 @@ describe('DocCache', () => {
     c.fromJson('w', '{"s":"","rev":1,"_etag":"w1","_ts":1}', Number.NaN, true); // the oldest
     for (let i = 0; i < 3; i++) c.fromJson(`k${i}`, `{"p":"${mib}","_etag":"e${i}"}`);
     const patch = { s: mib.slice(0, 1024 * 1024 - 200) };
-    c.fromWrite('w', JSON.stringify(patch), { rev: 2, _etag: 'w2', _ts: 2 }, patch); // in place, now the newest
+    c.fromWrite('w', JSON.stringify(patch), { rev: 2, _etag: 'w2', _ts: 2, stamp: Number.NaN }, patch); // in place, now the newest
     // 3 MiB + 40 held, and the write adds nearly 1 MiB: still under 4 MiB.
     expect(['w', 'k0', 'k1', 'k2'].map((k) => c.etagOf(k))).toEqual(['w2', 'e0', 'e1', 'e2']);
-    c.fromWrite('w', JSON.stringify(patch), { rev: 3, _etag: 'w3', _ts: 3 }, patch); // another 1 MiB counted: past 4 MiB
+    c.fromWrite('w', JSON.stringify(patch), { rev: 3, _etag: 'w3', _ts: 3, stamp: Number.NaN }, patch); // another 1 MiB counted: past 4 MiB
     expect(['w', 'k0', 'k1', 'k2'].map((k) => c.etagOf(k))).toEqual(['w3', undefined, 'e1', 'e2']);
     c.drop('w'); // gives back all it counted
     c.fromJson('k3', `{"p":"${mib}","_etag":"e3"}`);
@@ -236,7 +236,7 @@ describe('DocCache', () => {
     const c = new DocCache();
     const text = `{"__proto__":{"x":1},"keep":1,"pad":"${pad}","rev":1,"_etag":"e1","_ts":1}`;
     c.fromJson('k', text);
-    const fields = { rev: 2, _etag: 'e2', _ts: 2 };
+    const fields = { rev: 2, _etag: 'e2', _ts: 2, stamp: Number.NaN };
     const written = c.fromWrite<Record<string, unknown>>('k', '{"__proto__":{"y":2},"more":3}', fields);
     const expected = JSON.parse(`{"__proto__":{"y":2},"keep":1,"pad":"${pad}","more":3,"rev":2,"_etag":"e2","_ts":2}`) as Record<string, unknown>;
     expect(Object.getOwnPropertyDescriptor(written, '__proto__')).toStrictEqual(Object.getOwnPropertyDescriptor(expected, '__proto__'));
@@ -247,7 +247,7 @@ describe('DocCache', () => {
   it('asked for a key it does not hold, names the key', () => {
     const c = new DocCache();
     expect(() => c.copyOf('"x"\na')).toThrow('no document held for "x"\na');
-    expect(() => c.fromWrite('"x"\nb', '{}', { rev: 1, _etag: 'e', _ts: 1 })).toThrow('no document held for "x"\nb');
+    expect(() => c.fromWrite('"x"\nb', '{}', { rev: 1, _etag: 'e', _ts: 1, stamp: Number.NaN })).toThrow('no document held for "x"\nb');
   });
 });
 
@@ -589,6 +589,51 @@ describe('MemoryProvider.create: long strings handed to the native layer beside 
     await expect(p.create({ id: long('i'), t: 'x', s: long('s') })).rejects.toThrow(/^id is longer than 255 characters/);
     await expect(p.create({ id: 'a', t: 'x', more: long('m') })).rejects.toMatchObject({ code: 'conflict' });
   });
+});
+
+describe('MemoryProvider: a held version checked by its shard\'s stamp', () => {
+  // The write count moves with every write anywhere; a held version is then checked by the one
+  // shard holding it. Every kind of write to the document must move that shard's stamp.
+  type Step = [string, (w: MemoryProvider<Doc>, d: Doc) => Promise<unknown>];
+  const writes: Step[] = [
+    ['upsert', (w) => w.upsert({ id: 'd', t: 'x', n: 2 })],
+    ['replace', (w) => w.replace({ id: 'd', t: 'x', n: 2 })],
+    ['update', (w) => w.update('d', 'x', { n: 2 })],
+    ['updateIfMatch', (w, d) => w.updateIfMatch('d', 'x', { etag: d['_etag'] as string }, { n: 2 })],
+    ['delete', (w) => w.delete('d', 'x')],
+    ['deleteIfMatch', (w, d) => w.deleteIfMatch('d', 'x', { etag: d['_etag'] as string })],
+    ['delete, then create', async (w) => { await w.delete('d', 'x'); await w.create({ id: 'd', t: 'x', n: 2 }); }],
+    ['batch upsert', (w) => w.batch('x', [{ op: 'upsert', doc: { id: 'd', t: 'x', n: 2 } }])],
+    ['batch delete', (w) => w.batch('x', [{ op: 'delete', id: 'd' }])],
+  ];
+  for (const size of ['small', 'large'] as const) {
+    for (const [kind, write] of writes) {
+      it(`${size}: after another provider's ${kind}, the version held is not answered`, async () => {
+        const store = shared();
+        const reader = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        const writer = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+        const extra = size === 'large' ? { pad } : {};
+        await writer.create({ id: 'd', t: 'x', n: 1, ...extra });
+        // Enough other documents that most sit in other shards: their writes move the count, not d's stamp.
+        for (let i = 0; i < 40; i++) await writer.create({ id: `o${i}`, t: 'x', n: 0 });
+        const held = await reader.get('d', 'x'); // read, then held
+        expect(held?.['n']).toBe(1);
+        for (let i = 0; i < 40; i++) await writer.update(`o${i}`, 'x', { n: 1 });
+        expect((await reader.get('d', 'x'))?.['n']).toBe(1); // still current: from the stamp or the store
+        const claimed = await reader.updateIfMatch('d', 'x', { etag: held?.['_etag'] as string }, { n: 1 });
+        if (!claimed.ok) throw new Error(`the claim on the current version lost: ${claimed.reason}`);
+        for (let i = 0; i < 40; i++) await writer.update(`o${i}`, 'x', { n: 2 });
+        expect((await reader.get('d', 'x'))?.['rev']).toBe(claimed.doc.rev); // the write's stamp, or the store
+        const current = await writer.get('d', 'x');
+        if (current === null) throw new Error('d vanished');
+        await write(writer, current);
+        expect(await reader.get('d', 'x')).toStrictEqual(await new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store }).get('d', 'x'));
+        // A claim on the version held before the write loses, as the store decides.
+        const stale = await reader.updateIfMatch('d', 'x', { etag: claimed.doc._etag }, { n: 9 });
+        expect(stale.ok).toBe(false);
+      });
+    }
+  }
 });
 
 describe('MemoryProvider: a write by another thread', () => {

@@ -28,7 +28,11 @@
  * to any Memory store in the process moves that count inside its lock
  * section, so while it reads the same the version is still current, and
  * a `get` or a stale claim is answered without crossing into the native
- * layer. A moved count only sends the call to the native store, as before.
+ * layer. When the count has moved (another thread, another provider, any
+ * other document written), the version's *stamp*, when known, settles it
+ * with one small native call: the change count of the one shard of the
+ * store that holds the document (`memoryStampHolds`). Only when that has
+ * moved too does the call go to the native store, as before.
  */
 
 import { memoryWriteCount } from '../index.js';
@@ -60,6 +64,11 @@ interface Held {
    * first needed (then the count that write left, from its etag).
    */
   count: number;
+  /**
+   * The stamp of the shard holding this version when it was current
+   * (`memoryGetFreshAt`, `memoryUpdateIfMatchAt`); NaN when unknown.
+   */
+  stamp: number;
   /** The parsed version, for documents of `MIN_CHARS` or more and flat ones. */
   doc: Obj | undefined;
   /** Every member of `doc` is a JSON primitive: copied by a spread, written in place. */
@@ -122,11 +131,12 @@ function copyDoc(doc: Obj, flat: boolean): Obj {
   return flat ? { ...doc } : copyJson(doc);
 }
 
-/** A version's system fields, as a write answers them. */
+/** A version's system fields, as a write answers them, and the stamp of its shard (NaN: unknown). */
 export interface Fields {
   rev: number;
   _etag: string;
   _ts: number;
+  stamp: number;
 }
 
 /**
@@ -195,6 +205,24 @@ let lastKey = '\n';
 export class DocCache {
   readonly #held = new Map<string, Held>();
   #chars = 0;
+  /** Whether no document of the shard a stamp names has changed since it was given (`memoryStampHolds` on the store). */
+  readonly #stampHolds: (stamp: number) => boolean;
+
+  constructor(stampHolds: (stamp: number) => boolean = () => false) {
+    this.#stampHolds = stampHolds;
+  }
+
+  /**
+   * Whether the version `h` is still the current one: the write count has
+   * not moved since it was, or its shard has not changed since its stamp.
+   */
+  #current(h: Held): boolean {
+    const now = memoryWriteCount();
+    if (countOf(h) === now) return true;
+    if (Number.isNaN(h.stamp) || !this.#stampHolds(h.stamp)) return false;
+    h.count = now; // read before the stamp was checked: the version was current then too
+    return true;
+  }
 
   /** The key of a document: its partition key's JSON and its id. */
   static key(pkJson: string, id: string): string {
@@ -215,7 +243,7 @@ export class DocCache {
   /** A copy of the parsed version held for `key` when it is still current (the write count has not moved); else undefined. */
   current<T>(key: string): Stored<T> | undefined {
     const h = this.#held.get(key);
-    if (h?.doc === undefined || countOf(h) !== memoryWriteCount()) return undefined;
+    if (h?.doc === undefined || !this.#current(h)) return undefined;
     return copyDoc(h.doc, h.flat) as unknown as Stored<T>;
   }
 
@@ -228,7 +256,7 @@ export class DocCache {
     const h = this.#held.get(key);
     if (h === undefined) return false;
     const other = (rev !== undefined && rev !== h.rev) || (etag !== undefined && etag !== h.etag && this.#canonical(etag));
-    return other && countOf(h) === memoryWriteCount();
+    return other && this.#current(h);
   }
 
   #lastCanonical: string | undefined;
@@ -242,12 +270,14 @@ export class DocCache {
 
   /**
    * A copy of the version held for `key` (the caller checked it is
-   * current), which was current at write count `count` (NaN: unknown).
+   * current), which was current at write count `count` (NaN: unknown)
+   * and had the shard stamp `stamp` (NaN: unknown).
    */
-  copyOf<T>(key: string, count = Number.NaN): Stored<T> {
+  copyOf<T>(key: string, count = Number.NaN, stamp = Number.NaN): Stored<T> {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     h.count = count;
+    h.stamp = stamp;
     return copyDoc(h.doc, h.flat) as unknown as Stored<T>;
   }
 
@@ -281,7 +311,7 @@ export class DocCache {
     const doc = inPlace ? h.doc : merged(h.doc, JSON.parse(patchJson) as Obj, fields);
     const flat = inPlace || (h.flat && isFlat(doc));
     // Held again (re-inserted: the most recently used is the last evicted); the size is an upper bound.
-    this.#hold(key, doc, flat, h.chars + patchJson.length, AFTER_WRITE);
+    this.#hold(key, doc, flat, h.chars + patchJson.length, AFTER_WRITE, fields.stamp);
     return copyDoc(doc, flat) as unknown as Stored<T>;
   }
 
@@ -297,14 +327,14 @@ export class DocCache {
   #version(key: string, etag: Json | undefined, rev: Json | undefined): void {
     this.drop(key);
     if (typeof etag !== 'string') return;
-    this.#held.set(key, { etag, rev, count: AFTER_WRITE, doc: undefined, flat: false, chars: 0 });
+    this.#held.set(key, { etag, rev, count: AFTER_WRITE, stamp: Number.NaN, doc: undefined, flat: false, chars: 0 });
     this.#evict();
   }
 
-  #hold(key: string, doc: Obj, flat: boolean, chars: number, count = Number.NaN): void {
+  #hold(key: string, doc: Obj, flat: boolean, chars: number, count = Number.NaN, stamp = Number.NaN): void {
     this.drop(key);
     if (chars > MAX_CHARS) return;
-    this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, doc, flat, chars });
+    this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, stamp, doc, flat, chars });
     this.#chars += chars;
     this.#evict();
   }

@@ -21,6 +21,7 @@ import {
   memoryUpdate,
   memoryUpdateIfMatch,
   memoryUpdateIfMatchAt,
+  memoryStampHolds,
   memoryUpsert,
   memoryWriteCount,
 } from '../index.js';
@@ -72,12 +73,14 @@ const runBatch = ops.batch;
 const LONG_STRING = 1024;
 
 /**
- * The system fields of a write's answer `+"<16 hex>"<rev>,<ts>` (see
- * `memoryUpdateIfMatchAt`): taken apart by position, not parsed as JSON.
+ * The system fields and stamp of a write's answer
+ * `+"<16 hex>"<rev>,<ts>,<stamp>` (see `memoryUpdateIfMatchAt`): taken
+ * apart by position, not parsed as JSON.
  */
 function writtenFields(out: string): Fields {
-  const comma = out.indexOf(',', 19);
-  return { _etag: out.slice(1, 19), rev: Number(out.slice(19, comma)), _ts: Number(out.slice(comma + 1)) };
+  const a = out.indexOf(',', 19);
+  const b = out.indexOf(',', a + 1);
+  return { _etag: out.slice(1, 19), rev: Number(out.slice(19, a)), _ts: Number(out.slice(a + 1, b)), stamp: Number(out.slice(b + 1)) };
 }
 
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
@@ -97,7 +100,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   /** The native store handle. */
   readonly #store: Store;
   /** The last versions read or written here, parsed (see doc-cache.ts). */
-  readonly #cache = new DocCache();
+  readonly #cache: DocCache;
   /** The partition key's field (the path without its "/"). */
   readonly #pkField: string;
   #closed = false;
@@ -118,6 +121,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
     } catch (e) {
       throw toDatastoreError(e);
     }
+    const store = this.#store;
+    this.#cache = new DocCache((stamp) => memoryStampHolds(store, stamp));
     this.partitionKeyPath = partitionKeyPath;
     this.#pkField = partitionKeyPath.slice(1);
     this.shared = shared;
@@ -184,8 +189,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
         cache.drop(key);
         return null;
       }
-      // 0: the version held is the current one.
-      if (typeof out === 'number') return cache.copyOf<T>(key, count);
+      // A number: the version held is the current one, and this is its shard's stamp.
+      if (typeof out === 'number') return cache.copyOf<T>(key, count, out);
       return cache.fromJson<T>(key, out, count);
     });
   }

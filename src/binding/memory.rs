@@ -61,15 +61,35 @@ pub fn memory_get(
 }
 
 /// `get` for a caller that holds the version `knownEtag`, the document
-/// named by its map `key` (see `memoryUpdateIfMatchAt`): `0` when that is
-/// still the current one, else the document's JSON, or `null`.
+/// named by its map `key` (see `memoryUpdateIfMatchAt`): when that is
+/// still the current one, a number, the stamp of its shard (see
+/// `memoryStampHolds`); else the document's JSON, or `null`.
 #[napi]
 pub fn memory_get_fresh_at(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
     #[napi(ts_arg_type = "string")] key: ArgStr,
     #[napi(ts_arg_type = "string | undefined | null")] known_etag: Option<ArgStr>,
-) -> Result<Option<Either<String, u32>>> {
-    Ok(store.get_fresh_at(&key, known_etag.as_deref())?.map(reply))
+) -> Result<Option<Either<String, f64>>> {
+    Ok(store
+        .get_fresh_at(&key, known_etag.as_deref())?
+        .map(|r| match r {
+            Reply::Unchanged(stamp) => Either::B(stamp as f64),
+            Reply::Doc(text) | Reply::Fields(text) => Either::A(text),
+        }))
+}
+
+/// Whether no document of the shard that `stamp` (given by
+/// `memoryGetFreshAt` or `memoryUpdateIfMatchAt`) names has changed since:
+/// then the version it was given with is still the current one.
+#[napi]
+pub fn memory_stamp_holds(
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    stamp: f64,
+) -> bool {
+    // Stamps are whole numbers below 2^53; anything else was never given.
+    (0.0..9_007_199_254_740_992.0).contains(&stamp)
+        && stamp.fract() == 0.0
+        && store.stamp_holds(stamp as u64)
 }
 
 #[napi]
@@ -150,8 +170,10 @@ pub fn memory_update_if_match(
 /// `updateIfMatch` for a caller that holds the version `knownEtag`, the
 /// document named by its map `key` (the partition key's JSON, a newline, the
 /// id). On a match, the document's JSON, or, when the write landed on the
-/// version held, `"+"` and only the new system fields (`"<16 hex>"` etag,
-/// rev, `,`, `_ts`); `1` (conflict) or `2` (not found) otherwise. Short
+/// version held, `"+"` and only the new system fields and stamp
+/// (`"<16 hex>"` etag, rev, `,`, `_ts`, `,`, the stamp of the shard as the
+/// write left it: see `memoryStampHolds`); `1` (conflict) or `2` (not
+/// found) otherwise. Short
 /// strings are read without the heap (`ArgStr`).
 #[napi]
 pub fn memory_update_if_match_at(
@@ -165,21 +187,14 @@ pub fn memory_update_if_match_at(
     let expected = Expectation::from_js(etag.map(|e| e.to_owned()), rev)?;
     Ok(
         match store.update_if_match_at(&key, &expected, &patch_json, known_etag.as_deref())? {
-            WriteOutcome::Written(r) => reply(r),
+            WriteOutcome::Written(Reply::Doc(text) | Reply::Fields(text)) => Either::A(text),
+            WriteOutcome::Written(Reply::Unchanged(_)) => {
+                return Err(DsError::internal("a write answered \"unchanged\"").into())
+            }
             WriteOutcome::Conflict => Either::B(MISS_CONFLICT),
             WriteOutcome::NotFound => Either::B(MISS_NOT_FOUND),
         },
     )
-}
-
-/// A `Reply` as JavaScript receives it: the document's JSON, `0` for
-/// unchanged, or `"+"` and the new system fields.
-fn reply(r: Reply) -> Either<String, u32> {
-    match r {
-        Reply::Doc(doc) => Either::A(doc),
-        Reply::Unchanged => Either::B(0),
-        Reply::Fields(fields) => Either::A(fields),
-    }
 }
 
 /// `0` when deleted; `1` (conflict) or `2` (not found) otherwise.

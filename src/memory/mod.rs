@@ -6,6 +6,7 @@ mod batch;
 mod model_tests;
 mod query;
 pub mod registry;
+mod shard;
 pub mod store;
 
 pub use store::Store;

@@ -5,12 +5,10 @@
 //! applied inside one lock section, on the calling thread, so no JavaScript
 //! turn and no other thread can land between a compare and its write.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
-use parking_lot::Mutex;
 
 use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{DsError, DsResult};
@@ -18,6 +16,8 @@ use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyP
 use crate::write::{
     already_exists, does_not_exist, merge_stored, prepare, prepare_with, Expectation, WriteOutcome,
 };
+
+use super::shard::Shard;
 
 /// Enough shards that two threads on different documents rarely meet on a lock.
 const SHARDS: usize = 32;
@@ -83,11 +83,12 @@ impl Entry {
         with_system_fields("{}", self.rev, &format_etag(self.etag), self.ts)
     }
 
-    /// A write's answer: only the system fields when it landed on the
-    /// version the caller holds, else the whole document.
-    fn reply(&self, onto_known: bool) -> Reply {
+    /// A write's answer: only the system fields (and the `stamp` of the
+    /// shard it left) when it landed on the version the caller holds, else
+    /// the whole document.
+    fn reply(&self, onto_known: bool, stamp: u64) -> Reply {
         if onto_known {
-            Reply::Fields(fields_text(self.rev, self.etag, self.ts))
+            Reply::Fields(fields_text(self.rev, self.etag, self.ts, stamp))
         } else {
             Reply::Doc(self.to_json())
         }
@@ -95,18 +96,28 @@ impl Entry {
 }
 
 /// `Reply::Fields`'s text: `+`, the etag (18 characters, its quotes
-/// included), the rev, `,`, the `_ts`. Not JSON: parsing a JSON object of
-/// three members was ~15 % of a 300-byte `updateIfMatch` (perf), and this
-/// is taken apart with two slices.
-fn fields_text(rev: u64, etag: u64, ts: u64) -> String {
-    let mut out = String::with_capacity(1 + 18 + 20 + 1 + 20);
+/// included), the rev, `,`, the `_ts`, `,`, the shard's stamp. Not JSON:
+/// parsing a JSON object of three members was ~15 % of a 300-byte
+/// `updateIfMatch` (perf), and this is taken apart with slices.
+fn fields_text(rev: u64, etag: u64, ts: u64, stamp: u64) -> String {
+    let mut out = String::with_capacity(1 + 18 + 3 * 21);
     out.push('+');
     push_etag(&mut out, etag);
     let mut num = itoa::Buffer::new();
     out.push_str(num.format(rev));
     out.push(',');
     out.push_str(num.format(ts));
+    out.push(',');
+    out.push_str(num.format(stamp));
     out
+}
+
+/// A stamp: a shard's change count and the shard's index in one number,
+/// exact in a JavaScript number until a shard has changed 2^48 times.
+fn stamp(index: usize, changes: u64) -> u64 {
+    changes
+        .wrapping_mul(SHARDS as u64)
+        .wrapping_add(index as u64)
 }
 
 /// A read or write answered to a caller that holds a version of the
@@ -115,8 +126,9 @@ fn fields_text(rev: u64, etag: u64, ts: u64) -> String {
 pub enum Reply {
     /// The whole document as JSON.
     Doc(String),
-    /// The caller's version is the current one (a read).
-    Unchanged,
+    /// The caller's version is the current one (a read), with the stamp
+    /// of the shard that holds it (`Store::stamp_holds`).
+    Unchanged(u64),
     /// A write onto the caller's version: only the new system fields, as
     /// `fields_text` writes them. The document is that version
     /// shallow-merged with the patch.
@@ -128,8 +140,6 @@ pub enum Reply {
 pub(super) fn matches(x: &Expectation, e: &Entry) -> bool {
     x.matches_with(|t| parse_etag(t) == Some(e.etag), e.rev)
 }
-
-pub(super) type Shard = Mutex<HashMap<Box<str>, Entry>>;
 
 pub struct Store {
     pk: PartitionKeyPath,
@@ -144,7 +154,7 @@ impl Store {
             pk,
             hasher: RandomState::new(),
             shards: (0..SHARDS)
-                .map(|_| CachePadded::new(Mutex::new(HashMap::new())))
+                .map(|_| CachePadded::new(Shard::default()))
                 .collect(),
         }
     }
@@ -189,13 +199,26 @@ impl Store {
 
     fn fresh(&self, key: &str, known: Option<&str>) -> Option<Reply> {
         let known = known.and_then(parse_etag);
-        self.shard(key).lock().get(key).map(|e| {
+        let index = self.shard_index(key);
+        let shard = self.shard_at(index);
+        let guard = shard.lock();
+        guard.get(key).map(|e| {
             if known == Some(e.etag) {
-                Reply::Unchanged
+                Reply::Unchanged(stamp(index, shard.changes()))
             } else {
                 Reply::Doc(e.to_json())
             }
         })
+    }
+
+    /// Whether no document of the shard `stamp` names has changed since
+    /// that stamp was given (by a read that found a version current, or a
+    /// write that made it): then that version is still the current one.
+    pub fn stamp_holds(&self, given: u64) -> bool {
+        let index = (given % SHARDS as u64) as usize;
+        self.shards
+            .get(index)
+            .is_some_and(|s| stamp(index, s.changes()) == given)
     }
 
     pub fn create(&self, doc_json: &str) -> DsResult<String> {
@@ -355,30 +378,37 @@ impl Store {
     ) -> DsResult<WriteOutcome<Reply>> {
         let patch = Members::parse(patch_json, "patch")?;
         check_patch(&patch, id, &self.pk, pk_json)?;
-        let shard = self.shard(key);
+        let index = self.shard_index(key);
+        let shard = self.shard_at(index);
         loop {
             let snapshot = {
                 let mut guard = shard.lock();
-                let Some(current) = guard.get_mut(key) else {
+                let Some(current) = guard.get(key) else {
                     return Ok(WriteOutcome::NotFound);
                 };
                 if expected.is_some_and(|x| !matches(x, current)) {
                     return Ok(WriteOutcome::Conflict);
                 }
-                if current.body.len() <= MERGE_IN_LOCK {
+                if current.body.len() > MERGE_IN_LOCK {
+                    current.clone()
+                } else {
                     // The compare-and-write, a small body: one lock section.
                     let merged = merge_stored(&current.body, &patch, id)?;
                     let onto_known = known == Some(current.etag);
-                    *current = Entry::new(merged, current.rev + 1);
-                    return Ok(WriteOutcome::Written(current.reply(onto_known)));
+                    let rev = current.rev + 1;
+                    let now = stamp(index, guard.changes_after_change());
+                    let Some(current) = guard.get_mut(key) else {
+                        return Ok(WriteOutcome::NotFound); // unreachable: found above, under this lock
+                    };
+                    *current = Entry::new(merged, rev);
+                    return Ok(WriteOutcome::Written(current.reply(onto_known, now)));
                 }
-                current.clone()
             };
             let merged = merge_stored(&snapshot.body, &patch, id)?;
 
             // The compare-and-write, a large body: one lock section.
             let mut guard = shard.lock();
-            let Some(current) = guard.get_mut(key) else {
+            let Some(current) = guard.get(key) else {
                 return Ok(WriteOutcome::NotFound);
             };
             if expected.is_some_and(|x| !matches(x, current)) {
@@ -387,10 +417,14 @@ impl Store {
             if current.etag != snapshot.etag {
                 continue; // another write landed after the snapshot: merge again onto it
             }
-            *current = Entry::new(merged, current.rev + 1);
-            return Ok(WriteOutcome::Written(
-                current.reply(known == Some(snapshot.etag)),
-            ));
+            let rev = current.rev + 1;
+            let now = stamp(index, guard.changes_after_change());
+            let Some(current) = guard.get_mut(key) else {
+                return Ok(WriteOutcome::NotFound); // unreachable: found above, under this lock
+            };
+            *current = Entry::new(merged, rev);
+            let reply = current.reply(known == Some(snapshot.etag), now);
+            return Ok(WriteOutcome::Written(reply));
         }
     }
 
@@ -684,7 +718,10 @@ mod tests {
         let x = "\"x\"";
         assert_eq!(
             s.get_fresh_at(&map_key(x, "a"), Some(&e1)).unwrap(),
-            Some(Reply::Unchanged)
+            Some(Reply::Unchanged(stamp(
+                s.shard_index(&map_key(x, "a")),
+                s.shard(&map_key(x, "a")).changes()
+            )))
         );
         for other in [Some("\"0000000000000000\""), Some("not ours"), None] {
             let out = s.get_fresh_at(&map_key(x, "a"), other).unwrap();
@@ -701,11 +738,21 @@ mod tests {
         };
         let now = parse(&s.get("a", x).unwrap().unwrap());
         let (etag, rest) = fields[1..].split_at(18);
-        let (rev, ts) = rest.split_once(',').unwrap();
+        let mut parts = rest.split(',');
+        let (rev, ts, given) = (parts.next(), parts.next(), parts.next());
         assert_eq!(&fields[..1], "+");
         assert_eq!(etag, now["_etag"]);
-        assert_eq!(rev, now["rev"].to_string());
-        assert_eq!(ts, now["_ts"].to_string());
+        assert_eq!(rev, Some(now["rev"].to_string().as_str()));
+        assert_eq!(ts, Some(now["_ts"].to_string().as_str()));
+        // The stamp the write left holds until the shard changes again.
+        let given: u64 = given.and_then(|g| g.parse().ok()).unwrap();
+        assert!(s.stamp_holds(given));
+        s.create(r#"{"id":"elsewhere","t":"x"}"#).unwrap();
+        assert_eq!(
+            s.stamp_holds(given),
+            s.shard_index(&map_key(x, "elsewhere")) != s.shard_index(&map_key(x, "a")),
+            "another document's write moves only its own shard's stamp"
+        );
         let by_rev = expected(None, Some(2)).unwrap();
         let out = s
             .update_if_match_from("a", x, &by_rev, r#"{"n":3}"#, Some(&e1))
@@ -714,6 +761,7 @@ mod tests {
             panic!("holding rev 1, a write onto rev 2 needs the whole document: {out:?}")
         };
         assert_eq!(parse(&doc)["n"], 3);
+        assert!(!s.stamp_holds(given), "the document's own shard changed");
     }
 
     /// `create_fields` answers only the new document's system fields (the

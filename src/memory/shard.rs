@@ -1,0 +1,95 @@
+//! A shard of a Memory store: its documents behind one lock, and a count of
+//! their changes that can be read without it.
+//!
+//! The count lets the TypeScript layer's cache tell that a version it holds
+//! is still current by looking at the one shard that holds it (a *stamp*,
+//! see `Store::stamp_holds`), where the process-wide write count moves with
+//! every write anywhere: with two threads writing different documents, a
+//! read answered from the cache on one needed a native read whenever the
+//! other had written.
+//!
+//! Every change goes through `ShardGuard`, which moves the count when the
+//! guard is dropped, still inside the lock section: a reader that sees the
+//! count unmoved saw no change to any document of the shard.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use super::store::Entry;
+
+pub(super) type Docs = HashMap<Box<str>, Entry>;
+
+#[derive(Default)]
+pub(super) struct Shard {
+    docs: Mutex<Docs>,
+    changes: AtomicU64,
+}
+
+impl Shard {
+    pub(super) fn lock(&self) -> ShardGuard<'_> {
+        ShardGuard {
+            docs: self.docs.lock(),
+            changes: &self.changes,
+            changed: false,
+        }
+    }
+
+    /// How many lock sections have changed this shard's documents so far.
+    pub(super) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+}
+
+/// The shard's documents, locked. Reads through `Deref`; a change only
+/// through the methods here, which note it.
+pub(super) struct ShardGuard<'a> {
+    docs: MutexGuard<'a, Docs>,
+    changes: &'a AtomicU64,
+    changed: bool,
+}
+
+impl ShardGuard<'_> {
+    /// The entry at `key`, to change: counted as a change when there is one.
+    /// (Look with `get` first when the answer may be to leave it.)
+    pub(super) fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        let entry = self.docs.get_mut(key);
+        self.changed |= entry.is_some();
+        entry
+    }
+
+    pub(super) fn insert(&mut self, key: Box<str>, entry: Entry) -> Option<Entry> {
+        self.changed = true;
+        self.docs.insert(key, entry)
+    }
+
+    pub(super) fn remove(&mut self, key: &str) -> Option<Entry> {
+        let removed = self.docs.remove(key);
+        self.changed |= removed.is_some();
+        removed
+    }
+
+    /// The shard's change count as this lock section leaves it when it
+    /// changes a document (exact: no other section runs meanwhile).
+    pub(super) fn changes_after_change(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed) + 1
+    }
+}
+
+impl Deref for ShardGuard<'_> {
+    type Target = Docs;
+    fn deref(&self) -> &Docs {
+        &self.docs
+    }
+}
+
+impl Drop for ShardGuard<'_> {
+    fn drop(&mut self) {
+        // Before the lock is released (the guard's fields drop after this).
+        if self.changed {
+            self.changes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
