@@ -143,7 +143,8 @@ async function bySize(size: Size): Promise<Table> {
 }
 
 async function threads(rows: string[][]): Promise<void> {
-  const attempts = 100_000;
+  // Long enough (about 2 s a run) that starting the workers and warming them up are not what is measured.
+  const attempts = 500_000;
   const rate = async (threads: number): Promise<number> => {
     const rates: number[] = [];
     for (let r = 0; r < RUNS; r++) {
