@@ -75,12 +75,20 @@ const LONG_STRING = 1024;
 /**
  * The system fields and stamp of a write's answer
  * `+"<16 hex>"<rev>,<ts>,<stamp>` (see `memoryUpdateIfMatchAt`): taken
- * apart by position, not parsed as JSON.
+ * apart by position in one pass, digits summed by hand, not parsed as
+ * JSON nor sliced for `Number()` (each slice and conversion cost more than
+ * the native write's own bookkeeping, perf).
  */
 function writtenFields(out: string): Fields {
-  const a = out.indexOf(',', 19);
-  const b = out.indexOf(',', a + 1);
-  return { _etag: out.slice(1, 19), rev: Number(out.slice(19, a)), _ts: Number(out.slice(a + 1, b)), stamp: Number(out.slice(b + 1)) };
+  let i = 19;
+  let rev = 0;
+  // Digits only: charCodeAt past the end is NaN, which is none, so a short answer cannot loop.
+  for (let c = out.charCodeAt(i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) rev = rev * 10 + (c - 48);
+  let ts = 0;
+  for (let c = out.charCodeAt(++i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) ts = ts * 10 + (c - 48);
+  let stamp = 0;
+  for (let c = out.charCodeAt(++i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) stamp = stamp * 10 + (c - 48);
+  return { _etag: out.slice(1, 19), rev, _ts: ts, stamp };
 }
 
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */

@@ -39,7 +39,7 @@ impl Shard {
 
     /// How many lock sections have changed this shard's documents so far.
     pub(super) fn changes(&self) -> u64 {
-        self.changes.load(Ordering::SeqCst)
+        self.changes.load(Ordering::Acquire)
     }
 }
 
@@ -52,12 +52,14 @@ pub(super) struct ShardGuard<'a> {
 }
 
 impl ShardGuard<'_> {
-    /// The entry at `key`, to change: counted as a change when there is one.
-    /// (Look with `get` first when the answer may be to leave it.)
-    pub(super) fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
-        let entry = self.docs.get_mut(key);
-        self.changed |= entry.is_some();
-        entry
+    /// The entry at `key`, to look at and perhaps replace (`EntryMut::set`,
+    /// which counts the change).
+    pub(super) fn get_mut(&mut self, key: &str) -> Option<EntryMut<'_>> {
+        let entry = self.docs.get_mut(key)?;
+        Some(EntryMut {
+            entry,
+            changed: &mut self.changed,
+        })
     }
 
     pub(super) fn insert(&mut self, key: Box<str>, entry: Entry) -> Option<Entry> {
@@ -78,6 +80,29 @@ impl ShardGuard<'_> {
     }
 }
 
+/// An entry in a locked shard: read through `Deref`, replaced only with
+/// `set`, which counts the change.
+pub(super) struct EntryMut<'g> {
+    entry: &'g mut Entry,
+    changed: &'g mut bool,
+}
+
+impl<'g> EntryMut<'g> {
+    /// Replaces the entry; the new one, to answer from.
+    pub(super) fn set(self, new: Entry) -> &'g Entry {
+        *self.changed = true;
+        *self.entry = new;
+        self.entry
+    }
+}
+
+impl Deref for EntryMut<'_> {
+    type Target = Entry;
+    fn deref(&self) -> &Entry {
+        self.entry
+    }
+}
+
 impl Deref for ShardGuard<'_> {
     type Target = Docs;
     fn deref(&self) -> &Docs {
@@ -88,8 +113,10 @@ impl Deref for ShardGuard<'_> {
 impl Drop for ShardGuard<'_> {
     fn drop(&mut self) {
         // Before the lock is released (the guard's fields drop after this).
+        // A load and a store, not an atomic add: only the lock holder writes it.
         if self.changed {
-            self.changes.fetch_add(1, Ordering::SeqCst);
+            let n = self.changes.load(Ordering::Relaxed);
+            self.changes.store(n + 1, Ordering::Release);
         }
     }
 }

@@ -276,8 +276,8 @@ impl Store {
         let entry = shard
             .get_mut(key.as_str())
             .ok_or_else(|| does_not_exist(&id))?;
-        *entry = Entry::new(body, entry.rev + 1);
-        Ok(entry.to_json())
+        let rev = entry.rev + 1;
+        Ok(entry.set(Entry::new(body, rev)).to_json())
     }
 
     /// Unconditional shallow merge.
@@ -383,48 +383,43 @@ impl Store {
         loop {
             let snapshot = {
                 let mut guard = shard.lock();
-                let Some(current) = guard.get(key) else {
+                let now = stamp(index, guard.changes_after_change());
+                let Some(current) = guard.get_mut(key) else {
                     return Ok(WriteOutcome::NotFound);
                 };
-                if expected.is_some_and(|x| !matches(x, current)) {
+                if expected.is_some_and(|x| !matches(x, &current)) {
                     return Ok(WriteOutcome::Conflict);
                 }
                 if current.body.len() > MERGE_IN_LOCK {
-                    current.clone()
+                    Entry::clone(&current)
                 } else {
                     // The compare-and-write, a small body: one lock section.
                     let merged = merge_stored(&current.body, &patch, id)?;
                     let onto_known = known == Some(current.etag);
                     let rev = current.rev + 1;
-                    let now = stamp(index, guard.changes_after_change());
-                    let Some(current) = guard.get_mut(key) else {
-                        return Ok(WriteOutcome::NotFound); // unreachable: found above, under this lock
-                    };
-                    *current = Entry::new(merged, rev);
-                    return Ok(WriteOutcome::Written(current.reply(onto_known, now)));
+                    let written = current.set(Entry::new(merged, rev));
+                    return Ok(WriteOutcome::Written(written.reply(onto_known, now)));
                 }
             };
             let merged = merge_stored(&snapshot.body, &patch, id)?;
 
             // The compare-and-write, a large body: one lock section.
             let mut guard = shard.lock();
-            let Some(current) = guard.get(key) else {
+            let now = stamp(index, guard.changes_after_change());
+            let Some(current) = guard.get_mut(key) else {
                 return Ok(WriteOutcome::NotFound);
             };
-            if expected.is_some_and(|x| !matches(x, current)) {
+            if expected.is_some_and(|x| !matches(x, &current)) {
                 return Ok(WriteOutcome::Conflict);
             }
             if current.etag != snapshot.etag {
                 continue; // another write landed after the snapshot: merge again onto it
             }
             let rev = current.rev + 1;
-            let now = stamp(index, guard.changes_after_change());
-            let Some(current) = guard.get_mut(key) else {
-                return Ok(WriteOutcome::NotFound); // unreachable: found above, under this lock
-            };
-            *current = Entry::new(merged, rev);
-            let reply = current.reply(known == Some(snapshot.etag), now);
-            return Ok(WriteOutcome::Written(reply));
+            let written = current.set(Entry::new(merged, rev));
+            return Ok(WriteOutcome::Written(
+                written.reply(known == Some(snapshot.etag), now),
+            ));
         }
     }
 
