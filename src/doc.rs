@@ -222,19 +222,20 @@ pub fn is_system_field(key: &str) -> bool {
 }
 
 /// Whether `s` holds a byte JSON escapes (serde_json escapes only these).
-/// Checked 32 bytes at a time with no early exit inside a block, which the
-/// compiler turns into vector compares: a long prompt (a 4 KB or 64 KB
-/// document's text) was scanned a byte at a time before, ~15 % of a 4 KB
-/// `create` (perf).
+/// Checked 64 bytes at a time, the tests of a byte combined with `|` on
+/// integers and no early exit inside a block, which the compiler turns
+/// into vector compares. The same loop written with `||` and `bool` was
+/// not vectorised: it scanned a 64 KB prompt in ~45 µs against 3.5 µs
+/// (29 % of a 64 KB `create` in a `perf` profile).
 fn needs_escape(s: &[u8]) -> bool {
-    let escaped = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
-    let mut blocks = s.chunks_exact(32);
+    let escaped = |c: u8| u8::from(c < 0x20) | u8::from(c == b'"') | u8::from(c == b'\\');
+    let mut blocks = s.chunks_exact(64);
     for block in &mut blocks {
-        if block.iter().fold(false, |hit, &c| hit | escaped(c)) {
+        if block.iter().fold(0u8, |hit, &c| hit | escaped(c)) != 0 {
             return true;
         }
     }
-    blocks.remainder().iter().any(|&c| escaped(c))
+    blocks.remainder().iter().any(|&c| escaped(c) != 0)
 }
 
 /// Appends `s` as a JSON string literal.
