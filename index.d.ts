@@ -84,7 +84,7 @@ export declare function memoryCreateFields(store: ExternalObject<'MemoryStore'>,
  * from its text: `docJson` holds a placeholder for each, `strings` their
  * keys and values (key, value, …), written into the stored text here.
  */
-export declare function memoryCreateFieldsWith(store: ExternalObject<'MemoryStore'>, docJson: string, strings: Array<string>): string
+export declare function memoryCreateFieldsWith(store: ExternalObject<'MemoryStore'>, docJson: string, strings: string[]): string
 
 export declare function memoryDelete(store: ExternalObject<'MemoryStore'>, id: string, pkJson: string): boolean
 

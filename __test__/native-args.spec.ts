@@ -86,6 +86,29 @@ describe('Memory updateIfMatch: strings around the stack buffer\'s edge are read
     }
   });
 
+  it('a long string read on the heap is read whole, whatever its characters\' widths (create, every path)', async () => {
+    // A long string is copied into a buffer of its UTF-16 length + 8 bytes first: each 2-byte character
+    // takes one of the spare bytes, each 3-byte one two, so these cross that edge both ways.
+    const [p, q] = pair();
+    let n = 0;
+    for (let wide = 0; wide <= 14; wide++) {
+      for (const last of WIDE) {
+        const long = 'x'.repeat(1500) + 'é'.repeat(wide) + last;
+        const docs: Doc[] = [
+          { id: `s${n}`, t: 't', s: long }, // a long string member: handed over beside the text
+          { id: `n${n}`, t: 't', nested: { s: long } } as Doc, // nested: the whole text
+          { id: `f${n}`, t: 't', a: long.slice(0, 900), b: long.slice(-900) } as Doc, // flat, no long string: the text
+        ];
+        for (const d of docs) {
+          await p.create(d);
+          const back = await q.get(d.id, 't');
+          expect(back, `${d.id}: ${wide} × é, then ${last}`).toMatchObject(d);
+        }
+        n++;
+      }
+    }
+  });
+
   it('the native calls refuse a key that is not a partition key, a newline and an id, and an argument that is not a string', () => {
     const store = memoryOpen('/t', undefined);
     const doc = JSON.parse(memoryCreate(store, '{"id":"a","t":"x"}')) as { _etag: string };

@@ -83,13 +83,13 @@ pub fn prepare(doc_json: &str, pk: &PartitionKeyPath) -> DsResult<Prepared> {
 pub fn prepare_with(
     doc_json: &str,
     pk: &PartitionKeyPath,
-    strings: &[String],
+    strings: &[&str],
 ) -> DsResult<Prepared> {
     let members = document_fields(Members::parse(doc_json, "document")?)?;
     let (id, pk_raw) = doc_key(&members, pk)?;
     let mut texts = Vec::with_capacity(strings.len() / 2);
     for pair in strings.chunks(2) {
-        let [key, value] = pair else {
+        let &[key, value] = pair else {
             return Err(DsError::internal(
                 "a document's strings came without their key",
             ));
@@ -101,7 +101,7 @@ pub fn prepare_with(
         }
         let mut text = String::with_capacity(value.len() + 2);
         push_json_string(&mut text, value);
-        texts.push((key.as_str(), text));
+        texts.push((key, text));
     }
     let pk_json = pk_raw.get().to_owned();
     let body = members.to_json_with(&texts);

@@ -95,7 +95,7 @@ pub fn memory_stamp_holds(
 #[napi]
 pub fn memory_create(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
-    doc_json: String,
+    #[napi(ts_arg_type = "string")] doc_json: ArgStr,
 ) -> Result<String> {
     Ok(store.create(&doc_json)?)
 }
@@ -105,7 +105,7 @@ pub fn memory_create(
 #[napi]
 pub fn memory_create_fields(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
-    doc_json: String,
+    #[napi(ts_arg_type = "string")] doc_json: ArgStr,
 ) -> Result<String> {
     Ok(store.create_fields(&doc_json)?)
 }
@@ -116,9 +116,10 @@ pub fn memory_create_fields(
 #[napi]
 pub fn memory_create_fields_with(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
-    doc_json: String,
-    strings: Vec<String>,
+    #[napi(ts_arg_type = "string")] doc_json: ArgStr,
+    #[napi(ts_arg_type = "string[]")] strings: Vec<ArgStr>,
 ) -> Result<String> {
+    let strings: Vec<&str> = strings.iter().map(ArgStr::as_str).collect();
     Ok(store.create_fields_with(&doc_json, &strings)?)
 }
 

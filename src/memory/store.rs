@@ -233,7 +233,7 @@ impl Store {
 
     /// `create_fields` for a document whose long strings come apart from
     /// its text (`write::prepare_with`).
-    pub fn create_fields_with(&self, doc_json: &str, strings: &[String]) -> DsResult<String> {
+    pub fn create_fields_with(&self, doc_json: &str, strings: &[&str]) -> DsResult<String> {
         let p = prepare_with(doc_json, &self.pk, strings)?;
         self.insert_new(map_key(&p.pk_json, &p.id), p.id, p.body, Entry::fields_json)
     }
