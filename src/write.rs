@@ -80,11 +80,7 @@ pub fn prepare(doc_json: &str, pk: &PartitionKeyPath) -> DsResult<Prepared> {
 /// their keys and values (key, value, key, value…), escaped into the body
 /// here. Such a member may not be `id`, the partition key or a field the
 /// datastore owns, and must be in `doc_json`.
-pub fn prepare_with(
-    doc_json: &str,
-    pk: &PartitionKeyPath,
-    strings: &[&str],
-) -> DsResult<Prepared> {
+pub fn prepare_with(doc_json: &str, pk: &PartitionKeyPath, strings: &[&str]) -> DsResult<Prepared> {
     let members = document_fields(Members::parse(doc_json, "document")?)?;
     let (id, pk_raw) = doc_key(&members, pk)?;
     let mut texts = Vec::with_capacity(strings.len() / 2);
