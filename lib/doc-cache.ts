@@ -28,11 +28,12 @@
  * to any Memory store in the process moves that count inside its lock
  * section, so while it reads the same the version is still current, and
  * a `get` or a stale claim is answered without crossing into the native
- * layer. When the count has moved (another thread, another provider, any
- * other document written), the version's *stamp*, when known, settles it
- * with one small native call: the change count of the one shard of the
- * store that holds the document (`memoryStampHolds`). Only when that has
- * moved too does the call go to the native store, as before.
+ * layer. A version whose *stamp* is known (the change count of the one
+ * shard of the store that holds the document, given by the read or write
+ * that answered it) is checked by that instead, with one small native call
+ * (`memoryStampHolds`): other threads' and providers' writes to other
+ * documents then leave it current. A moved count or stamp only sends the
+ * call to the native store, as before.
  */
 
 import { memoryWriteCount } from '../index.js';
@@ -222,11 +223,7 @@ export class DocCache {
    */
   #current(h: Held): boolean {
     if (!Number.isNaN(h.stamp)) return this.#stampHolds(h.stamp);
-    const now = memoryWriteCount();
-    if (countOf(h) === now) return true;
-    if (Number.isNaN(h.stamp) || !this.#stampHolds(h.stamp)) return false;
-    h.count = now; // read before the stamp was checked: the version was current then too
-    return true;
+    return countOf(h) === memoryWriteCount();
   }
 
   /** The key of a document: its partition key's JSON and its id. */
@@ -245,7 +242,7 @@ export class DocCache {
     return h?.doc === undefined ? undefined : h.etag;
   }
 
-  /** A copy of the parsed version held for `key` when it is still current (the write count has not moved); else undefined. */
+  /** A copy of the parsed version held for `key` when it is still current (its stamp holds, or the write count has not moved); else undefined. */
   current<T>(key: string): Stored<T> | undefined {
     const h = this.#held.get(key);
     if (h?.doc === undefined || !this.#current(h)) return undefined;
@@ -254,8 +251,8 @@ export class DocCache {
 
   /**
    * Whether a claim expecting `etag` and/or `rev` is certain to lose: the
-   * version held for `key` is still current (the write count has not
-   * moved) and is not the one expected. `false` when in doubt.
+   * version held for `key` is still current (its stamp holds, or the write
+   * count has not moved) and is not the one expected. `false` when in doubt.
    */
   stale(key: string, etag: string | undefined, rev: number | undefined): boolean {
     const h = this.#held.get(key);
