@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
-import { copyJson, DocCache, MIN_CHARS } from '../lib/doc-cache.js';
+import { copyJson, DocCache, MIN_CHARS, writtenFields } from '../lib/doc-cache.js';
 import { memoryWriteCount } from '../index.js';
 
 // Unique across reloads of this file: StrykerJS reruns it in one process, where shared stores outlive the module.
@@ -242,6 +242,17 @@ describe('DocCache', () => {
     expect(Object.getOwnPropertyDescriptor(written, '__proto__')).toStrictEqual(Object.getOwnPropertyDescriptor(expected, '__proto__'));
     expect(JSON.stringify(written)).toBe(JSON.stringify(expected));
     expect(Object.getPrototypeOf(written)).toBe(Object.prototype);
+  });
+
+  it('reads a write\'s answer +"<etag>"<rev>,<ts>,<stamp> exactly, zeros and all', () => {
+    const etag = '"00a0000000000f00"';
+    const cases: Array<[string, number, number, number]> = [
+      [`+${etag}1,1796200000,0`, 1, 1796200000, 0],
+      [`+${etag}10,1700000009,987654320`, 10, 1700000009, 987654320],
+      [`+${etag}9007199254740991,0,9007199254740960`, 9007199254740991, 0, 9007199254740960],
+      [`+${etag}2,1796227152,31`, 2, 1796227152, 31],
+    ];
+    for (const [out, rev, ts, stamp] of cases) expect(writtenFields(out)).toStrictEqual({ _etag: etag, rev, _ts: ts, stamp });
   });
 
   it('asked for a key it does not hold, names the key', () => {

@@ -27,7 +27,7 @@ import {
 } from '../index.js';
 import { checkCallOptions } from './call.js';
 import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, misuse, reading, setMember, type Encoded } from './codec.js';
-import { DocCache, storedFromFlat, type Fields } from './doc-cache.js';
+import { DocCache, storedFromFlat, writtenFields } from './doc-cache.js';
 import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -71,25 +71,6 @@ const runBatch = ops.batch;
 
 /** Strings of this many characters or more in a created document are written by the native layer (see `#createFlat`). */
 const LONG_STRING = 1024;
-
-/**
- * The system fields and stamp of a write's answer
- * `+"<16 hex>"<rev>,<ts>,<stamp>` (see `memoryUpdateIfMatchAt`): taken
- * apart by position in one pass, digits summed by hand, not parsed as
- * JSON nor sliced for `Number()` (each slice and conversion cost more than
- * the native write's own bookkeeping, perf).
- */
-function writtenFields(out: string): Fields {
-  let i = 19;
-  let rev = 0;
-  // Digits only: charCodeAt past the end is NaN, which is none, so a short answer cannot loop.
-  for (let c = out.charCodeAt(i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) rev = rev * 10 + (c - 48);
-  let ts = 0;
-  for (let c = out.charCodeAt(++i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) ts = ts * 10 + (c - 48);
-  let stamp = 0;
-  for (let c = out.charCodeAt(++i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) stamp = stamp * 10 + (c - 48);
-  return { _etag: out.slice(1, 19), rev, _ts: ts, stamp };
-}
 
 /** Runs a native call; a throw becomes a rejected promise with a `DatastoreError`. */
 function settle<R>(call: () => Maybe<R>): Promise<R> {
