@@ -225,6 +225,8 @@ let lastKey = '\n';
 export class DocCache {
   readonly #held = new Map<string, Held>();
   #chars = 0;
+  /** The key held last (the last in `#held`'s order), unless dropped since. */
+  #newest: string | undefined;
   /** Whether no document of the shard a stamp names has changed since it was given (`memoryStampHolds` on the store). */
   readonly #stampHolds: (stamp: number) => boolean;
 
@@ -329,10 +331,23 @@ export class DocCache {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     const inPlace = h.flat && patch !== undefined && writeInPlace(h.doc, patch, fields);
+    // The size is an upper bound.
+    const chars = h.chars + patchJson.length;
+    if (inPlace && key === this.#newest && chars <= MAX_CHARS) {
+      // Written in place on the most recently held: its entry is brought up to date where it stands.
+      h.etag = fields._etag;
+      h.rev = fields.rev;
+      h.count = AFTER_WRITE;
+      h.stamp = fields.stamp;
+      this.#chars += chars - h.chars;
+      h.chars = chars;
+      this.#evict();
+      return { ...h.doc } as unknown as Stored<T>;
+    }
     const doc = inPlace ? h.doc : merged(h.doc, JSON.parse(patchJson) as Obj, fields);
     const flat = inPlace || (h.flat && isFlat(doc));
-    // Held again (re-inserted: the most recently used is the last evicted); the size is an upper bound.
-    this.#hold(key, doc, flat, h.chars + patchJson.length, AFTER_WRITE, fields.stamp);
+    // Held again (re-inserted: the most recently used is the last evicted).
+    this.#hold(key, doc, flat, chars, AFTER_WRITE, fields.stamp);
     return copyDoc(doc, flat) as unknown as Stored<T>;
   }
 
@@ -340,6 +355,7 @@ export class DocCache {
   drop(key: string): void {
     const h = this.#held.get(key);
     if (h === undefined) return;
+    if (key === this.#newest) this.#newest = undefined;
     this.#held.delete(key);
     this.#chars -= h.chars;
   }
@@ -349,6 +365,7 @@ export class DocCache {
     this.drop(key);
     if (typeof etag !== 'string') return;
     this.#held.set(key, { etag, rev, count: AFTER_WRITE, stamp: Number.NaN, doc: undefined, flat: false, chars: 0 });
+    this.#newest = key;
     this.#evict();
   }
 
@@ -356,6 +373,7 @@ export class DocCache {
     this.drop(key);
     if (chars > MAX_CHARS) return;
     this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, stamp, doc, flat, chars });
+    this.#newest = key;
     this.#chars += chars;
     this.#evict();
   }
@@ -365,6 +383,7 @@ export class DocCache {
     // Oldest first, by insertion order.
     for (const [k, h] of this.#held) {
       if (this.#held.size <= MAX_ENTRIES && this.#chars <= MAX_CHARS) break;
+      if (k === this.#newest) this.#newest = undefined;
       this.#held.delete(k);
       this.#chars -= h.chars;
     }
