@@ -331,23 +331,10 @@ export class DocCache {
     const h = this.#held.get(key);
     if (h?.doc === undefined) throw new Error(`no document held for ${key}`);
     const inPlace = h.flat && patch !== undefined && writeInPlace(h.doc, patch, fields);
-    // The size is an upper bound.
-    const chars = h.chars + patchJson.length;
-    if (inPlace && key === this.#newest && chars <= MAX_CHARS) {
-      // Written in place on the most recently held: its entry is brought up to date where it stands.
-      h.etag = fields._etag;
-      h.rev = fields.rev;
-      h.count = AFTER_WRITE;
-      h.stamp = fields.stamp;
-      this.#chars += chars - h.chars;
-      h.chars = chars;
-      this.#evict();
-      return { ...h.doc } as unknown as Stored<T>;
-    }
     const doc = inPlace ? h.doc : merged(h.doc, JSON.parse(patchJson) as Obj, fields);
     const flat = inPlace || (h.flat && isFlat(doc));
-    // Held again (re-inserted: the most recently used is the last evicted).
-    this.#hold(key, doc, flat, chars, AFTER_WRITE, fields.stamp);
+    // Held again (the most recently used is the last evicted); the size is an upper bound.
+    this.#hold(key, doc, flat, h.chars + patchJson.length, AFTER_WRITE, fields.stamp);
     return copyDoc(doc, flat) as unknown as Stored<T>;
   }
 
@@ -370,6 +357,21 @@ export class DocCache {
   }
 
   #hold(key: string, doc: Obj, flat: boolean, chars: number, count = Number.NaN, stamp = Number.NaN): void {
+    const newest = key === this.#newest ? this.#held.get(key) : undefined;
+    if (newest !== undefined && chars <= MAX_CHARS) {
+      // Already last in eviction order: brought up to date where it stands, not deleted and
+      // inserted again (~2 % of a 300 B claim, which holds the same document write after write).
+      this.#chars += chars - newest.chars;
+      newest.etag = doc['_etag'] as string;
+      newest.rev = doc['rev'];
+      newest.count = count;
+      newest.stamp = stamp;
+      newest.doc = doc;
+      newest.flat = flat;
+      newest.chars = chars;
+      this.#evict();
+      return;
+    }
     this.drop(key);
     if (chars > MAX_CHARS) return;
     this.#held.set(key, { etag: doc['_etag'] as string, rev: doc['rev'], count, stamp, doc, flat, chars });
