@@ -380,30 +380,10 @@ impl Store {
         check_patch(&patch, id, &self.pk, pk_json)?;
         let index = self.shard_index(key);
         let shard = self.shard_at(index);
+        // A large body merged outside the lock: the etag it was merged onto, and the result.
+        let mut outside: Option<(u64, String)> = None;
         loop {
-            let snapshot = {
-                let mut guard = shard.lock();
-                let now = stamp(index, guard.changes_after_change());
-                let Some(current) = guard.get_mut(key) else {
-                    return Ok(WriteOutcome::NotFound);
-                };
-                if expected.is_some_and(|x| !matches(x, &current)) {
-                    return Ok(WriteOutcome::Conflict);
-                }
-                if current.body.len() > MERGE_IN_LOCK {
-                    Entry::clone(&current)
-                } else {
-                    // The compare-and-write, a small body: one lock section.
-                    let merged = merge_stored(&current.body, &patch, id)?;
-                    let onto_known = known == Some(current.etag);
-                    let rev = current.rev + 1;
-                    let written = current.set(Entry::new(merged, rev));
-                    return Ok(WriteOutcome::Written(written.reply(onto_known, now)));
-                }
-            };
-            let merged = merge_stored(&snapshot.body, &patch, id)?;
-
-            // The compare-and-write, a large body: one lock section.
+            // The compare-and-write: one lock section.
             let mut guard = shard.lock();
             let now = stamp(index, guard.changes_after_change());
             let Some(current) = guard.get_mut(key) else {
@@ -412,14 +392,23 @@ impl Store {
             if expected.is_some_and(|x| !matches(x, &current)) {
                 return Ok(WriteOutcome::Conflict);
             }
-            if current.etag != snapshot.etag {
-                continue; // another write landed after the snapshot: merge again onto it
-            }
+            let merged = match outside.take() {
+                Some((etag, merged)) if etag == current.etag => merged,
+                _ if current.body.len() <= MERGE_IN_LOCK => {
+                    merge_stored(&current.body, &patch, id)?
+                }
+                // Not yet merged, or another write landed since: merge (again) outside the lock.
+                _ => {
+                    let (etag, body) = (current.etag, current.body.clone());
+                    drop(guard);
+                    outside = Some((etag, merge_stored(&body, &patch, id)?));
+                    continue;
+                }
+            };
+            let onto_known = known == Some(current.etag);
             let rev = current.rev + 1;
             let written = current.set(Entry::new(merged, rev));
-            return Ok(WriteOutcome::Written(
-                written.reply(known == Some(snapshot.etag), now),
-            ));
+            return Ok(WriteOutcome::Written(written.reply(onto_known, now)));
         }
     }
 
