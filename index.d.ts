@@ -139,8 +139,7 @@ export declare function memoryUpdateIfMatch(store: ExternalObject<'MemoryStore'>
  * version held, `"+"` and only the new system fields and stamp
  * (`"<16 hex>"` etag, rev, `,`, `_ts`, `,`, the stamp of the shard as the
  * write left it: see `memoryStampHolds`); `1` (conflict) or `2` (not
- * found) otherwise. Short
- * strings are read without the heap (`ArgStr`).
+ * found) otherwise. Short strings are read without the heap (`ArgStr`).
  */
 export declare function memoryUpdateIfMatchAt(store: ExternalObject<'MemoryStore'>, key: string, etag: string | undefined | null, rev: number | undefined | null, patchJson: string, knownEtag?: string | undefined | null): string | number
 

@@ -477,7 +477,7 @@ mod tests {
         }
 
         /// The block-wise scan finds a byte to escape wherever it sits in a
-        /// long string: in a 32-byte block, at its edges, in the remainder.
+        /// long string: in a 64-byte block, at its edges, in the remainder.
         #[test]
         fn one_byte_to_escape_is_found_anywhere_in_a_long_string(
             len in 0usize..200,

@@ -174,8 +174,7 @@ pub fn memory_update_if_match(
 /// version held, `"+"` and only the new system fields and stamp
 /// (`"<16 hex>"` etag, rev, `,`, `_ts`, `,`, the stamp of the shard as the
 /// write left it: see `memoryStampHolds`); `1` (conflict) or `2` (not
-/// found) otherwise. Short
-/// strings are read without the heap (`ArgStr`).
+/// found) otherwise. Short strings are read without the heap (`ArgStr`).
 #[napi]
 pub fn memory_update_if_match_at(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
