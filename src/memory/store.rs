@@ -814,6 +814,167 @@ mod tests {
         });
     }
 
+    /// A stamp holds until a document of its shard changes: every kind of
+    /// change moves it, a delete too (it only removes), and nothing else
+    /// does: a read, a refused or conflicting write, a delete of nothing,
+    /// a change in another shard. The TypeScript cache answers from a
+    /// version while its stamp holds.
+    #[test]
+    fn a_stamp_holds_until_a_document_of_its_shard_changes() {
+        use crate::batch::BatchOutcome;
+        let s = store();
+        let x = "\"x\"";
+        let key = map_key(x, "a");
+        let index = s.shard_index(&key);
+        // Another id in the shard of "a", and one in another shard.
+        let id_where = |same: bool| {
+            (0..)
+                .map(|i| format!("b{i}"))
+                .find(|id| (s.shard_index(&map_key(x, id)) == index) == same)
+                .unwrap()
+        };
+        let (twin, other) = (id_where(true), id_where(false));
+        let now = || stamp(index, s.shard_at(index).changes());
+        let check = |moves: bool, what: &str, call: &dyn Fn()| {
+            let before = now();
+            assert!(s.stamp_holds(before), "{what}: the stamp before");
+            call();
+            assert_eq!(
+                s.stamp_holds(before),
+                !moves,
+                "{what}: moves the stamp: {moves}"
+            );
+        };
+        let doc = |id: &str, n: u64| format!(r#"{{"id":"{id}","t":"x","n":{n}}}"#);
+        let rev = |n| expected(None, Some(n)).unwrap();
+        let batch = |ops: &str| {
+            let b = crate::batch::parse(x, ops, s.partition_key()).unwrap();
+            s.batch(&b).unwrap()
+        };
+
+        check(true, "create", &|| drop(s.create(&doc("a", 1)).unwrap()));
+        check(false, "a duplicate create", &|| {
+            assert!(s.create(&doc("a", 1)).is_err())
+        });
+        check(false, "get", &|| drop(s.get("a", x).unwrap().unwrap()));
+        let etag = parse(&s.get("a", x).unwrap().unwrap())["_etag"].clone();
+        check(false, "a fresh read", &|| {
+            assert_eq!(
+                s.get_fresh_at(&key, etag.as_str()).unwrap(),
+                Some(Reply::Unchanged(now()))
+            )
+        });
+        check(true, "upsert", &|| drop(s.upsert(&doc("a", 2)).unwrap()));
+        check(true, "replace", &|| drop(s.replace(&doc("a", 3)).unwrap()));
+        check(false, "a replace of nothing", &|| {
+            assert!(s.replace(&doc(&twin, 3)).is_err())
+        });
+        check(true, "update", &|| {
+            drop(s.update("a", x, r#"{"n":4}"#).unwrap())
+        });
+        check(false, "a refused update", &|| {
+            assert!(s.update("a", x, r#"{"t":"moved"}"#).is_err())
+        });
+        check(false, "a conflicting updateIfMatch", &|| {
+            assert_eq!(
+                s.update_if_match("a", x, &rev(1), "{}").unwrap(),
+                WriteOutcome::Conflict
+            )
+        });
+        check(true, "updateIfMatch", &|| {
+            drop(s.update_if_match("a", x, &rev(4), "{}").unwrap())
+        });
+        check(true, "updateIfMatch by map key", &|| {
+            drop(s.update_if_match_at(&key, &rev(5), "{}", None).unwrap())
+        });
+        check(false, "updateIfMatch by map key of nothing", &|| {
+            assert_eq!(
+                s.update_if_match_at(&map_key(x, &twin), &rev(1), "{}", None)
+                    .unwrap(),
+                WriteOutcome::NotFound
+            )
+        });
+        check(false, "a change in another shard", &|| {
+            drop(s.create(&doc(&other, 1)).unwrap())
+        });
+        check(true, "a create in the shard", &|| {
+            drop(s.create(&doc(&twin, 1)).unwrap())
+        });
+        check(true, "delete", &|| assert!(s.delete(&twin, x).unwrap()));
+        check(false, "a delete of nothing", &|| {
+            assert!(!s.delete(&twin, x).unwrap())
+        });
+        check(false, "a conflicting deleteIfMatch", &|| {
+            assert_eq!(
+                s.delete_if_match("a", x, &rev(1)).unwrap(),
+                WriteOutcome::Conflict
+            )
+        });
+        check(true, "deleteIfMatch", &|| {
+            assert_eq!(
+                s.delete_if_match("a", x, &rev(6)).unwrap(),
+                WriteOutcome::Written(())
+            )
+        });
+        check(true, "a batch's create", &|| {
+            let ops = format!(r#"[{{"op":"create","doc":{}}}]"#, doc("a", 1));
+            assert!(matches!(batch(&ops), BatchOutcome::Applied(_)))
+        });
+        check(false, "a failed batch", &|| {
+            let ops = format!(r#"[{{"op":"create","doc":{}}}]"#, doc("a", 1));
+            assert!(matches!(batch(&ops), BatchOutcome::Failed(..)))
+        });
+        check(true, "a batch's delete", &|| {
+            let ops = r#"[{"op":"delete","id":"a"}]"#;
+            assert!(matches!(batch(ops), BatchOutcome::Applied(_)))
+        });
+    }
+
+    /// A map key that the TypeScript layer passes (`update_if_match_at`,
+    /// `get_fresh_at`) is checked as the id and partition key it stands
+    /// for would be: a malformed one is refused, not looked up.
+    #[test]
+    fn a_map_key_is_checked_as_its_id_and_partition_key_are() {
+        let s = store();
+        let x = "\"x\"";
+        s.create(r#"{"id":"a","t":"x","n":1}"#).unwrap();
+        let out = s
+            .update_if_match_at(
+                &map_key(x, "a"),
+                &expected(None, Some(1)).unwrap(),
+                r#"{"n":2}"#,
+                None,
+            )
+            .unwrap();
+        assert!(
+            matches!(out, WriteOutcome::Written(Reply::Doc(_))),
+            "{out:?}"
+        );
+        assert_eq!(parse(&s.get("a", x).unwrap().unwrap())["n"], 2);
+        for bad in [
+            "no newline".to_owned(),
+            map_key(x, ".."),
+            map_key(x, ""),
+            map_key(x, "a\nb"),
+            map_key("x", "a"),
+            map_key("{\"t\":1}", "a"),
+        ] {
+            let e = expected(None, Some(2)).unwrap();
+            let code = |r: DsResult<()>| r.unwrap_err().code;
+            assert_eq!(
+                code(s.update_if_match_at(&bad, &e, "{}", None).map(drop)),
+                Code::InvalidArgument,
+                "{bad:?}"
+            );
+            assert_eq!(
+                code(s.get_fresh_at(&bad, None).map(drop)),
+                Code::InvalidArgument,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(parse(&s.get("a", x).unwrap().unwrap())["rev"], 2);
+    }
+
     /// Threads released together by a barrier race one conditional write on
     /// the same revision, round after round: exactly one wins each round.
     /// (Without the barrier the threads never overlapped, and a store that
