@@ -528,4 +528,49 @@ mod tests {
             r#"{"id":"a","rev":3,"_etag":"\"e1\"","_ts":7}"#
         );
     }
+
+    /// Two bytes to escape in one 64-byte block are found too: the block's
+    /// tests are combined with `|`, and with `^` two would cancel out.
+    #[test]
+    fn two_bytes_to_escape_in_one_block_are_found() {
+        for (a, b) in [('"', '"'), ('\\', '\n'), ('\u{1}', '"')] {
+            for (len, i, j) in [(64, 0, 1), (64, 0, 63), (128, 70, 100), (100, 10, 20)] {
+                let s: String = (0..len)
+                    .map(|at| match at {
+                        _ if at == i => a,
+                        _ if at == j => b,
+                        _ => 'p',
+                    })
+                    .collect();
+                let mut out = String::new();
+                push_json_string(&mut out, &s);
+                assert_eq!(out, serde_json::to_string(&s).unwrap(), "{s:?}");
+            }
+        }
+    }
+
+    /// `write_object` allocates exactly the text it writes when no key
+    /// needs escaping: the Memory store keeps it as a `Box<str>`, and
+    /// spare capacity would cost a reallocation there.
+    #[test]
+    fn an_object_is_written_into_exactly_its_capacity() {
+        let objects: [&[(&str, &str)]; 4] = [
+            &[],
+            &[("a", "1")],
+            &[("id", "\"a\""), ("n", "[1,2]"), ("", "{}")],
+            &[("long key", "\"a longer value\""), ("k", "null")],
+        ];
+        for members in objects {
+            let out = write_object(members.iter().copied());
+            assert_eq!(
+                serde_json::from_str::<Value>(&out)
+                    .unwrap()
+                    .as_object()
+                    .map(|o| o.len()),
+                Some(members.len()),
+                "{out}"
+            );
+            assert_eq!(out.capacity(), out.len(), "{out}");
+        }
+    }
 }
