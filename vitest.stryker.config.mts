@@ -31,8 +31,8 @@ import { mergeConfig } from 'vitest/config';
 import base from './vitest.config.mts';
 
 const legs: Record<string, string[]> = {
-  memory: ['memory', 'hardening', 'codec-fast-path', 'lifecycle', 'mutants-lib', 'doc-cache', 'polluted-prototype'],
-  cosmos: ['cosmos', 'cosmos-faults', 'secrets', 'credential', 'hardening', 'lifecycle', 'mutants-lib'],
+  memory: ['memory', 'hardening', 'codec-fast-path', 'lifecycle', 'mutants-lib', 'mutants-call-paging', 'doc-cache', 'polluted-prototype'],
+  cosmos: ['cosmos', 'cosmos-faults', 'secrets', 'credential', 'hardening', 'lifecycle', 'mutants-lib', 'mutants-call-paging'],
 };
 const leg = process.env['STRYKER_LIB_LEG'];
 const only = leg === undefined || leg === '' ? undefined : legs[leg];
