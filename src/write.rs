@@ -4,7 +4,7 @@
 //! The providers differ only in where the compare happens (a lock section
 //! in Memory, `If-Match` on the server in Cosmos).
 
-use crate::doc::{push_json_string, Members};
+use crate::doc::{needs_escape, push_json_string, Members, Piece};
 use crate::error::{Code, DsError, DsResult};
 use crate::validate::{check_size, doc_key, document_fields, expected_rev, PartitionKeyPath};
 
@@ -83,7 +83,9 @@ pub fn prepare(doc_json: &str, pk: &PartitionKeyPath) -> DsResult<Prepared> {
 pub fn prepare_with(doc_json: &str, pk: &PartitionKeyPath, strings: &[&str]) -> DsResult<Prepared> {
     let members = document_fields(Members::parse(doc_json, "document")?)?;
     let (id, pk_raw) = doc_key(&members, pk)?;
-    let mut texts = Vec::with_capacity(strings.len() / 2);
+    // A string with a byte to escape is escaped into a literal of its own
+    // first (rare: prompts are text); the others are copied once, into the body.
+    let mut given = Vec::with_capacity(strings.len() / 2);
     for pair in strings.chunks(2) {
         let &[key, value] = pair else {
             return Err(DsError::internal(
@@ -95,10 +97,17 @@ pub fn prepare_with(doc_json: &str, pk: &PartitionKeyPath, strings: &[&str]) -> 
                 "a document's string {key:?} came apart from a member it may not replace"
             )));
         }
-        let mut text = String::with_capacity(value.len() + 2);
-        push_json_string(&mut text, value);
-        texts.push((key, text));
+        let escaped = needs_escape(value.as_bytes()).then(|| {
+            let mut text = String::with_capacity(value.len() + 2);
+            push_json_string(&mut text, value);
+            text
+        });
+        given.push((key, value, escaped));
     }
+    let texts: Vec<(&str, Piece<'_>)> = given
+        .iter()
+        .map(|(k, v, e)| (*k, e.as_deref().map_or(Piece::Plain(v), Piece::Json)))
+        .collect();
     let pk_json = pk_raw.get().to_owned();
     let body = members.to_json_with(&texts);
     check_size(body.len(), &id)?;
@@ -155,5 +164,66 @@ mod tests {
         assert_eq!((p.id.as_str(), p.pk_json.as_str()), ("a", "\"x\""));
         assert_eq!(p.body, r#"{"id":"a","t":"x","n":1}"#);
         assert!(prepare(r#"{"t":"x"}"#, &pk).is_err());
+    }
+
+    mod strings_apart {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Long-ish strings with and without what JSON escapes, ASCII and not.
+        fn text() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[a-zP \"\\\u{0}-\u{1f}é\u{2028}😀]{0,200}").unwrap()
+        }
+
+        proptest! {
+            /// A document whose strings come apart from its text is stored
+            /// exactly as the whole document would be, and its body is
+            /// written into exactly its capacity (the store keeps a `Box<str>`).
+            #[test]
+            fn strings_apart_store_what_the_whole_document_stores(
+                members in proptest::collection::btree_map("[a-z]{1,6}", (text(), any::<bool>()), 0..6),
+            ) {
+                let pk = PartitionKeyPath::parse("/t").unwrap();
+                let mut whole = serde_json::Map::new();
+                let mut apart = serde_json::Map::new();
+                let mut strings = Vec::new();
+                for (k, v) in [("id", "a"), ("t", "x")] {
+                    whole.insert(k.into(), v.into());
+                    apart.insert(k.into(), v.into());
+                }
+                for (k, (v, given_apart)) in &members {
+                    if k == "id" || k == "t" || k == "rev" {
+                        continue;
+                    }
+                    whole.insert(k.clone(), v.as_str().into());
+                    if *given_apart {
+                        apart.insert(k.clone(), 0.into());
+                        strings.push(k.as_str());
+                        strings.push(v.as_str());
+                    } else {
+                        apart.insert(k.clone(), v.as_str().into());
+                    }
+                }
+                let expected = prepare(&serde_json::to_string(&whole).unwrap(), &pk).unwrap();
+                let got = prepare_with(&serde_json::to_string(&apart).unwrap(), &pk, &strings).unwrap();
+                prop_assert_eq!(&got.body, &expected.body);
+                prop_assert_eq!(got.body.capacity(), got.body.len());
+                prop_assert_eq!((got.id, got.pk_json), (expected.id, expected.pk_json));
+            }
+        }
+
+        #[test]
+        fn a_string_may_not_replace_the_id_the_partition_key_or_a_missing_member() {
+            let pk = PartitionKeyPath::parse("/t").unwrap();
+            let doc = r#"{"id":"a","t":"x","p":0}"#;
+            for strings in [&["id", "b"][..], &["t", "y"], &["q", "z"], &["p"]] {
+                assert_eq!(
+                    prepare_with(doc, &pk, strings).unwrap_err().code,
+                    Code::Internal,
+                    "{strings:?}"
+                );
+            }
+            assert!(prepare_with(doc, &pk, &["p", "z"]).is_ok());
+        }
     }
 }
