@@ -50,21 +50,32 @@ impl<'a> Members<'a> {
 
     /// Serializes back to a compact JSON object.
     pub fn to_json(&self) -> String {
-        write_object(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.as_ref(), Piece::Json(v.get()))),
-        )
+        write_object(self.pieces(), false)
+    }
+
+    /// `to_json` for a body a store keeps: a large one is written into
+    /// pages mapped beforehand (`pages::populate`).
+    pub fn to_body(&self) -> String {
+        write_object(self.pieces(), true)
+    }
+
+    fn pieces(&self) -> impl Iterator<Item = (&str, Piece<'_>)> + Clone {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_ref(), Piece::Json(v.get())))
     }
 
     /// `to_json`, with the members named in `values` written as given
     /// there instead of their own.
     pub fn to_json_with(&self, values: &[(&str, Piece<'_>)]) -> String {
-        write_object(self.0.iter().map(|(k, v)| {
-            let k = k.as_ref();
-            let given = values.iter().find(|(vk, _)| *vk == k);
-            (k, given.map_or(Piece::Json(v.get()), |&(_, p)| p))
-        }))
+        write_object(
+            self.0.iter().map(|(k, v)| {
+                let k = k.as_ref();
+                let given = values.iter().find(|(vk, _)| *vk == k);
+                (k, given.map_or(Piece::Json(v.get()), |&(_, p)| p))
+            }),
+            true,
+        )
     }
 
     /// Shallow merge: members of `patch` replace same-named members of
@@ -86,7 +97,7 @@ fn merge_members<'k>(mut merged: Vec<(&'k str, &'k str)>, patch: &'k Members<'_>
             None => merged.push((pk.as_ref(), pv.get())),
         }
     }
-    write_object(merged.into_iter().map(|(k, v)| (k, Piece::Json(v))))
+    write_object(merged.into_iter().map(|(k, v)| (k, Piece::Json(v))), false)
 }
 
 /// A stored body (a JSON object this crate wrote) shallow-merged with
@@ -218,8 +229,12 @@ impl Piece<'_> {
     }
 }
 
-/// Writes members as a compact JSON object.
-fn write_object<'k>(members: impl Iterator<Item = (&'k str, Piece<'k>)> + Clone) -> String {
+/// Writes members as a compact JSON object; with `populate`, into pages
+/// mapped beforehand when it is large (a new document's body).
+fn write_object<'k>(
+    members: impl Iterator<Item = (&'k str, Piece<'k>)> + Clone,
+    populate: bool,
+) -> String {
     // Exact when no key needs escaping: the Memory store keeps the text as
     // a `Box<str>`, and spare capacity would cost a reallocation there.
     let (n, len) = members.clone().fold((0usize, 0usize), |(n, len), (k, v)| {
@@ -227,6 +242,9 @@ fn write_object<'k>(members: impl Iterator<Item = (&'k str, Piece<'k>)> + Clone)
     });
     let cap = len + n.saturating_sub(1) + 2;
     let mut out = String::with_capacity(cap);
+    if populate {
+        crate::pages::populate(&mut out);
+    }
     out.push('{');
     for (i, (k, v)) in members.enumerate() {
         if i > 0 {
@@ -592,7 +610,7 @@ mod tests {
             &[("long key", "\"a longer value\""), ("k", "null")],
         ];
         for members in objects {
-            let out = write_object(members.iter().map(|&(k, v)| (k, Piece::Json(v))));
+            let out = write_object(members.iter().map(|&(k, v)| (k, Piece::Json(v))), true);
             assert_eq!(
                 serde_json::from_str::<Value>(&out)
                     .unwrap()

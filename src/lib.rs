@@ -21,6 +21,7 @@ pub mod cosmos;
 pub mod doc;
 pub mod error;
 pub mod memory;
+pub mod pages;
 pub mod query;
 pub mod validate;
 pub mod write;

@@ -69,7 +69,7 @@ pub fn prepare(doc_json: &str, pk: &PartitionKeyPath) -> DsResult<Prepared> {
     let members = document_fields(Members::parse(doc_json, "document")?)?;
     let (id, pk_raw) = doc_key(&members, pk)?;
     let pk_json = pk_raw.get().to_owned();
-    let body = members.to_json();
+    let body = members.to_body();
     check_size(body.len(), &id)?;
     Ok(Prepared { id, pk_json, body })
 }
