@@ -10,6 +10,7 @@
 //! - `write` — what both providers' writes share: the outcome, the
 //!   expectation, the prepared document, the merge.
 //! - `doc` — documents as JSON text: members, system fields.
+//! - `pages` — a large new body's pages mapped in one call before it is written.
 //! - `validate` — ids, partition keys, sizes, field names.
 //! - `query` — the portable query filter and value ordering.
 //! - `error` — contract error codes and their wire format.
