@@ -20,28 +20,36 @@ pub const POPULATE_FROM: usize = 32 * 1024;
 /// writes that follow fault the pages in as they would have.
 pub fn populate(buf: &mut String) {
     let cap = buf.capacity();
-    if cap < POPULATE_FROM {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let at = buf.as_mut_ptr() as usize;
-        // From the page holding the first byte: madvise wants a page-aligned start
-        // (a larger page size only makes this page-aligned range a subset of one).
-        let start = at & !(PAGE - 1);
-        // SAFETY: [start, at + cap) lies in pages of the mapping that holds the
-        // allocation; MADV_POPULATE_WRITE only faults them in, never changes
-        // their contents, and fails (ignored) rather than touch anything unmapped.
-        unsafe {
-            libc::madvise(
-                start as *mut libc::c_void,
-                at + cap - start,
-                libc::MADV_POPULATE_WRITE,
-            );
-        }
+    if worth_it(cap) {
+        populate_range(buf.as_mut_ptr() as usize, cap);
     }
 }
+
+fn worth_it(cap: usize) -> bool {
+    cap >= POPULATE_FROM
+}
+
+/// Maps the pages holding the `len` bytes at address `at`.
+#[cfg(target_os = "linux")]
+fn populate_range(at: usize, len: usize) {
+    const PAGE: usize = 4096;
+    // From the page holding the first byte: madvise wants a page-aligned start
+    // (a larger page size only makes this page-aligned range a subset of one).
+    let start = at & !(PAGE - 1);
+    // SAFETY: [start, at + len) lies in pages of the mapping that holds the
+    // allocation; MADV_POPULATE_WRITE only faults them in, never changes
+    // their contents, and fails (ignored) rather than touch anything unmapped.
+    unsafe {
+        libc::madvise(
+            start as *mut libc::c_void,
+            at + len - start,
+            libc::MADV_POPULATE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn populate_range(_at: usize, _len: usize) {}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
@@ -75,10 +83,51 @@ mod tests {
     }
 
     #[test]
-    fn a_small_buffer_is_left_to_fault_its_pages_in() {
-        // Below the threshold nothing is asked, whatever the allocation.
-        let mut buf = String::with_capacity(POPULATE_FROM - 1);
-        populate(&mut buf);
-        assert!(buf.is_empty());
+    fn only_a_buffer_of_32_kib_or_more_is_worth_the_call() {
+        assert!(!worth_it(0));
+        assert!(!worth_it(1));
+        assert!(!worth_it(POPULATE_FROM - 1));
+        assert!(worth_it(POPULATE_FROM));
+        assert!(worth_it(64 * 1024));
+    }
+
+    /// Exactly the pages holding the range, from an unaligned start: not
+    /// one page before it nor after it (those belong to other allocations,
+    /// or to no one).
+    #[test]
+    fn exactly_the_pages_of_the_range_are_mapped() {
+        const PAGE: usize = 4096;
+        let len = 64 << 20;
+        // SAFETY: a fresh private anonymous mapping, unmapped below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        // Small pages only, whatever the machine's THP mode: a huge page would map neighbours too.
+        // SAFETY: advice on the mapping made above.
+        unsafe { libc::madvise(base, len, libc::MADV_NOHUGEPAGE) };
+        let base = base as usize;
+        let resident = |from: usize, pages: usize| {
+            let mut vec = vec![0u8; pages];
+            // SAFETY: the pages lie in the mapping above; `vec` has one byte a page.
+            let rc =
+                unsafe { libc::mincore(from as *mut libc::c_void, pages * PAGE, vec.as_mut_ptr()) };
+            assert_eq!(rc, 0, "mincore");
+            vec.iter().filter(|&&b| b & 1 == 1).count()
+        };
+        // 100 bytes into page 1000, 20 pages and 100 bytes long: pages 1000 to 1020.
+        populate_range(base + 1000 * PAGE + 100, 20 * PAGE + 100);
+        assert_eq!(resident(base + 1000 * PAGE, 21), 21, "the range's pages");
+        assert_eq!(resident(base, 1000), 0, "the pages before it");
+        assert_eq!(resident(base + 1021 * PAGE, 1000), 0, "the pages after it");
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
     }
 }
