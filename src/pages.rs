@@ -8,8 +8,8 @@
 //! the buffer's pages before that copy (`MADV_POPULATE_WRITE`, Linux 5.14)
 //! does the same work in one call instead of sixteen exceptions: 64 KB
 //! `create` went from ~13.5k to ~15.5k ops/s (README, "What each change
-//! bought"). It changes no byte of memory and maps nothing the allocation
-//! does not already own; on an older kernel or another OS it does nothing.
+//! bought"). It changes no byte of memory and maps only the pages that
+//! hold the buffer; on an older kernel or another OS it does nothing.
 
 /// Buffers smaller than this are written without asking: a few faults
 /// cost less than the call.
@@ -32,10 +32,9 @@ fn worth_it(cap: usize) -> bool {
 /// Maps the pages holding the `len` bytes at address `at`.
 #[cfg(target_os = "linux")]
 fn populate_range(at: usize, len: usize) {
-    const PAGE: usize = 4096;
-    // From the page holding the first byte: madvise wants a page-aligned start
-    // (a larger page size only makes this page-aligned range a subset of one).
-    let start = at & !(PAGE - 1);
+    // From the page holding the first byte: madvise wants a page-aligned
+    // start, and pages are 16 or 64 KiB on some arm64 kernels.
+    let start = at & !(page_size() - 1);
     // SAFETY: [start, at + len) lies in pages of the mapping that holds the
     // allocation; MADV_POPULATE_WRITE only faults them in, never changes
     // their contents, and fails (ignored) rather than touch anything unmapped.
@@ -51,6 +50,17 @@ fn populate_range(at: usize, len: usize) {
 #[cfg(not(target_os = "linux"))]
 fn populate_range(_at: usize, _len: usize) {}
 
+/// The kernel's page size (a power of two; 4 KiB if it cannot be read).
+#[cfg(target_os = "linux")]
+fn page_size() -> usize {
+    // SAFETY: sysconf reads a value; glibc and musl answer from the auxiliary vector.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|s| s.is_power_of_two())
+        .unwrap_or(4096)
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
@@ -58,9 +68,9 @@ mod tests {
     /// How many of the pages under `buf`'s capacity are resident (`mincore`).
     fn resident_pages(buf: &mut String) -> (usize, usize) {
         let at = buf.as_mut_ptr() as usize;
-        let start = at & !4095;
+        let start = at & !(page_size() - 1);
         let len = at + buf.capacity() - start;
-        let pages = len.div_ceil(4096);
+        let pages = len.div_ceil(page_size());
         let mut vec = vec![0u8; pages];
         // SAFETY: `vec` has one byte per page of the range, which is mapped (the buffer's).
         let rc = unsafe { libc::mincore(start as *mut libc::c_void, len, vec.as_mut_ptr()) };
@@ -96,8 +106,8 @@ mod tests {
     /// or to no one).
     #[test]
     fn exactly_the_pages_of_the_range_are_mapped() {
-        const PAGE: usize = 4096;
-        let len = 64 << 20;
+        let page = page_size();
+        let len = 3000 * page;
         // SAFETY: a fresh private anonymous mapping, unmapped below.
         let base = unsafe {
             libc::mmap(
@@ -118,15 +128,15 @@ mod tests {
             let mut vec = vec![0u8; pages];
             // SAFETY: the pages lie in the mapping above; `vec` has one byte a page.
             let rc =
-                unsafe { libc::mincore(from as *mut libc::c_void, pages * PAGE, vec.as_mut_ptr()) };
+                unsafe { libc::mincore(from as *mut libc::c_void, pages * page, vec.as_mut_ptr()) };
             assert_eq!(rc, 0, "mincore");
             vec.iter().filter(|&&b| b & 1 == 1).count()
         };
         // 100 bytes into page 1000, 20 pages and 100 bytes long: pages 1000 to 1020.
-        populate_range(base + 1000 * PAGE + 100, 20 * PAGE + 100);
-        assert_eq!(resident(base + 1000 * PAGE, 21), 21, "the range's pages");
+        populate_range(base + 1000 * page + 100, 20 * page + 100);
+        assert_eq!(resident(base + 1000 * page, 21), 21, "the range's pages");
         assert_eq!(resident(base, 1000), 0, "the pages before it");
-        assert_eq!(resident(base + 1021 * PAGE, 1000), 0, "the pages after it");
+        assert_eq!(resident(base + 1021 * page, 1000), 0, "the pages after it");
         // SAFETY: the mapping made above, no longer used.
         unsafe { libc::munmap(base as *mut libc::c_void, len) };
     }
