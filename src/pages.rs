@@ -80,8 +80,10 @@ mod tests {
 
     #[test]
     fn a_large_buffer_is_mapped_before_it_is_written_and_keeps_its_bytes() {
-        // 8 MiB: glibc serves it from a fresh mapping, none of it touched yet.
-        let mut buf = String::with_capacity(8 << 20);
+        // 64 MiB: over glibc's largest mmap threshold (32 MiB), so a fresh
+        // mapping, never touched; a smaller one may reuse freed, resident memory.
+        const SIZE: usize = 64 << 20;
+        let mut buf = String::with_capacity(SIZE);
         buf.push_str("kept");
         let (before, pages) = resident_pages(&mut buf);
         assert!(before < pages / 2, "{before} of {pages} resident before");
@@ -89,7 +91,7 @@ mod tests {
         let (after, _) = resident_pages(&mut buf);
         assert_eq!(after, pages, "{after} of {pages} resident after");
         assert_eq!(buf, "kept");
-        assert_eq!(buf.capacity(), 8 << 20);
+        assert_eq!(buf.capacity(), SIZE);
     }
 
     #[test]
