@@ -53,8 +53,9 @@ impl<'a> Members<'a> {
         write_object(self.pieces(), false)
     }
 
-    /// `to_json` for a body a store keeps: a large one is written into
-    /// pages mapped beforehand (`pages::populate`).
+    /// `to_json` for a new document's body (what `write::prepare` builds,
+    /// for either provider): a large one is written into pages mapped
+    /// beforehand (`pages::populate`), as it fills them all at once.
     pub fn to_body(&self) -> String {
         write_object(self.pieces(), true)
     }
@@ -65,9 +66,9 @@ impl<'a> Members<'a> {
             .map(|(k, v)| (k.as_ref(), Piece::Json(v.get())))
     }
 
-    /// `to_json`, with the members named in `values` written as given
+    /// `to_body`, with the members named in `values` written as given
     /// there instead of their own.
-    pub fn to_json_with(&self, values: &[(&str, Piece<'_>)]) -> String {
+    pub fn to_body_with(&self, values: &[(&str, Piece<'_>)]) -> String {
         write_object(
             self.0.iter().map(|(k, v)| {
                 let k = k.as_ref();
@@ -254,11 +255,7 @@ fn write_object<'k>(
         out.push(':');
         match v {
             Piece::Json(v) => out.push_str(v),
-            Piece::Plain(s) => {
-                out.push('"');
-                out.push_str(s);
-                out.push('"');
-            }
+            Piece::Plain(s) => push_quoted(&mut out, s),
         }
     }
     out.push('}');
@@ -287,13 +284,18 @@ pub fn needs_escape(s: &[u8]) -> bool {
     blocks.remainder().iter().any(|&c| escaped(c) != 0)
 }
 
+/// Appends `s`, which holds nothing JSON escapes, between quotes.
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    out.push_str(s);
+    out.push('"');
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn push_json_string(out: &mut String, s: &str) {
     // Nothing to escape: no allocation.
     if !needs_escape(s.as_bytes()) {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        push_quoted(out, s);
         return;
     }
     // serde_json's escaping, so keys round-trip exactly as JSON.stringify wrote them.

@@ -109,7 +109,7 @@ pub fn prepare_with(doc_json: &str, pk: &PartitionKeyPath, strings: &[&str]) -> 
         .map(|(k, v, e)| (*k, e.as_deref().map_or(Piece::Plain(v), Piece::Json)))
         .collect();
     let pk_json = pk_raw.get().to_owned();
-    let body = members.to_json_with(&texts);
+    let body = members.to_body_with(&texts);
     check_size(body.len(), &id)?;
     Ok(Prepared { id, pk_json, body })
 }
