@@ -65,17 +65,28 @@ fn page_size() -> usize {
 mod tests {
     use super::*;
 
-    /// How many of the pages under `buf`'s capacity are resident (`mincore`).
+    /// How many of the `pages` pages from the page-aligned address `from`
+    /// are resident (`mincore`); they must be mapped.
+    fn resident(from: usize, pages: usize) -> usize {
+        let mut vec = vec![0u8; pages];
+        // SAFETY: the caller's pages are mapped; `vec` has one byte a page.
+        let rc = unsafe {
+            libc::mincore(
+                from as *mut libc::c_void,
+                pages * page_size(),
+                vec.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, 0, "mincore");
+        vec.iter().filter(|&&b| b & 1 == 1).count()
+    }
+
+    /// `resident` over the pages under `buf`'s capacity, and how many there are.
     fn resident_pages(buf: &mut String) -> (usize, usize) {
         let at = buf.as_mut_ptr() as usize;
         let start = at & !(page_size() - 1);
-        let len = at + buf.capacity() - start;
-        let pages = len.div_ceil(page_size());
-        let mut vec = vec![0u8; pages];
-        // SAFETY: `vec` has one byte per page of the range, which is mapped (the buffer's).
-        let rc = unsafe { libc::mincore(start as *mut libc::c_void, len, vec.as_mut_ptr()) };
-        assert_eq!(rc, 0, "mincore");
-        (vec.iter().filter(|&&b| b & 1 == 1).count(), pages)
+        let pages = (at + buf.capacity() - start).div_ceil(page_size());
+        (resident(start, pages), pages)
     }
 
     #[test]
@@ -126,14 +137,6 @@ mod tests {
         // SAFETY: advice on the mapping made above.
         unsafe { libc::madvise(base, len, libc::MADV_NOHUGEPAGE) };
         let base = base as usize;
-        let resident = |from: usize, pages: usize| {
-            let mut vec = vec![0u8; pages];
-            // SAFETY: the pages lie in the mapping above; `vec` has one byte a page.
-            let rc =
-                unsafe { libc::mincore(from as *mut libc::c_void, pages * page, vec.as_mut_ptr()) };
-            assert_eq!(rc, 0, "mincore");
-            vec.iter().filter(|&&b| b & 1 == 1).count()
-        };
         // 100 bytes into page 1000, 20 pages and 100 bytes long: pages 1000 to 1020.
         populate_range(base + 1000 * page + 100, 20 * page + 100);
         assert_eq!(resident(base + 1000 * page, 21), 21, "the range's pages");
