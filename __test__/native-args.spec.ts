@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 import type { BaseDocument } from '@bytelyst/datastore';
+import * as native from '../index.js';
 import { memoryCreate, memoryGetFreshAt, memoryOpen, memoryUpdateIfMatchAt } from '../index.js';
 
 interface Doc extends BaseDocument {
@@ -125,5 +126,38 @@ describe('Memory updateIfMatch: strings around the stack buffer\'s edge are read
     // Nothing was written by any of them; the well-formed call lands, and answers only the fields.
     const out = memoryUpdateIfMatchAt(store, '"x"\na', doc._etag, undefined, patch, doc._etag);
     expect(out).toMatch(/^\+"[0-9a-f]{16}"2,\d+,\d+$/);
+  });
+});
+
+describe('Memory: the store handle argument (src/binding/store_handle.rs)', () => {
+  // Every native Memory function but these takes the store handle first.
+  const storeless = new Set(['memoryOpen', 'memoryWriteCount', 'memoryDropShared']);
+  const withStore = Object.entries(native).filter(([name, f]) => name.startsWith('memory') && typeof f === 'function' && !storeless.has(name));
+
+  it('every function taking it refuses a value that is not a live handle, and writes nothing', () => {
+    expect(withStore.map(([name]) => name)).toEqual(expect.arrayContaining(['memoryGet', 'memoryCreate', 'memoryUpdateIfMatchAt', 'memoryStampHolds', 'memoryBatch']));
+    const store = memoryOpen('/t', undefined);
+    memoryCreate(store, '{"id":"a","t":"x"}');
+    const before = native.memoryWriteCount();
+    const notHandles: unknown[] = [undefined, null, 0, 42, 'store', {}, [], () => store, Symbol('store'), Object.create(store as object)];
+    for (const [name, f] of withStore) {
+      for (const bad of notHandles) {
+        const call = (): unknown => (f as (...args: unknown[]) => unknown)(bad, '"x"\na', '{"id":"a","t":"x","n":1}', '{"n":1}', undefined);
+        expect(call, `${name}(${String(typeof bad === 'symbol' ? 'Symbol' : JSON.stringify(bad))})`).toThrow(/Memory store handle/);
+      }
+    }
+    expect(native.memoryWriteCount()).toBe(before);
+    expect(JSON.parse(native.memoryGet(store, 'a', '"x"') ?? 'null')).toMatchObject({ id: 'a', rev: 1 });
+  });
+
+  it('handles of one store, and of many, each address their own store', () => {
+    const stores = Array.from({ length: 50 }, () => memoryOpen('/t', undefined));
+    stores.forEach((s, i) => memoryCreate(s, `{"id":"a","t":"x","i":${i}}`));
+    stores.forEach((s, i) => expect(JSON.parse(native.memoryGet(s, 'a', '"x"') ?? 'null')).toMatchObject({ i }));
+    const name = `native-args-${randomUUID()}`;
+    const [p, q] = [memoryOpen('/t', name), memoryOpen('/t', name)];
+    memoryCreate(p, '{"id":"s","t":"x"}');
+    expect(native.memoryGet(q, 's', '"x"')).not.toBeNull();
+    native.memoryDropShared(name);
   });
 });

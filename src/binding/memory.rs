@@ -3,13 +3,14 @@
 //! README, "Performance") — and the TypeScript layer hands back settled
 //! promises.
 //!
-//! They are plain functions over an `External` store handle rather than
-//! class methods: a class method call pays for unwrapping and type-tag
-//! checking the `this` object (~350 ns here), more than the store's own work.
+//! They are plain functions over an external store handle (`store_handle`)
+//! rather than class methods: a class method call pays for unwrapping and
+//! type-tag checking the `this` object (~350 ns here), more than the
+//! store's own work.
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Either, External};
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 use crate::error::{DsError, NapiResult as Result};
@@ -21,19 +22,17 @@ use crate::write::{Expectation, WriteOutcome};
 
 use super::arg_str::ArgStr;
 use super::outcome::{doc_or_miss, miss_code, MISS_CONFLICT, MISS_NOT_FOUND};
+use super::store_handle::{StoreArg, StoreHandle};
 
 /// Opens an isolated store, or the process-wide store named `shared`.
 #[napi(ts_return_type = "ExternalObject<'MemoryStore'>")]
-pub fn memory_open(
-    partition_key_path: String,
-    shared: Option<String>,
-) -> Result<External<Arc<Store>>> {
+pub fn memory_open(partition_key_path: String, shared: Option<String>) -> Result<StoreHandle> {
     let pk = PartitionKeyPath::parse(&partition_key_path)?;
     let store = match shared {
         Some(name) => registry::open_shared(&name, pk)?,
         None => Arc::new(Store::new(pk)),
     };
-    Ok(External::new(store))
+    Ok(StoreHandle(store))
 }
 
 /// The count every change to any Memory store's documents moves (see
@@ -53,7 +52,7 @@ pub fn memory_drop_shared(name: String) -> Result<bool> {
 /// `pkJson` is `JSON.stringify(partitionKey)`.
 #[napi]
 pub fn memory_get(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     id: String,
     pk_json: String,
 ) -> Result<Option<String>> {
@@ -66,7 +65,7 @@ pub fn memory_get(
 /// `memoryStampHolds`); else the document's JSON, or `null`.
 #[napi]
 pub fn memory_get_fresh_at(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     #[napi(ts_arg_type = "string")] key: ArgStr,
     #[napi(ts_arg_type = "string | undefined | null")] known_etag: Option<ArgStr>,
 ) -> Result<Option<Either<String, f64>>> {
@@ -83,7 +82,7 @@ pub fn memory_get_fresh_at(
 /// then the version it was given with is still the current one.
 #[napi]
 pub fn memory_stamp_holds(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     stamp: f64,
 ) -> bool {
     // Stamps are whole numbers below 2^53; anything else was never given.
@@ -94,7 +93,7 @@ pub fn memory_stamp_holds(
 
 #[napi]
 pub fn memory_create(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     #[napi(ts_arg_type = "string")] doc_json: ArgStr,
 ) -> Result<String> {
     Ok(store.create(&doc_json)?)
@@ -104,7 +103,7 @@ pub fn memory_create(
 /// object: for a caller that keeps the document it sent.
 #[napi]
 pub fn memory_create_fields(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     #[napi(ts_arg_type = "string")] doc_json: ArgStr,
 ) -> Result<String> {
     Ok(store.create_fields(&doc_json)?)
@@ -115,7 +114,7 @@ pub fn memory_create_fields(
 /// keys and values (key, value, …), written into the stored text here.
 #[napi]
 pub fn memory_create_fields_with(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     #[napi(ts_arg_type = "string")] doc_json: ArgStr,
     #[napi(ts_arg_type = "string[]")] strings: Vec<ArgStr>,
 ) -> Result<String> {
@@ -125,7 +124,7 @@ pub fn memory_create_fields_with(
 
 #[napi]
 pub fn memory_upsert(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     doc_json: String,
 ) -> Result<String> {
     Ok(store.upsert(&doc_json)?)
@@ -133,7 +132,7 @@ pub fn memory_upsert(
 
 #[napi]
 pub fn memory_replace(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     doc_json: String,
 ) -> Result<String> {
     Ok(store.replace(&doc_json)?)
@@ -141,7 +140,7 @@ pub fn memory_replace(
 
 #[napi]
 pub fn memory_update(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     id: String,
     pk_json: String,
     patch_json: String,
@@ -152,7 +151,7 @@ pub fn memory_update(
 /// The document's JSON on a match; `1` (conflict) or `2` (not found) otherwise.
 #[napi]
 pub fn memory_update_if_match(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     id: String,
     pk_json: String,
     etag: Option<String>,
@@ -177,7 +176,7 @@ pub fn memory_update_if_match(
 /// found) otherwise. Short strings are read without the heap (`ArgStr`).
 #[napi]
 pub fn memory_update_if_match_at(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     #[napi(ts_arg_type = "string")] key: ArgStr,
     #[napi(ts_arg_type = "string | undefined | null")] etag: Option<ArgStr>,
     rev: Option<f64>,
@@ -200,7 +199,7 @@ pub fn memory_update_if_match_at(
 /// `0` when deleted; `1` (conflict) or `2` (not found) otherwise.
 #[napi]
 pub fn memory_delete_if_match(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     id: String,
     pk_json: String,
     etag: Option<String>,
@@ -212,7 +211,7 @@ pub fn memory_delete_if_match(
 
 #[napi]
 pub fn memory_delete(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     id: String,
     pk_json: String,
 ) -> Result<bool> {
@@ -222,7 +221,7 @@ pub fn memory_delete(
 /// `filterJson` is the portable query filter as JSON; returns a JSON array.
 #[napi]
 pub fn memory_query(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     filter_json: Option<String>,
 ) -> Result<String> {
     let filter = QueryFilter::parse(filter_json.as_deref())?;
@@ -234,7 +233,7 @@ pub fn memory_query(
 /// `{"items":[…],"next":"<etag number>"|null}`.
 #[napi]
 pub fn memory_query_page(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     filter_json: Option<String>,
     after: Option<String>,
     max: u32,
@@ -259,7 +258,7 @@ pub fn memory_query_page(
 /// critical section.
 #[napi]
 pub fn memory_batch(
-    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: &External<Arc<Store>>,
+    #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
     pk_json: String,
     ops_json: String,
 ) -> Result<String> {

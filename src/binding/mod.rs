@@ -8,6 +8,7 @@
 //! - `credential` — a JavaScript `TokenCredential` as the SDK's credential.
 //! - `outcome` — a conditional write's answer as both hand it over.
 //! - `runtime` — the tokio runtime the Cosmos promises run on, and its size.
+//! - `store_handle` — the Memory store handle JavaScript holds, checked per thread.
 
 pub mod arg_str;
 pub mod cosmos;
@@ -15,3 +16,4 @@ pub mod credential;
 pub mod memory;
 pub mod outcome;
 pub mod runtime;
+pub mod store_handle;
