@@ -74,8 +74,10 @@ export declare function memoryBatch(store: ExternalObject<'MemoryStore'>, pkJson
 export declare function memoryCreate(store: ExternalObject<'MemoryStore'>, docJson: string): string
 
 /**
- * `create`, answering only the new `rev`, `_etag` and `_ts` as a JSON
- * object: for a caller that keeps the document it sent.
+ * `create`, answering only the new system fields and the stamp of the
+ * document's shard, as `memoryUpdateIfMatchAt` answers a write onto the
+ * version held (`"+"`, etag, rev, `,`, `_ts`, `,`, stamp): for a caller
+ * that keeps the document it sent.
  */
 export declare function memoryCreateFields(store: ExternalObject<'MemoryStore'>, docJson: string): string
 

@@ -685,3 +685,118 @@ new MemoryProvider({ partitionKeyPath: '/t', shared: workerData.store })
     });
   }
 });
+
+describe('MemoryProvider: a store of its own, whose versions held since its last write are current', () => {
+  // Not `shared`: only this provider writes the store, so its cache trusts a version held since the
+  // provider's last write with no native call (the epoch). Every write must end that trust, after the
+  // caller's own code has run: a getter may read, and so hold, the version the write replaces.
+  type Sneaky = (p: MemoryProvider<Doc>, d: Doc, read: () => number) => Promise<unknown>;
+  /** An object whose member `n` reads the document (holding it) when the provider reads it. */
+  const reading = <O extends object>(o: O, read: () => number): O & { n: number } =>
+    Object.defineProperty({ ...o }, 'n', { enumerable: true, get: read }) as O & { n: number };
+  /** `o` with a member `name` that reads the document and is undefined. */
+  const readingNothing = <O extends object>(o: O, name: string, read: () => number): O =>
+    Object.defineProperty({ ...o }, name, {
+      enumerable: true,
+      get: () => {
+        read();
+        return undefined;
+      },
+    });
+  const writes: Array<[string, Sneaky]> = [
+    ['upsert', (p, _d, read) => p.upsert(reading({ id: 'd', t: 'x' }, read))],
+    ['replace', (p, _d, read) => p.replace(reading({ id: 'd', t: 'x' }, read))],
+    ['update', (p, _d, read) => p.update('d', 'x', reading({}, read))],
+    ['updateIfMatch', (p, d, read) => p.updateIfMatch('d', 'x', { etag: d._etag as string }, reading({}, read))],
+    ['delete', (p, _d, read) => p.delete('d', 'x', readingNothing({}, 'signal', read))],
+    ['deleteIfMatch', (p, d, read) => p.deleteIfMatch('d', 'x', readingNothing({ etag: d._etag as string }, 'rev', read))],
+    ['batch update', (p, _d, read) => p.batch('x', [{ op: 'update', id: 'd', patch: reading({}, read) }])],
+    ['batch upsert of another document, then delete', (p, _d, read) => p.batch('x', [{ op: 'upsert', doc: reading({ id: 'e', t: 'x' }, read) }, { op: 'delete', id: 'd' }])],
+  ];
+  // Nested, the created document is not held: the getter's read is the one that holds it, after the
+  // write began. Flat, it is held from the create on, and the getter's read is answered from it.
+  const docs = [
+    ['small nested', { meta: { k: 1 } }],
+    ['large nested', { meta: { k: 1 }, pad }],
+    ['small flat', {}],
+    ['large flat', { pad }],
+  ] as const;
+  for (const [size, extra] of docs) {
+    for (const [kind, write] of writes) {
+      it(`${size}: a version read while a ${kind}'s arguments are read is not answered after it`, async () => {
+        const p = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+        const d = await p.create({ id: 'd', t: 'x', n: 0, ...extra });
+        let reads = 0;
+        const read = (): number => {
+          // Synchronous: the read is done, and its version held, before the write goes on.
+          void p.get('d', 'x');
+          reads++;
+          return 1;
+        };
+        await write(p, d as Doc, read);
+        expect(reads).toBeGreaterThan(0);
+        const twin = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+        const now = await p.get('d', 'x');
+        if (now === null) {
+          await expect(p.updateIfMatch('d', 'x', { etag: d._etag }, { n: 9 })).resolves.toEqual({ ok: false, reason: 'not_found' });
+          return;
+        }
+        expect(now).toMatchObject({ n: 1, rev: 2 });
+        expect(await twin.get('d', 'x')).toBeNull(); // its own store: another provider sees none of it
+        expect(await p.updateIfMatch('d', 'x', { etag: d._etag }, { n: 9 })).toEqual({ ok: false, reason: 'conflict' });
+        expect(await p.updateIfMatch('d', 'x', { etag: now._etag }, { n: 2 })).toMatchObject({ ok: true, doc: { n: 2, rev: 3 } });
+      });
+    }
+  }
+
+  it('a claim or a create leaves the other versions held current; every answer is what the store holds', async () => {
+    // Reads answered from held versions after writes to other documents, checked against a
+    // shared store given the very same calls (its cache checks every version natively).
+    const store = shared();
+    const own = new MemoryProvider<Doc>({ partitionKeyPath: '/t' });
+    const twin = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    const check = new MemoryProvider<Doc>({ partitionKeyPath: '/t', shared: store });
+    // The etag and _ts differ between the stores; everything else must not.
+    const strip = (d: Doc | null): unknown => (d === null ? null : { ...d, _etag: undefined, _ts: undefined });
+    /** `f` on both stores, in turn; an error as its code. */
+    const both = async <R>(f: (p: MemoryProvider<Doc>) => Promise<R>): Promise<[R | string, R | string]> => {
+      const out: Array<R | string> = [];
+      for (const p of [own, twin]) out.push(await f(p).catch((e: { code?: string }) => `error ${e.code}`));
+      return [out[0] as R | string, out[1] as R | string];
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('get', 'claim', 'stale', 'create', 'update', 'delete'), fc.integer({ min: 0, max: 3 })), { maxLength: 40 }),
+        async (steps) => {
+          for (const [what, i] of steps) {
+            const id = `k${i}`;
+            if (what === 'get') {
+              const [a, b] = await both((p) => p.get(id, 'x'));
+              expect(typeof a === 'string' ? a : strip(a)).toEqual(typeof b === 'string' ? b : strip(b));
+              expect(typeof b === 'string' ? b : strip(b)).toEqual(strip(await check.get(id, 'x')));
+            } else if (what === 'claim' || what === 'stale') {
+              const [a, b] = await both(async (p) => {
+                const cur = await p.get(id, 'x');
+                const rev = what === 'claim' ? (cur?.rev ?? 1) : (cur?.rev ?? 1) + 1;
+                const r = await p.updateIfMatch(id, 'x', { rev }, { n: rev });
+                return r.ok ? { ok: true, rev: r.doc.rev } : r;
+              });
+              expect(a).toEqual(b);
+            } else if (what === 'create') {
+              const [a, b] = await both((p) => p.create({ id, t: 'x', n: 0 }).then((d) => d.rev));
+              expect(a).toEqual(b);
+            } else if (what === 'update') {
+              const [a, b] = await both((p) => p.update(id, 'x', { n: -1 }).then((d) => d.rev));
+              expect(a).toEqual(b);
+            } else {
+              const [a, b] = await both((p) => p.delete(id, 'x'));
+              expect(a).toEqual(b);
+            }
+          }
+          for (let i = 0; i < 4; i++) await both((p) => p.delete(`k${i}`, 'x'));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

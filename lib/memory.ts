@@ -27,7 +27,7 @@ import {
 } from '../index.js';
 import { checkCallOptions } from './call.js';
 import { checkExpected, checkId, checkName, checkOptionNames, closed, decode, decodeUpdateIfMatch, encodeFilter, encodeObject, encodePartitionKey, misuse, reading, setMember, type Encoded } from './codec.js';
-import { DocCache, storedFromFlat, writtenFields } from './doc-cache.js';
+import { DocCache, writtenFields } from './doc-cache.js';
 import { checkIterOptions, checkPageOptions, pageOf, pageTake, refuseOrderBy, walk } from './paging.js';
 import { invalidArgument, toDatastoreError } from './errors.js';
 import { operations, type Maybe } from './operations.js';
@@ -111,7 +111,8 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       throw toDatastoreError(e);
     }
     const store = this.#store;
-    this.#cache = new DocCache((stamp) => memoryStampHolds(store, stamp));
+    // A store of its own is written only through this provider: its cache learns of every write (see `#writing`).
+    this.#cache = new DocCache((stamp) => memoryStampHolds(store, stamp), shared === undefined);
     this.partitionKeyPath = partitionKeyPath;
     this.#pkField = partitionKeyPath.slice(1);
     this.shared = shared;
@@ -131,6 +132,23 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       return p.#store;
     }
     throw misuse('MemoryProvider', method, self);
+  }
+
+  /**
+   * Runs `write` on the native store of `self` (see `#storeOf`), then tells
+   * its cache the store may have changed, whatever `write` did or threw:
+   * the versions it holds are no longer known current by its epoch. Only
+   * `create` and `updateIfMatch` write without it: each changes one
+   * document and the cache holds its answer (or drops the entry) before
+   * anything can read it.
+   */
+  static #writing<R>(self: unknown, method: string, options: CallOptions | undefined, write: (store: Store) => R): R {
+    const store = MemoryProvider.#storeOf(self, method, options);
+    try {
+      return write(store);
+    } finally {
+      (self as MemoryProvider).#cache.wrote();
+    }
   }
 
   /**
@@ -189,9 +207,16 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       const store = MemoryProvider.#storeOf(this, 'create', options);
       const out: Encoded = { lazyFrom: LONG_STRING };
       const json = encodeObject(doc, 'document', out);
-      if (out.flat === undefined) return decode<Stored<T>>(memoryCreate(store, json));
+      const flat = out.flat;
+      const cache = this.#cache;
+      // The cache's epoch stands (see `#writing`): a create adds one document, which no version held can be
+      // (a delete moved the epoch past any version of it), and the answer of a flat one is held.
+      if (flat === undefined) return decode<Stored<T>>(memoryCreate(store, json));
       // Every member a JSON primitive: the answer is built from them, not parsed from the stored text.
-      return storedFromFlat<T>(out.flat, json === '' ? this.#createLong(store, out.flat) : memoryCreateFields(store, json));
+      const { answer, chars } = json === '' ? this.#createLong(store, flat) : { answer: memoryCreateFields(store, json), chars: json.length };
+      // The store read `id` and the partition key from this very text: a string, and JSON text as encodePartitionKey writes it.
+      const key = DocCache.key(JSON.stringify(flat[this.#pkField]), flat['id'] as string);
+      return cache.fromCreate<T>(key, flat, writtenFields(answer), chars);
     });
   }
 
@@ -201,36 +226,40 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
    * `JSON.stringify` writes a string character by character (~3 ns each
    * here, most of a 64 KB create), the native layer escapes it in bulk.
    * `id` and the partition key stay in the text, where the store reads them.
+   * The store's answer, and the document's length as JSON (about).
    */
-  #createLong(store: Store, flat: Record<string, unknown>): string {
+  #createLong(store: Store, flat: Record<string, unknown>): { answer: string; chars: number } {
     const strings: string[] = [];
     const text: Record<string, unknown> = {};
+    let chars = 0;
     for (const k of Object.keys(flat)) {
       const v = flat[k];
       if (typeof v === 'string' && v.length >= LONG_STRING && k !== 'id' && k !== 'rev' && k !== this.#pkField && k.charCodeAt(0) !== 95) {
         strings.push(k, v);
+        chars += v.length;
         setMember(text, k, 0); // its place in the member order
       } else {
         setMember(text, k, v);
       }
     }
-    return memoryCreateFieldsWith(store, JSON.stringify(text), strings);
+    const json = JSON.stringify(text);
+    return { answer: memoryCreateFieldsWith(store, json, strings), chars: chars + json.length };
   }
 
   upsert(doc: T, options?: CallOptions): Promise<Stored<T>> {
-    return settle(() => ops.upsert(MemoryProvider.#storeOf(this, 'upsert', options), doc));
+    return settle(() => MemoryProvider.#writing(this, 'upsert', options, (store) => ops.upsert(store, doc)));
   }
 
   replace(doc: T, options?: CallOptions): Promise<Stored<T>> {
-    return settle(() => ops.replace(MemoryProvider.#storeOf(this, 'replace', options), doc));
+    return settle(() => MemoryProvider.#writing(this, 'replace', options, (store) => ops.replace(store, doc)));
   }
 
   update(id: string, partitionKey: PartitionKey, patch: Patch<T>, options?: CallOptions): Promise<Stored<T>> {
-    return settle(() => ops.update<T>(MemoryProvider.#storeOf(this, 'update', options), id, partitionKey, patch));
+    return settle(() => MemoryProvider.#writing(this, 'update', options, (store) => ops.update<T>(store, id, partitionKey, patch)));
   }
 
   delete(id: string, partitionKey: PartitionKey, options?: CallOptions): Promise<boolean> {
-    return settle(() => ops.delete(MemoryProvider.#storeOf(this, 'delete', options), id, partitionKey));
+    return settle(() => MemoryProvider.#writing(this, 'delete', options, (store) => ops.delete(store, id, partitionKey)));
   }
 
   query(filter?: QueryFilter<T>, options?: CallOptions): Promise<Stored<T>[]> {
@@ -252,6 +281,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
       // the native store would check it: every member a JSON primitive, none it could refuse.
       if (enc.flat !== undefined && cache.stale(key, etag, rev) && this.#plain(enc.flat)) return { ok: false, reason: 'conflict' };
       const patchJson = enc.flat === undefined ? text : JSON.stringify(enc.flat);
+      // The cache's epoch stands (see `#writing`): this writes only `key`, whose entry its answer replaces.
       const out = memoryUpdateIfMatchAt(store, key, etag, rev, patchJson, cache.etagOf(key));
       if (typeof out === 'number') return decodeUpdateIfMatch<T>(out);
       // "+" and the new system fields: the write landed on the version held.
@@ -273,7 +303,7 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   deleteIfMatch(id: string, partitionKey: PartitionKey, expected: Expected, options?: CallOptions): Promise<DeleteIfMatchResult> {
-    return settle(() => ops.deleteIfMatch(MemoryProvider.#storeOf(this, 'deleteIfMatch', options), id, partitionKey, expected));
+    return settle(() => MemoryProvider.#writing(this, 'deleteIfMatch', options, (store) => ops.deleteIfMatch(store, id, partitionKey, expected)));
   }
 
   /**
@@ -302,6 +332,6 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
   }
 
   batch(partitionKey: PartitionKey, ops: BatchOp<T>[], options?: CallOptions): Promise<BatchResult<T>> {
-    return settle(() => runBatch<T>(MemoryProvider.#storeOf(this, 'batch', options), partitionKey, ops));
+    return settle(() => MemoryProvider.#writing(this, 'batch', options, (store) => runBatch<T>(store, partitionKey, ops)));
   }
 }

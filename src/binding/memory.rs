@@ -99,8 +99,10 @@ pub fn memory_create(
     Ok(store.create(&doc_json)?)
 }
 
-/// `create`, answering only the new `rev`, `_etag` and `_ts` as a JSON
-/// object: for a caller that keeps the document it sent.
+/// `create`, answering only the new system fields and the stamp of the
+/// document's shard, as `memoryUpdateIfMatchAt` answers a write onto the
+/// version held (`"+"`, etag, rev, `,`, `_ts`, `,`, stamp): for a caller
+/// that keeps the document it sent.
 #[napi]
 pub fn memory_create_fields(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,

@@ -77,10 +77,10 @@ impl Entry {
         with_system_fields(&self.body, self.rev, &format_etag(self.etag), self.ts)
     }
 
-    /// Only the system fields, as a JSON object: what a caller holding the
-    /// previous version needs to build this one.
-    fn fields_json(&self) -> String {
-        with_system_fields("{}", self.rev, &format_etag(self.etag), self.ts)
+    /// Only the system fields and the shard's `stamp` (`fields_text`): what
+    /// a caller holding the rest of this version needs.
+    fn fields(&self, stamp: u64) -> String {
+        fields_text(self.rev, self.etag, self.ts, stamp)
     }
 
     /// A write's answer: only the system fields (and the `stamp` of the
@@ -88,7 +88,7 @@ impl Entry {
     /// the whole document.
     fn reply(&self, onto_known: bool, stamp: u64) -> Reply {
         if onto_known {
-            Reply::Fields(fields_text(self.rev, self.etag, self.ts, stamp))
+            Reply::Fields(self.fields(stamp))
         } else {
             Reply::Doc(self.to_json())
         }
@@ -223,23 +223,28 @@ impl Store {
     }
 
     pub fn create(&self, doc_json: &str) -> DsResult<String> {
-        self.create_answering(doc_json, Entry::to_json)
+        self.create_answering(doc_json, |e, _| e.to_json())
     }
 
-    /// `create`, answering only the new document's system fields: for a
-    /// caller that has the rest (the document it sent).
+    /// `create`, answering only the new document's system fields and the
+    /// stamp of its shard, as `fields_text` writes them: for a caller that
+    /// has the rest (the document it sent) and holds the new version.
     pub fn create_fields(&self, doc_json: &str) -> DsResult<String> {
-        self.create_answering(doc_json, Entry::fields_json)
+        self.create_answering(doc_json, Entry::fields)
     }
 
     /// `create_fields` for a document whose long strings come apart from
     /// its text (`write::prepare_with`).
     pub fn create_fields_with(&self, doc_json: &str, strings: &[&str]) -> DsResult<String> {
         let p = prepare_with(doc_json, &self.pk, strings)?;
-        self.insert_new(map_key(&p.pk_json, &p.id), p.id, p.body, Entry::fields_json)
+        self.insert_new(map_key(&p.pk_json, &p.id), p.id, p.body, Entry::fields)
     }
 
-    fn create_answering(&self, doc_json: &str, answer: fn(&Entry) -> String) -> DsResult<String> {
+    fn create_answering(
+        &self,
+        doc_json: &str,
+        answer: fn(&Entry, u64) -> String,
+    ) -> DsResult<String> {
         let (key, id, body) = self.prepare_doc(doc_json)?;
         self.insert_new(key, id, body, answer)
     }
@@ -249,14 +254,15 @@ impl Store {
         key: String,
         id: String,
         body: String,
-        answer: fn(&Entry) -> String,
+        answer: fn(&Entry, u64) -> String,
     ) -> DsResult<String> {
-        let mut shard = self.shard(&key).lock();
+        let index = self.shard_index(&key);
+        let mut shard = self.shard_at(index).lock();
         if shard.contains_key(key.as_str()) {
             return Err(already_exists(&id));
         }
         let entry = Entry::new(body, 1);
-        let out = answer(&entry);
+        let out = answer(&entry, stamp(index, shard.changes_after_change()));
         shard.insert(key.into_boxed_str(), entry);
         Ok(out)
     }
@@ -750,22 +756,33 @@ mod tests {
     }
 
     /// `create_fields` answers only the new document's system fields (the
-    /// caller has the rest), the very ones a read then shows, and refuses
-    /// a duplicate as `create` does.
+    /// caller has the rest), the very ones a read then shows, and the stamp
+    /// of its shard, which holds until that shard changes; it refuses a
+    /// duplicate as `create` does.
     #[test]
-    fn create_fields_answers_the_stored_system_fields() {
+    fn create_fields_answers_the_stored_system_fields_and_a_stamp() {
         let s = store();
-        let fields = parse(&s.create_fields(r#"{"id":"a","t":"x","n":1}"#).unwrap());
+        let fields = s.create_fields(r#"{"id":"a","t":"x","n":1}"#).unwrap();
         let d = parse(&s.get("a", "\"x\"").unwrap().unwrap());
-        assert_eq!(
-            fields,
-            serde_json::json!({"rev": 1, "_etag": d["_etag"], "_ts": d["_ts"]})
-        );
+        let (etag, rest) = fields[1..].split_at(18);
+        let parts: Vec<&str> = rest.split(',').collect();
+        assert_eq!(&fields[..1], "+");
+        assert_eq!(etag, d["_etag"]);
+        assert_eq!(parts[..2], ["1", d["_ts"].to_string().as_str()]);
         assert_eq!(d["n"], 1);
+        let given: u64 = parts[2].parse().unwrap();
+        assert_eq!(
+            given % SHARDS as u64,
+            s.shard_index(&map_key("\"x\"", "a")) as u64
+        );
+        assert!(s.stamp_holds(given));
         assert_eq!(
             s.create_fields(r#"{"id":"a","t":"x"}"#).unwrap_err().code,
             Code::Conflict
         );
+        assert!(s.stamp_holds(given), "a refused create changes nothing");
+        s.delete("a", "\"x\"").unwrap();
+        assert!(!s.stamp_holds(given), "the document's own shard changed");
     }
 
     /// Every change moves the write count the TypeScript layer trusts to
