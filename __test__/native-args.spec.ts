@@ -152,8 +152,8 @@ describe('Memory: the store handle argument (src/binding/store_handle.rs)', () =
 
   it('handles of one store, and of many, each address their own store', () => {
     const stores = Array.from({ length: 50 }, () => memoryOpen('/t', undefined));
-    stores.forEach((s, i) => memoryCreate(s, `{"id":"a","t":"x","i":${i}}`));
-    stores.forEach((s, i) => expect(JSON.parse(native.memoryGet(s, 'a', '"x"') ?? 'null')).toMatchObject({ i }));
+    for (const [i, s] of stores.entries()) memoryCreate(s, `{"id":"a","t":"x","i":${i}}`);
+    for (const [i, s] of stores.entries()) expect(JSON.parse(native.memoryGet(s, 'a', '"x"') ?? 'null')).toMatchObject({ i });
     const name = `native-args-${randomUUID()}`;
     const [p, q] = [memoryOpen('/t', name), memoryOpen('/t', name)];
     memoryCreate(p, '{"id":"s","t":"x"}');
