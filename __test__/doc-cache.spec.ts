@@ -115,12 +115,21 @@ describe('MemoryProvider.create: the answer built from the members written', () 
 });
 
 describe('DocCache', () => {
-  it('holds at most 256 documents, the oldest dropped first', () => {
+  it('holds at most 256 documents, the oldest dropped first, 32 more at once past the bound', () => {
     const c = new DocCache();
-    for (let i = 0; i < 300; i++) c.fromJson(`k${i}`, `{"id":"${i}","pad":"${pad}","_etag":"e${i}"}`);
-    expect(c.etagOf('k43')).toBeUndefined();
-    expect(c.etagOf('k44')).toBe('e44');
-    expect(c.etagOf('k299')).toBe('e299');
+    const held = (n: number): number[] => Array.from({ length: n }, (_, i) => i).filter((i) => c.etagOf(`k${i}`) !== undefined);
+    for (let i = 0; i < 256; i++) c.fromJson(`k${i}`, `{"id":"${i}","pad":"${pad}","_etag":"e${i}"}`);
+    expect(held(256)).toEqual(Array.from({ length: 256 }, (_, i) => i));
+    c.fromJson('k256', `{"id":"256","pad":"${pad}","_etag":"e256"}`); // the 257th: the 33 oldest go
+    expect(held(257)).toEqual(Array.from({ length: 224 }, (_, i) => i + 33));
+    for (let i = 257; i < 1000; i++) {
+      c.fromJson(`k${i}`, `{"id":"${i}","pad":"${pad}","_etag":"e${i}"}`);
+      const h = held(i + 1);
+      // Always the newest, never more than 256, never fewer than 224.
+      expect(h.length).toBeLessThanOrEqual(256);
+      expect(h.length).toBeGreaterThanOrEqual(224);
+      expect(h).toEqual(Array.from({ length: h.length }, (_, j) => i + 1 - h.length + j));
+    }
   });
 
   it('holds at most 4 Mi characters of JSON', () => {
