@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
-import { copyJson, DocCache, MIN_CHARS, writtenFields } from '../lib/doc-cache.js';
+import { copyJson, DocCache, LONG_CREATED, MIN_CHARS, writtenFields } from '../lib/doc-cache.js';
 import { memoryWriteCount } from '../index.js';
 
 // Unique across reloads of this file: StrykerJS reruns it in one process, where shared stores outlive the module.
@@ -140,6 +140,22 @@ describe('DocCache', () => {
     c.fromJson('huge', `{"p":"${'p'.repeat(4 * 1024 * 1024)}","_etag":"h"}`);
     expect(c.etagOf('huge')).toBeUndefined();
     expect(c.etagOf('k4')).toBe('e4');
+  });
+
+  it('holds a long created document only until the next long one is created, unless a write has held a newer version since', () => {
+    const c = new DocCache();
+    const fields = (i: number): { rev: number; _etag: string; _ts: number; stamp: number } => ({ rev: 1, _etag: `c${i}`, _ts: 1, stamp: Number.NaN });
+    const create = (key: string, i: number, chars: number): void => void c.fromCreate(key, { id: key, p: 'x' }, fields(i), chars);
+    for (let i = 0; i < 10; i++) create(`short${i}`, i, LONG_CREATED - 1); // under the bound: all held
+    create('long0', 100, LONG_CREATED);
+    create('long1', 101, LONG_CREATED); // long0 is forgotten
+    expect(['long0', 'long1'].map((k) => c.etagOf(k))).toEqual([undefined, 'c101']);
+    // A claim onto long1 holds a newer version: the next long create leaves it.
+    c.fromWrite('long1', '{"p":"y"}', { rev: 2, _etag: 'w1', _ts: 2, stamp: Number.NaN }, { p: 'y' });
+    create('long2', 102, 64 * 1024);
+    create('long3', 103, 64 * 1024);
+    expect(['long1', 'long2', 'long3'].map((k) => c.etagOf(k))).toEqual(['w1', undefined, 'c103']);
+    expect(Array.from({ length: 10 }, (_, i) => c.etagOf(`short${i}`))).toEqual(Array.from({ length: 10 }, (_, i) => `c${i}`));
   });
 
   it('does not hold a nested write\'s answer under MIN_CHARS parsed; a flat one, and a read\'s, it holds at any size', () => {
@@ -758,7 +774,7 @@ describe('MemoryProvider: a store of its own, whose versions held since its last
     }
   }
 
-  it('a claim or a create leaves the other versions held current; every answer is what the store holds', async () => {
+  it('a claim or a create (short or long) leaves the other versions held current; every answer is what the store holds', async () => {
     // Reads answered from held versions after writes to other documents, checked against a
     // shared store given the very same calls (its cache checks every version natively).
     const store = shared();
@@ -792,7 +808,9 @@ describe('MemoryProvider: a store of its own, whose versions held since its last
               });
               expect(a).toEqual(b);
             } else if (what === 'create') {
-              const [a, b] = await both((p) => p.create({ id, t: 'x', n: 0 }).then((d) => d.rev));
+              // k2 and k3 are long: held from their create only until the other is created.
+              const doc: Doc = i >= 2 ? { id, t: 'x', n: 0, p: 'P'.repeat(LONG_CREATED) } : { id, t: 'x', n: 0 };
+              const [a, b] = await both((p) => p.create(doc).then((d) => d.rev));
               expect(a).toEqual(b);
             } else if (what === 'update') {
               const [a, b] = await both((p) => p.update(id, 'x', { n: -1 }).then((d) => d.rev));
