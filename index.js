@@ -850,6 +850,7 @@ module.exports.memoryGetFreshAt = nativeBinding.memoryGetFreshAt
 module.exports.memoryOpen = nativeBinding.memoryOpen
 module.exports.memoryQuery = nativeBinding.memoryQuery
 module.exports.memoryQueryPage = nativeBinding.memoryQueryPage
+module.exports.memoryRelease = nativeBinding.memoryRelease
 module.exports.memoryReplace = nativeBinding.memoryReplace
 module.exports.memoryStampHolds = nativeBinding.memoryStampHolds
 module.exports.memoryUpdate = nativeBinding.memoryUpdate

@@ -410,6 +410,14 @@ export class DocCache {
     this.#longCreated = { key, etag };
   }
 
+  /** Forgets every version held (the provider is closed). */
+  clear(): void {
+    this.#held.clear();
+    this.#chars = 0;
+    this.#newest = undefined;
+    this.#longCreated = undefined;
+  }
+
   /** Forgets `key` (the document is gone, or its version is unknown). */
   drop(key: string): void {
     const h = this.#held.get(key);

@@ -17,6 +17,7 @@ import {
   memoryOpen,
   memoryQuery,
   memoryQueryPage,
+  memoryRelease,
   memoryReplace,
   memoryUpdate,
   memoryUpdateIfMatch,
@@ -153,13 +154,21 @@ export class MemoryProvider<T extends BaseDocument = BaseDocument> implements Da
 
   /**
    * Closes this provider: later calls reject with `invalid_argument`. A
-   * shared store stays open for its other providers (see `dropShared`).
+   * store of its own is emptied and its memory freed at once, as is a
+   * shared one that `dropShared` forgot and no other provider holds; any
+   * other shared store stays open for its other providers.
    */
   close(): Promise<void> {
     if (typeof this !== 'object' || this === null || !(#store in this)) {
       return Promise.reject(misuse('MemoryProvider', 'close', this));
     }
-    this.#closed = true;
+    if (!this.#closed) {
+      this.#closed = true;
+      // A store of its own is freed now: V8 does not see its documents' memory, and would collect the
+      // handle (and free them) only when its own heap asks for a collection.
+      memoryRelease(this.#store);
+      this.#cache.clear();
+    }
     return Promise.resolve();
   }
 

@@ -82,6 +82,15 @@ impl TypeName for StoreHandle {
 /// argument keeps its external value, and so the payload, alive meanwhile.
 pub struct StoreArg(&'static Arc<Store>);
 
+impl StoreArg {
+    /// No other handle, and no shared-store registry entry, holds this
+    /// store: no one else can reach it (only this thread's JavaScript holds
+    /// the handle).
+    pub fn sole_holder(&self) -> bool {
+        Arc::strong_count(self.0) == 1
+    }
+}
+
 impl Deref for StoreArg {
     type Target = Store;
     fn deref(&self) -> &Store {

@@ -73,6 +73,13 @@ impl ShardGuard<'_> {
         removed
     }
 
+    /// Takes every document out, to be dropped after the lock is released
+    /// (freeing a large shard's bodies is slow; no other call waits on it).
+    pub(super) fn take_all(&mut self) -> Docs {
+        self.changed |= !self.docs.is_empty();
+        std::mem::take(&mut *self.docs)
+    }
+
     /// The shard's change count as this lock section leaves it when it
     /// changes a document (exact: no other section runs meanwhile).
     pub(super) fn changes_after_change(&self) -> u64 {
