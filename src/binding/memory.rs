@@ -11,7 +11,6 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::Either;
-use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{DsError, NapiResult as Result};
@@ -29,12 +28,11 @@ use super::store_handle::{StoreArg, StoreHandle};
 #[napi(ts_return_type = "ExternalObject<'MemoryStore'>")]
 pub fn memory_open(partition_key_path: String, shared: Option<String>) -> Result<StoreHandle> {
     let pk = PartitionKeyPath::parse(&partition_key_path)?;
-    let own = shared.is_none();
     let store = match shared {
         Some(name) => registry::open_shared(&name, pk)?,
         None => Arc::new(Store::new(pk)),
     };
-    Ok(StoreHandle { store, own })
+    Ok(StoreHandle(store))
 }
 
 /// The count every change to any Memory store's documents moves (see
@@ -52,14 +50,12 @@ pub fn memory_write_count() -> f64 {
 /// Whether it did.
 #[napi]
 pub fn memory_release(
-    env: Env,
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
 ) -> bool {
     if !store.sole_holder() {
         return false;
     }
     store.clear();
-    store.tell_size(env.raw());
     true
 }
 

@@ -429,18 +429,6 @@ impl Store {
         Ok(removed)
     }
 
-    /// The documents' size in bytes, about (each shard as its last lock
-    /// section left it).
-    pub fn bytes(&self) -> usize {
-        self.shards().map(Shard::bytes).sum()
-    }
-
-    /// `bytes`, counted again from the documents (for tests).
-    #[cfg(test)]
-    pub(crate) fn recount_bytes(&self) -> usize {
-        self.shards().map(Shard::recount_bytes).sum()
-    }
-
     /// Deletes every document; how many there were. Each shard is emptied
     /// in its own lock section, its documents freed after it.
     pub fn clear(&self) -> usize {
