@@ -158,6 +158,17 @@ describe('DocCache', () => {
     expect(Array.from({ length: 10 }, (_, i) => c.etagOf(`short${i}`))).toEqual(Array.from({ length: 10 }, (_, i) => `c${i}`));
   });
 
+  it('clear forgets every version held and the characters they counted', () => {
+    const c = new DocCache();
+    const mib = 'p'.repeat(1024 * 1024);
+    for (let i = 0; i < 4; i++) c.fromJson(`k${i}`, `{"p":"${mib}","_etag":"e${i}"}`);
+    c.clear();
+    expect([0, 1, 2, 3].map((i) => c.etagOf(`k${i}`))).toEqual([undefined, undefined, undefined, undefined]);
+    // Nothing counted is left: four more MiB fit again, the oldest of them kept.
+    for (let i = 4; i < 8; i++) c.fromJson(`k${i}`, `{"p":"${mib.slice(0, mib.length - 100)}","_etag":"e${i}"}`);
+    expect([4, 5, 6, 7].map((i) => c.etagOf(`k${i}`))).toEqual(['e4', 'e5', 'e6', 'e7']);
+  });
+
   it('does not hold a nested write\'s answer under MIN_CHARS parsed; a flat one, and a read\'s, it holds at any size', () => {
     const c = new DocCache();
     c.fromJson('big', `{"pad":"${pad}","o":{},"_etag":"b"}`, Number.NaN, true);
