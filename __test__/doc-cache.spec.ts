@@ -146,7 +146,8 @@ describe('DocCache', () => {
     const c = new DocCache();
     const fields = (i: number): { rev: number; _etag: string; _ts: number; stamp: number } => ({ rev: 1, _etag: `c${i}`, _ts: 1, stamp: Number.NaN });
     const create = (key: string, i: number, chars: number): void => void c.fromCreate(key, { id: key, p: 'x' }, fields(i), chars);
-    for (let i = 0; i < 10; i++) create(`short${i}`, i, LONG_CREATED - 1); // under the bound: all held
+    for (let i = 0; i < 10; i++) create(`short${i}`, i, 4096); // a 4 KB job: all held
+    create('short10', 10, LONG_CREATED - 1);
     create('long0', 100, LONG_CREATED);
     create('long1', 101, LONG_CREATED); // long0 is forgotten
     expect(['long0', 'long1'].map((k) => c.etagOf(k))).toEqual([undefined, 'c101']);
@@ -155,7 +156,11 @@ describe('DocCache', () => {
     create('long2', 102, 64 * 1024);
     create('long3', 103, 64 * 1024);
     expect(['long1', 'long2', 'long3'].map((k) => c.etagOf(k))).toEqual(['w1', undefined, 'c103']);
-    expect(Array.from({ length: 10 }, (_, i) => c.etagOf(`short${i}`))).toEqual(Array.from({ length: 10 }, (_, i) => `c${i}`));
+    expect(Array.from({ length: 11 }, (_, i) => c.etagOf(`short${i}`))).toEqual(Array.from({ length: 11 }, (_, i) => `c${i}`));
+    // The last long one gone meanwhile (dropped, evicted): the next long create holds its own.
+    c.drop('long3');
+    create('long4', 104, 64 * 1024);
+    expect(c.etagOf('long4')).toBe('c104');
   });
 
   it('clear forgets every version held and the characters they counted', () => {
