@@ -9,6 +9,7 @@
  * every UTF-8 width ending there, is written and read back.
  */
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProvider } from '@bytelyst/datastore';
 import type { BaseDocument } from '@bytelyst/datastore';
@@ -108,6 +109,33 @@ describe('Memory updateIfMatch: strings around the stack buffer\'s edge are read
         n++;
       }
     }
+  });
+
+  it('long strings read one after another into reused buffers are each read whole, never with bytes of an earlier one', async () => {
+    // Long arguments are read into buffers kept for the next call (arg_str.rs, POOL): a longer string
+    // followed by shorter ones, of other characters, must never come back with the earlier one's tail.
+    const [p, q] = pair();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: INLINE, max: 70_000 }), fc.constantFrom(...WIDE), fc.constantFrom(...WIDE), fc.integer({ min: 0, max: 12 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        async (strings) => {
+          for (const [len, fill, last, wide] of strings) {
+            const s = fill.repeat(Math.ceil(len / fill.length)) + '€'.repeat(wide) + last; // whole characters only
+            const id = `pool${n++}`;
+            await p.create({ id, t: 't', s });
+            expect((await q.get(id, 't'))?.s === s, `${id}: ${len} × ${fill}, ${wide} × €, ${last}`).toBe(true);
+            // The same string as a patch (one argument, no placeholder), read back too.
+            await p.update(id, 't', { n: 1, s: `${s}!` });
+            expect((await q.get(id, 't'))?.s === `${s}!`, `${id} patched`).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('the native calls refuse a key that is not a partition key, a newline and an id, and an argument that is not a string', () => {
