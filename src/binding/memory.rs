@@ -69,8 +69,8 @@ pub fn memory_drop_shared(name: String) -> Result<bool> {
 #[napi]
 pub fn memory_get(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    id: String,
-    pk_json: String,
+    #[napi(ts_arg_type = "string")] id: ArgStr,
+    #[napi(ts_arg_type = "string")] pk_json: ArgStr,
 ) -> Result<Option<String>> {
     Ok(store.get(&id, &pk_json)?)
 }
@@ -143,7 +143,7 @@ pub fn memory_create_fields_with(
 #[napi]
 pub fn memory_upsert(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    doc_json: String,
+    #[napi(ts_arg_type = "string")] doc_json: ArgStr,
 ) -> Result<String> {
     Ok(store.upsert(&doc_json)?)
 }
@@ -151,7 +151,7 @@ pub fn memory_upsert(
 #[napi]
 pub fn memory_replace(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    doc_json: String,
+    #[napi(ts_arg_type = "string")] doc_json: ArgStr,
 ) -> Result<String> {
     Ok(store.replace(&doc_json)?)
 }
@@ -159,9 +159,9 @@ pub fn memory_replace(
 #[napi]
 pub fn memory_update(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    id: String,
-    pk_json: String,
-    patch_json: String,
+    #[napi(ts_arg_type = "string")] id: ArgStr,
+    #[napi(ts_arg_type = "string")] pk_json: ArgStr,
+    #[napi(ts_arg_type = "string")] patch_json: ArgStr,
 ) -> Result<String> {
     Ok(store.update(&id, &pk_json, &patch_json)?)
 }
@@ -170,11 +170,11 @@ pub fn memory_update(
 #[napi]
 pub fn memory_update_if_match(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    id: String,
-    pk_json: String,
+    #[napi(ts_arg_type = "string")] id: ArgStr,
+    #[napi(ts_arg_type = "string")] pk_json: ArgStr,
     etag: Option<String>,
     rev: Option<f64>,
-    patch_json: String,
+    #[napi(ts_arg_type = "string")] patch_json: ArgStr,
 ) -> Result<Either<String, u32>> {
     let expected = Expectation::from_js(etag, rev)?;
     Ok(doc_or_miss(store.update_if_match(
@@ -218,8 +218,8 @@ pub fn memory_update_if_match_at(
 #[napi]
 pub fn memory_delete_if_match(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    id: String,
-    pk_json: String,
+    #[napi(ts_arg_type = "string")] id: ArgStr,
+    #[napi(ts_arg_type = "string")] pk_json: ArgStr,
     etag: Option<String>,
     rev: Option<f64>,
 ) -> Result<u32> {
@@ -230,8 +230,8 @@ pub fn memory_delete_if_match(
 #[napi]
 pub fn memory_delete(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    id: String,
-    pk_json: String,
+    #[napi(ts_arg_type = "string")] id: ArgStr,
+    #[napi(ts_arg_type = "string")] pk_json: ArgStr,
 ) -> Result<bool> {
     Ok(store.delete(&id, &pk_json)?)
 }
@@ -277,8 +277,8 @@ pub fn memory_query_page(
 #[napi]
 pub fn memory_batch(
     #[napi(ts_arg_type = "ExternalObject<'MemoryStore'>")] store: StoreArg,
-    pk_json: String,
-    ops_json: String,
+    #[napi(ts_arg_type = "string")] pk_json: ArgStr,
+    #[napi(ts_arg_type = "string")] ops_json: ArgStr,
 ) -> Result<String> {
     let batch = crate::batch::parse(&pk_json, &ops_json, store.partition_key())?;
     Ok(store.batch(&batch)?.to_json())
