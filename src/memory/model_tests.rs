@@ -42,20 +42,23 @@ enum Op {
     UpdateIfRev(usize, usize, u64, i64),
     DeleteIfRev(usize, usize, u64),
     Delete(usize, usize),
+    /// `Store::clear` (what `memoryRelease` does): the model is emptied.
+    Clear,
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let id = 0..IDS.len();
     let pk = 0..PKS.len();
     prop_oneof![
-        (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Create(i, p, n)),
-        (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Upsert(i, p, n)),
-        (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Replace(i, p, n)),
-        (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Update(i, p, n)),
-        (id.clone(), pk.clone(), 0..4u64, any::<i64>())
+        4 => (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Create(i, p, n)),
+        4 => (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Upsert(i, p, n)),
+        4 => (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Replace(i, p, n)),
+        4 => (id.clone(), pk.clone(), any::<i64>()).prop_map(|(i, p, n)| Op::Update(i, p, n)),
+        4 => (id.clone(), pk.clone(), 0..4u64, any::<i64>())
             .prop_map(|(i, p, r, n)| Op::UpdateIfRev(i, p, r, n)),
-        (id.clone(), pk.clone(), 0..4u64).prop_map(|(i, p, r)| Op::DeleteIfRev(i, p, r)),
-        (id, pk).prop_map(|(i, p)| Op::Delete(i, p)),
+        4 => (id.clone(), pk.clone(), 0..4u64).prop_map(|(i, p, r)| Op::DeleteIfRev(i, p, r)),
+        4 => (id, pk).prop_map(|(i, p)| Op::Delete(i, p)),
+        1 => Just(Op::Clear),
     ]
 }
 
@@ -75,6 +78,7 @@ type Model = BTreeMap<(String, String), (u64, i64)>;
 enum Answer {
     Doc(u64, i64),
     Bool(bool),
+    Count(usize),
     Conflict,
     NotFound,
     Err(Code),
@@ -107,6 +111,11 @@ fn run(store: &Store, model: &mut Model, op: &Op) -> (Answer, Answer) {
         | Op::UpdateIfRev(i, p, _, _)
         | Op::DeleteIfRev(i, p, _)
         | Op::Delete(i, p) => (*i, *p),
+        Op::Clear => {
+            let want = Answer::Count(model.len());
+            model.clear();
+            return (Answer::Count(store.clear()), want);
+        }
     };
     let (id, pk) = (IDS[i], PKS[p]);
     let key = (pk.to_owned(), id.to_owned());
@@ -197,6 +206,7 @@ fn run(store: &Store, model: &mut Model, op: &Op) -> (Answer, Answer) {
             };
             (got, want)
         }
+        Op::Clear => unreachable!("answered before the match"),
         Op::Delete(..) => {
             let want = if ok {
                 Answer::Bool(model.remove(&key).is_some())
