@@ -1,14 +1,15 @@
-//! `ArgStr`: a short JavaScript string argument read into a buffer on the
-//! stack.
+//! `ArgStr`: a JavaScript string argument read into a buffer on the stack,
+//! or, when too long for it, into a heap buffer kept for the next call.
 //!
 //! napi-rs reads a `String` argument with two Node-API calls, one to
 //! measure its UTF-8 length (a pass over the string) and one to copy it into
 //! a zeroed heap buffer, then frees that buffer when the call returns. For
 //! the few short strings of a hot call (a key, an etag, a small patch) that
 //! was ~12 % of a 300-byte `updateIfMatch` (perf). Here one copy into a
-//! stack buffer does, and only a string too long for it takes napi-rs's way.
-//! Written by hand: no crate offers a Node-API string argument without the
-//! heap.
+//! stack buffer does; a longer string is copied once into a pooled buffer
+//! (`read_long`, `POOL`), and only one of wide characters that does not fit
+//! it takes napi-rs's way. Written by hand: no crate offers a Node-API
+//! string argument without the heap.
 
 use std::cell::RefCell;
 use std::ffi::c_char;
