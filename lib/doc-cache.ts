@@ -174,7 +174,10 @@ export function writtenFields(out: string): Fields {
   for (let c = out.charCodeAt(++i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) ts = ts * 10 + (c - 48);
   let stamp = 0;
   for (let c = out.charCodeAt(++i); c >= 48 && c <= 57; c = out.charCodeAt(++i)) stamp = stamp * 10 + (c - 48);
-  return { _etag: out.slice(1, 19), rev, _ts: ts, stamp };
+  // Two slices of 9, joined: V8 makes a slice of 13 or more characters a view into `out`, and comparing
+  // such a view with another etag goes to the runtime (~60 ns against ~7); short slices are copies, and the
+  // pair is made flat at its first comparison. The claims that lose a race each compare two etags.
+  return { _etag: out.slice(1, 10) + out.slice(10, 19), rev, _ts: ts, stamp };
 }
 
 /**
