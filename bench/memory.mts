@@ -110,7 +110,10 @@ async function rounds(f: (make: () => Store) => Promise<number>, warm = 3, runs 
     }
   }
   for (let r = 0; r < runs; r++) {
-    for (const [name, make] of STORES) {
+    // Each round starts at the next store: what one leaves behind (garbage for V8 to collect, memory
+    // returned to the kernel) falls on each of the others in turn, not always on the same one.
+    for (let s = 0; s < STORES.length; s++) {
+      const [name, make] = STORES[(r + s) % STORES.length] as (typeof STORES)[number];
       samples.get(name)?.push(await f(make));
       await turn();
     }
