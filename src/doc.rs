@@ -13,6 +13,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{DsError, DsResult};
+use crate::layout::{self, Layout, Merged};
 
 /// Fields the datastore owns: a caller's value for them is overwritten on
 /// `create`/`upsert`/`replace`, and refused in a patch.
@@ -82,35 +83,41 @@ impl<'a> Members<'a> {
     /// Shallow merge: members of `patch` replace same-named members of
     /// `self` in place, new ones are appended.
     pub fn merge(&self, patch: &Members<'_>) -> String {
-        merge_members(
+        let merged = apply(
             self.0.iter().map(|(k, v)| (k.as_ref(), v.get())).collect(),
             patch,
-        )
+        );
+        write_object(merged.into_iter().map(|(k, v)| (k, Piece::Json(v))), false)
     }
 }
 
 /// `members` with `patch` shallow-merged: same-named members replaced in
-/// place, new ones appended; written as a compact JSON object.
-fn merge_members<'k>(mut merged: Vec<(&'k str, &'k str)>, patch: &'k Members<'_>) -> String {
+/// place (the first of that name), new ones appended.
+fn apply<'k>(
+    mut merged: Vec<(&'k str, &'k str)>,
+    patch: &'k Members<'_>,
+) -> Vec<(&'k str, &'k str)> {
     for (pk, pv) in &patch.0 {
         match merged.iter_mut().find(|(k, _)| *k == pk.as_ref()) {
             Some(slot) => slot.1 = pv.get(),
             None => merged.push((pk.as_ref(), pv.get())),
         }
     }
-    write_object(merged.into_iter().map(|(k, v)| (k, Piece::Json(v))), false)
+    merged
 }
 
 /// A stored body (a JSON object this crate wrote) shallow-merged with
 /// `patch`, exactly as `Members::parse(body)?.merge(patch)` would write it,
-/// without parsing the body: its members are found by `stored_members`.
-/// `None` when the body is not shaped as expected (then parse it).
-pub fn merge_stored(body: &str, patch: &Members<'_>) -> Option<String> {
+/// without parsing the body: its members are read off its `layout` when it
+/// has one, else found by `stored_members`. The result comes with its own
+/// layout. `None` when the body is not shaped as expected (then parse it).
+pub fn merge_stored(body: &str, layout: Option<&Layout>, patch: &Members<'_>) -> Option<Merged> {
+    if let Some(members) = layout.and_then(|l| l.members(body)) {
+        return Some(layout::write(&apply(members, patch)));
+    }
     let members = stored_members(body)?;
-    Some(merge_members(
-        members.iter().map(|(k, v)| (k.as_ref(), *v)).collect(),
-        patch,
-    ))
+    let members = members.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+    Some(layout::write(&apply(members, patch)))
 }
 
 /// The top-level members of a JSON object text, keys unescaped and values
@@ -534,7 +541,7 @@ mod tests {
             }).collect::<Vec<_>>().join(","));
             let patch = Members::parse(&patch_text, "p").unwrap();
             let merged = Members::parse(&text, "d").unwrap().merge(&patch);
-            prop_assert_eq!(merge_stored(&text, &patch), Some(merged));
+            prop_assert_eq!(merge_stored(&text, None, &patch).map(|m| m.body), Some(merged));
         }
 
         /// `merge_stored` writes what the parse-and-merge writes.
@@ -544,7 +551,7 @@ mod tests {
             let patch_text = serde_json::to_string(&patch).unwrap();
             let patch = Members::parse(&patch_text, "p").unwrap();
             let merged = Members::parse(&text, "d").unwrap().merge(&patch);
-            prop_assert_eq!(merge_stored(&text, &patch), Some(merged));
+            prop_assert_eq!(merge_stored(&text, None, &patch).map(|m| m.body), Some(merged));
         }
 
         /// Keys are written with serde_json's escaping, with or without the shortcut.

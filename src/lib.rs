@@ -10,6 +10,7 @@
 //! - `write` — what both providers' writes share: the outcome, the
 //!   expectation, the prepared document, the merge.
 //! - `doc` — documents as JSON text: members, system fields.
+//! - `layout` — where a stored body's members are, kept for its next merge.
 //! - `pages` — a large new body's pages mapped in one call before it is written.
 //! - `validate` — ids, partition keys, sizes, field names.
 //! - `query` — the portable query filter and value ordering.
@@ -21,6 +22,7 @@ pub mod binding;
 pub mod cosmos;
 pub mod doc;
 pub mod error;
+pub mod layout;
 pub mod memory;
 pub mod pages;
 pub mod query;

@@ -6,6 +6,7 @@
 
 use crate::doc::{needs_escape, push_json_string, Members, Piece};
 use crate::error::{Code, DsError, DsResult};
+use crate::layout::{Layout, Merged};
 use crate::validate::{check_size, doc_key, document_fields, expected_rev, PartitionKeyPath};
 
 /// How a conditional write ended: what it wrote (the document, or `()` for
@@ -121,14 +122,23 @@ pub fn merge(body: &str, patch: &Members<'_>, id: &str) -> DsResult<String> {
     Ok(merged)
 }
 
-/// `merge` for a body the Memory store wrote itself: its members are found
-/// without a parse (`doc::merge_stored`), and parsed only if that fails.
-pub fn merge_stored(body: &str, patch: &Members<'_>, id: &str) -> DsResult<String> {
-    let merged = match crate::doc::merge_stored(body, patch) {
+/// `merge` for a body the Memory store wrote itself, with the layout it
+/// keeps beside it: its members are found without a parse
+/// (`doc::merge_stored`), and parsed only if that fails.
+pub fn merge_stored(
+    body: &str,
+    layout: Option<&Layout>,
+    patch: &Members<'_>,
+    id: &str,
+) -> DsResult<Merged> {
+    let merged = match crate::doc::merge_stored(body, layout, patch) {
         Some(m) => m,
-        None => Members::parse(body, "stored document")?.merge(patch),
+        None => Merged {
+            body: Members::parse(body, "stored document")?.merge(patch),
+            layout: None,
+        },
     };
-    check_size(merged.len(), id)?;
+    check_size(merged.body.len(), id)?;
     Ok(merged)
 }
 

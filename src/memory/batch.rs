@@ -66,10 +66,13 @@ impl Store {
                     Some(Entry::new(p.body.clone(), rev))
                 }
                 Op::Update(id, patch, _) => {
-                    let base = s.entry.as_ref().map_or("{}", |e| &e.body);
+                    let (base, layout) = s
+                        .entry
+                        .as_ref()
+                        .map_or(("{}", None), |e| (&*e.body, e.layout.as_ref()));
                     let patch = Members::parse(patch, "patch").map_err(|e| at(i, e))?;
-                    Some(Entry::new(
-                        merge_stored(base, &patch, id).map_err(|e| at(i, e))?,
+                    Some(Entry::merged(
+                        merge_stored(base, layout, &patch, id).map_err(|e| at(i, e))?,
                         rev,
                     ))
                 }

@@ -12,6 +12,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::doc::{now_secs, with_system_fields, Members};
 use crate::error::{DsError, DsResult};
+use crate::layout::{Layout, Merged};
 use crate::validate::{check_patch, validate_id, validate_pk_value, PartitionKeyPath};
 use crate::write::{
     already_exists, does_not_exist, merge_stored, prepare, prepare_with, Expectation, WriteOutcome,
@@ -57,6 +58,8 @@ pub(super) struct Entry {
     /// bumping a reference count, which would make threads reading
     /// different documents fight over cache lines.
     pub(super) body: Box<str>,
+    /// Where `body`'s members are, when a merge wrote it (`layout`).
+    pub(super) layout: Option<Layout>,
     pub(super) rev: u64,
     pub(super) etag: u64,
     pub(super) ts: u64,
@@ -64,8 +67,14 @@ pub(super) struct Entry {
 
 impl Entry {
     pub(super) fn new(body: String, rev: u64) -> Self {
+        Entry::merged(Merged { body, layout: None }, rev)
+    }
+
+    /// A merge's result, its layout kept for the next merge.
+    pub(super) fn merged(merged: Merged, rev: u64) -> Self {
         Entry {
-            body: body.into(),
+            body: merged.body.into(),
+            layout: merged.layout,
             rev,
             etag: NEXT_ETAG.fetch_add(1, Ordering::Relaxed),
             ts: now_secs(),
@@ -388,7 +397,7 @@ impl Store {
         let index = self.shard_index(key);
         let shard = self.shard_at(index);
         // A large body merged outside the lock: the etag it was merged onto, and the result.
-        let mut outside: Option<(u64, String)> = None;
+        let mut outside: Option<(u64, Merged)> = None;
         loop {
             // The compare-and-write: one lock section.
             let mut guard = shard.lock();
@@ -402,19 +411,20 @@ impl Store {
             let merged = match outside.take() {
                 Some((etag, merged)) if etag == current.etag => merged,
                 _ if current.body.len() <= MERGE_IN_LOCK => {
-                    merge_stored(&current.body, &patch, id)?
+                    merge_stored(&current.body, current.layout.as_ref(), &patch, id)?
                 }
                 // Not yet merged, or another write landed since: merge (again) outside the lock.
                 _ => {
-                    let (etag, body) = (current.etag, current.body.clone());
+                    let etag = current.etag;
+                    let (body, layout) = (current.body.clone(), current.layout.clone());
                     drop(guard);
-                    outside = Some((etag, merge_stored(&body, &patch, id)?));
+                    outside = Some((etag, merge_stored(&body, layout.as_ref(), &patch, id)?));
                     continue;
                 }
             };
             let onto_known = known == Some(current.etag);
             let rev = current.rev + 1;
-            let written = current.set(Entry::new(merged, rev));
+            let written = current.set(Entry::merged(merged, rev));
             return Ok(WriteOutcome::Written(written.reply(onto_known, now)));
         }
     }
