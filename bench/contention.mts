@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { DatastoreError } from '@bytelyst/datastore';
-import { startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { startCosmosServerProcess } from '../testing/cosmos-server.mjs';
 import { openClients } from './clients.mjs';
 
 interface Counter {
@@ -32,7 +32,7 @@ export interface ContentionResult {
 }
 
 export async function benchContention(n = 1_000): Promise<ContentionResult> {
-  const { server, endpoint } = await startCosmosServer();
+  const { endpoint, stop } = await startCosmosServerProcess();
   try {
     const clients = await openClients<Counter>(endpoint, `contention-${randomUUID()}`);
     const { native, sdk } = clients;
@@ -69,7 +69,7 @@ export async function benchContention(n = 1_000): Promise<ContentionResult> {
     await clients.close();
     return { n, nativeMs, sdkMs, ok, failed, finalRev, sdkFinal: resource?.n ?? -1 };
   } finally {
-    await stopServer(server);
+    await stop();
   }
 }
 

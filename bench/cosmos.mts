@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { startCosmosServer, stopServer } from '../testing/cosmos-server.mjs';
+import { startCosmosServerProcess } from '../testing/cosmos-server.mjs';
 import { openClients } from './clients.mjs';
 import { job, type FleetJob } from './docs.mjs';
 
@@ -84,7 +84,7 @@ const ops = (v: number): string => `${Math.round(v)} op/s`;
  * lowest and highest per-round ratio.
  */
 export async function benchCosmos(opsPerCase = 2_000, rounds = Number(process.env['BENCH_COSMOS_ROUNDS'] ?? 6)): Promise<Row[]> {
-  const { server, endpoint } = await startCosmosServer();
+  const { endpoint, stop } = await startCosmosServerProcess();
   try {
     const clients = await openClients<FleetJob>(endpoint, `bench-${randomUUID()}`);
     const { native, sdk } = clients;
@@ -147,7 +147,7 @@ export async function benchCosmos(opsPerCase = 2_000, rounds = Number(process.en
     await clients.close();
     return rows;
   } finally {
-    await stopServer(server);
+    await stop();
   }
 }
 

@@ -4,8 +4,11 @@
  * loopback port. The root suites, the benches and the example's suites all
  * start it through this module.
  */
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 
 /** The Cosmos DB emulator's published well-known key; the test server accepts any key. */
@@ -47,4 +50,33 @@ export async function stopServer(server: Server): Promise<void> {
   server.closeAllConnections();
   for (const socket of sockets.get(server) ?? []) socket.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Starts the server in a child process (`cosmos-server-main.mts`), for the
+ * benches: in the measuring process its request handling and its garbage
+ * collections ran on the clients' own event loop, and a collection landing
+ * on one request made the tail (p99) of whichever client sends fewer
+ * requests per operation look worse than its own code is. A real Cosmos
+ * account is another machine. `stop` ends the child and waits for it.
+ */
+export async function startCosmosServerProcess(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const main = fileURLToPath(new URL('./cosmos-server-main.mts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the Cosmos test server process exited (${code}) before it listened`)));
+    child.once('error', reject);
+  });
+  lines.close();
+  const { endpoint } = JSON.parse(first) as { endpoint: string };
+  return {
+    endpoint,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
