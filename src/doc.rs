@@ -243,6 +243,17 @@ fn write_object<'k>(
     members: impl Iterator<Item = (&'k str, Piece<'k>)> + Clone,
     populate: bool,
 ) -> String {
+    write_object_noting(members, populate, |_, _, _| {})
+}
+
+/// `write_object`, telling `note` where each member's key (its opening
+/// quote) and value start, and whether the key needed escaping (what a
+/// `layout::Layout` keeps).
+pub(crate) fn write_object_noting<'k>(
+    members: impl Iterator<Item = (&'k str, Piece<'k>)> + Clone,
+    populate: bool,
+    mut note: impl FnMut(usize, usize, bool),
+) -> String {
     // Exact when no key needs escaping: the Memory store keeps the text as
     // a `Box<str>`, and spare capacity would cost a reallocation there.
     let (n, len) = members.clone().fold((0usize, 0usize), |(n, len), (k, v)| {
@@ -258,8 +269,12 @@ fn write_object<'k>(
         if i > 0 {
             out.push(',');
         }
+        let key_at = out.len();
         push_json_string(&mut out, k);
+        // An escape always writes more than the character it stands for.
+        let escaped = out.len() - key_at != k.len() + 2;
         out.push(':');
+        note(key_at, out.len(), escaped);
         match v {
             Piece::Json(v) => out.push_str(v),
             Piece::Plain(s) => push_quoted(&mut out, s),

@@ -9,7 +9,7 @@
 //! that have been merged; a body written any other way has none and is
 //! scanned, once, by its first merge.
 
-use crate::doc::{needs_escape, push_json_string};
+use crate::doc::{write_object_noting, Piece};
 
 /// For each member of a compact JSON object text, in order: the offset of
 /// its key's opening quote and of its value. Only for a text written by
@@ -49,33 +49,21 @@ pub struct Merged {
     pub layout: Option<Layout>,
 }
 
-/// Writes `members` as a compact JSON object into exactly its capacity
-/// (see `doc::write_object`) and notes where each member starts. No layout
-/// when a key needed escaping: its text would not be the key.
+/// Writes `members` as a compact JSON object (`doc::write_object`, into
+/// exactly its capacity) with its layout: none when a key needed escaping,
+/// as its text would not be the key.
 pub fn write(members: &[(&str, &str)]) -> Merged {
-    let len: usize = members.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let mut body = String::with_capacity((len + 1).max(2));
     let mut at = Vec::with_capacity(2 * members.len());
     let mut plain = true;
-    body.push('{');
-    for (i, (k, v)) in members.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        at.push(offset(body.len()));
-        if needs_escape(k.as_bytes()) {
-            plain = false;
-            push_json_string(&mut body, k);
-        } else {
-            body.push('"');
-            body.push_str(k);
-            body.push('"');
-        }
-        body.push(':');
-        at.push(offset(body.len()));
-        body.push_str(v);
-    }
-    body.push('}');
+    let body = write_object_noting(
+        members.iter().map(|&(k, v)| (k, Piece::Json(v))),
+        false,
+        |key, value, escaped| {
+            at.push(offset(key));
+            at.push(offset(value));
+            plain &= !escaped;
+        },
+    );
     // A body past 4 GiB (far beyond any size check) keeps no layout either.
     let fits = u32::try_from(body.len()).is_ok();
     Merged {
