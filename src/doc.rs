@@ -112,8 +112,8 @@ fn apply<'k>(
 /// has one, else found by `stored_members`. The result comes with its own
 /// layout. `None` when the body is not shaped as expected (then parse it).
 pub fn merge_stored(body: &str, layout: Option<&Layout>, patch: &Members<'_>) -> Option<Merged> {
-    if let Some(members) = layout.and_then(|l| l.members(body)) {
-        return Some(layout::write(&apply(members, patch)));
+    if let Some(merged) = layout.and_then(|l| l.merge(body, patch)) {
+        return Some(merged);
     }
     let members = stored_members(body)?;
     let members = members.iter().map(|(k, v)| (k.as_ref(), *v)).collect();

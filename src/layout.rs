@@ -9,7 +9,7 @@
 //! that have been merged; a body written any other way has none and is
 //! scanned, once, by its first merge.
 
-use crate::doc::{write_object_noting, Piece};
+use crate::doc::{push_json_string, write_object_noting, Members, Piece};
 
 /// For each member of a compact JSON object text, in order: the offset of
 /// its key's opening quote and of its value. Only for a text written by
@@ -39,6 +39,76 @@ impl Layout {
             ));
         }
         Some(out)
+    }
+
+    /// `body` with `patch` shallow-merged, exactly as `doc::merge_stored`
+    /// writes it, with the result's layout: the text the patch leaves alone
+    /// is copied in runs, between the values it replaces, and the offsets
+    /// of the members after each are moved by what it changed in length.
+    /// `None` when the layout does not fit the text.
+    pub fn merge(&self, body: &str, patch: &Members<'_>) -> Option<Merged> {
+        let stored = self.members(body)?;
+        // Which stored member each patch member replaces (the first of
+        // that name; the last value given wins), or what it appends.
+        let mut put: Vec<(usize, &str)> = Vec::with_capacity(patch.0.len());
+        let mut added: Vec<(&str, &str)> = Vec::new();
+        for (pk, pv) in &patch.0 {
+            let (k, v) = (pk.as_ref(), pv.get());
+            if let Some(i) = stored.iter().position(|(sk, _)| *sk == k) {
+                match put.iter_mut().find(|(pi, _)| *pi == i) {
+                    Some(slot) => slot.1 = v,
+                    None => put.push((i, v)),
+                }
+            } else {
+                match added.iter_mut().find(|(ak, _)| *ak == k) {
+                    Some(slot) => slot.1 = v,
+                    None => added.push((k, v)),
+                }
+            }
+        }
+        put.sort_unstable_by_key(|&(i, _)| i);
+        let grown: usize = put.iter().map(|&(_, v)| v.len()).sum::<usize>()
+            + added
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>();
+        let shrunk: usize = put.iter().map(|&(i, _)| stored[i].1.len()).sum();
+        let mut out = String::with_capacity((body.len() + grown).checked_sub(shrunk)?);
+        let mut at = Vec::with_capacity(self.0.len() + 2 * added.len());
+        // The stored members, each replaced value written in its place.
+        let (mut from, mut next) = (0, put.iter().peekable());
+        for (i, pair) in self.0.chunks_exact(2).enumerate() {
+            let (key, value) = (pair[0] as usize, pair[1] as usize);
+            let moved = (out.len() + key).checked_sub(from)?;
+            at.push(offset(moved));
+            at.push(offset(moved + value.checked_sub(key)?));
+            if let Some(&(_, v)) = next.next_if(|(pi, _)| *pi == i) {
+                out.push_str(body.get(from..value)?);
+                out.push_str(v);
+                from = value + stored[i].1.len();
+            }
+        }
+        out.push_str(body.get(from..body.len().checked_sub(1)?)?);
+        // The new members, appended.
+        let mut plain = true;
+        for (k, v) in added {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            let key_at = out.len();
+            push_json_string(&mut out, k);
+            plain &= out.len() - key_at == k.len() + 2;
+            out.push(':');
+            at.push(offset(key_at));
+            at.push(offset(out.len()));
+            out.push_str(v);
+        }
+        out.push('}');
+        let fits = u32::try_from(out.len()).is_ok();
+        Some(Merged {
+            layout: (plain && fits).then(|| Layout(at.into_boxed_slice())),
+            body: out,
+        })
     }
 }
 
@@ -97,6 +167,22 @@ mod tests {
         let empty = write(&[]);
         assert_eq!(empty.body, "{}");
         assert_eq!(empty.layout.unwrap().members("{}").unwrap(), []);
+    }
+
+    #[test]
+    fn a_merge_through_a_layout_appends_to_an_empty_object_and_keeps_the_last_value() {
+        let empty = write(&[]);
+        let layout = empty.layout.expect("no keys");
+        let patch = Members::parse(r#"{"a":1,"b":[2],"a":3}"#, "patch").unwrap();
+        let m = layout.merge(&empty.body, &patch).unwrap();
+        assert_eq!(m.body, r#"{"a":3,"b":[2]}"#);
+        let again = Members::parse(r#"{"b":null,"b":"x","c":{}}"#, "patch").unwrap();
+        let m2 = m.layout.unwrap().merge(&m.body, &again).unwrap();
+        assert_eq!(m2.body, r#"{"a":3,"b":"x","c":{}}"#);
+        assert_eq!(m2.body.capacity(), m2.body.len());
+        let scanned = stored_members(&m2.body).unwrap();
+        let scanned: Vec<(&str, &str)> = scanned.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+        assert_eq!(m2.layout.unwrap().members(&m2.body), Some(scanned));
     }
 
     #[test]
