@@ -13,9 +13,10 @@ use crate::doc::{push_json_string, write_object_noting, Members, Piece};
 
 /// For each member of a compact JSON object text, in order: the offset of
 /// its key's opening quote and of its value. Only for a text written by
-/// `write`, whose keys needed no escape (a key's text between its quotes is
-/// the key itself) and which has no whitespace (a value ends one byte
-/// before the next member's key, or before the closing brace).
+/// `write` or `Layout::merge`, whose keys needed no escape (a key's text
+/// between its quotes is the key itself) and with no whitespace between
+/// members (a value ends one byte before the next member's key, or before
+/// the closing brace).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout(Box<[u32]>);
 
