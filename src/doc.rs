@@ -270,9 +270,7 @@ pub(crate) fn write_object_noting<'k>(
             out.push(',');
         }
         let key_at = out.len();
-        push_json_string(&mut out, k);
-        // An escape always writes more than the character it stands for.
-        let escaped = out.len() - key_at != k.len() + 2;
+        let escaped = push_key(&mut out, k);
         out.push(':');
         note(key_at, out.len(), escaped);
         match v {
@@ -325,6 +323,15 @@ pub fn push_json_string(out: &mut String, s: &str) {
         Ok(q) => out.push_str(&q),
         Err(_) => out.push_str("\"\""), // unreachable: a &str always serializes
     }
+}
+
+/// Appends `key` as a JSON string literal; whether it needed escaping
+/// (then its text between the quotes is not the key itself).
+pub(crate) fn push_key(out: &mut String, key: &str) -> bool {
+    let at = out.len();
+    push_json_string(out, key);
+    // An escape always writes more than the character it stands for.
+    out.len() - at != key.len() + 2
 }
 
 /// A JSON array of JSON texts.

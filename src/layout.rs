@@ -9,7 +9,7 @@
 //! that have been merged; a body written any other way has none and is
 //! scanned, once, by its first merge.
 
-use crate::doc::{push_json_string, write_object_noting, Members, Piece};
+use crate::doc::{push_key, write_object_noting, Members, Piece};
 
 /// For each member of a compact JSON object text, in order: the offset of
 /// its key's opening quote and of its value. Only for a text written by
@@ -97,8 +97,7 @@ impl Layout {
                 out.push(',');
             }
             let key_at = out.len();
-            push_json_string(&mut out, k);
-            plain &= out.len() - key_at == k.len() + 2;
+            plain &= !push_key(&mut out, k);
             out.push(':');
             at.push(offset(key_at));
             at.push(offset(out.len()));
